@@ -1,0 +1,17 @@
+namespace Periscope.Bundle.Facts;
+
+/// <summary>
+/// The <c>facts.json</c> entry: typed data per collector, keyed by collector name. A collector that did not run has
+/// no entry. Readers ignore collectors they do not know.
+/// </summary>
+public sealed record FactsDocument
+{
+    /// <summary>Schema version, <c>MAJOR.MINOR</c>.</summary>
+    public string SchemaVersion { get; init; } = BundleSchema.Version;
+
+    /// <summary>Facts of the <c>system</c> collector.</summary>
+    public SystemFacts? System { get; init; }
+
+    /// <summary>Facts of the <c>kernel</c> collector.</summary>
+    public KernelFacts? Kernel { get; init; }
+}

@@ -1,0 +1,39 @@
+namespace Periscope.Bundle;
+
+/// <summary>
+/// Where things live in a store (a directory or a Blob container): <c>&lt;runId&gt;/&lt;node&gt;.zip</c> and, written
+/// after it, <c>&lt;runId&gt;/&lt;node&gt;.status.json</c>. Paths use forward slashes.
+/// </summary>
+public static class StoreLayout
+{
+    /// <summary>Suffix of a bundle.</summary>
+    public const string BundleSuffix = ".zip";
+
+    /// <summary>Suffix of a status record.</summary>
+    public const string StatusSuffix = ".status.json";
+
+    /// <summary>Store-relative path of a node's bundle.</summary>
+    public static string BundlePath(string runId, string node)
+        => $"{RunId.Validate(runId)}/{NodeName.Validate(node)}{BundleSuffix}";
+
+    /// <summary>Store-relative path of a node's status record.</summary>
+    public static string StatusPath(string runId, string node)
+        => $"{RunId.Validate(runId)}/{NodeName.Validate(node)}{StatusSuffix}";
+
+    /// <summary>Tells the node a file name of a run folder is about, and whether it is a bundle or a status record.</summary>
+    /// <returns><see langword="false"/> when the name is neither.</returns>
+    public static bool TryParseFileName(string fileName, out string node, out bool isStatus)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        node = string.Empty;
+        isStatus = fileName.EndsWith(StatusSuffix, StringComparison.Ordinal);
+        var suffix = isStatus ? StatusSuffix : BundleSuffix;
+        if (!fileName.EndsWith(suffix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        node = fileName[..^suffix.Length];
+        return NodeName.IsValid(node);
+    }
+}
