@@ -13,6 +13,7 @@ namespace Periscope.Bundle;
 public sealed class BundleWriter : IAsyncDisposable
 {
     private readonly ZipArchive _zip;
+    private readonly HashingWriteStream _file;
     private readonly DateTimeOffset _entryTime;
     private readonly Dictionary<string, BundleFileRecord> _written = new(StringComparer.Ordinal);
     private bool _sealed;
@@ -23,12 +24,21 @@ public sealed class BundleWriter : IAsyncDisposable
     public BundleWriter(Stream destination, DateTimeOffset entryTime)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        _zip = new ZipArchive(destination, ZipArchiveMode.Create, leaveOpen: false);
+        // The zip is written through a non-seekable hashing stream: entries carry data descriptors, and the
+        // bundle's own sha256 and size are known the moment it is sealed, without reading it back.
+        _file = new HashingWriteStream(destination);
+        _zip = new ZipArchive(_file, ZipArchiveMode.Create, leaveOpen: true);
         _entryTime = entryTime;
     }
 
     /// <summary>Sum of the sizes of the entries written so far.</summary>
     public long ContentSize { get; private set; }
+
+    /// <summary>Size in bytes of the sealed zip (valid after <see cref="SealAsync"/>).</summary>
+    public long BundleSize => _file.BytesWritten;
+
+    /// <summary>Lower-case hex SHA-256 of the sealed zip (valid after <see cref="SealAsync"/>).</summary>
+    public string BundleSha256 => _sealed ? _file.Sha256 : throw new InvalidOperationException("The bundle is not sealed yet.");
 
     /// <summary>Records of the entries written so far.</summary>
     public IReadOnlyCollection<BundleFileRecord> Written => _written.Values;
@@ -103,6 +113,8 @@ public sealed class BundleWriter : IAsyncDisposable
 
         _sealed = true;
         await _zip.DisposeAsync();
+        await _file.FlushAsync(cancellationToken);
+        _ = _file.Sha256;
         return manifest;
     }
 
@@ -114,6 +126,8 @@ public sealed class BundleWriter : IAsyncDisposable
             _sealed = true;
             await _zip.DisposeAsync();
         }
+
+        await _file.DisposeAsync();
     }
 
     private void CheckManifestListsEverything(Manifest manifest)

@@ -25,5 +25,6 @@ public sealed record FindingCounts(int Info, int Warning, int Critical)
     }
 
     /// <summary>The health these counts stand for.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public HealthStatus Health => Critical > 0 ? HealthStatus.Critical : Warning > 0 ? HealthStatus.Warning : HealthStatus.Healthy;
 }

@@ -1,0 +1,49 @@
+using System.Collections.Frozen;
+using Periscope.Bundle;
+
+namespace Periscope.Agent.Analysis;
+
+/// <summary>
+/// Every finding code the agent can raise. A code never changes meaning once released; a test keeps this list and
+/// docs/findings.md in step.
+/// </summary>
+internal static class FindingCatalog
+{
+    public static readonly IReadOnlyList<FindingDefinition> All =
+    [
+        // system
+        new("MEMORY_PRESSURE", "system", Severity.Critical, "Available memory is below the kubelet's hard eviction threshold."),
+        new("DISK_PRESSURE", "system", Severity.Critical, "A filesystem holding kubelet, runtime or log data is below its free-space threshold."),
+        new("INODE_PRESSURE", "system", Severity.Critical, "A filesystem holding kubelet, runtime or log data is below its free-inode threshold."),
+        new("PID_PRESSURE", "system", Severity.Critical, "Few process ids are left before the kernel limit."),
+        new("CONNTRACK_NEAR_LIMIT", "system", Severity.Warning, "The connection-tracking table is close to full."),
+        new("FS_READONLY_MOUNT", "system", Severity.Critical, "A filesystem holding kubelet, runtime or log data is mounted read-only."),
+        new("CLOCK_UNSYNCED", "system", Severity.Warning, "The node's time-sync service reports the clock is not synchronised."),
+
+        // kernel
+        new("KERNEL_OOM_KILL", "kernel", Severity.Warning, "The kernel's OOM killer killed a process (critical when the whole node ran out of memory)."),
+        new("KERNEL_HUNG_TASK", "kernel", Severity.Warning, "A task was blocked in the kernel for longer than the hung-task timeout."),
+        new("KERNEL_SOFT_LOCKUP", "kernel", Severity.Critical, "A CPU was stuck in kernel mode (soft or hard lockup)."),
+        new("KERNEL_RCU_STALL", "kernel", Severity.Warning, "An RCU grace period stalled: a CPU is not making progress."),
+        new("KERNEL_OOPS", "kernel", Severity.Critical, "The kernel hit a BUG, oops, general protection fault, divide error or panic."),
+        new("KERNEL_UNREGISTER_NETDEVICE", "kernel", Severity.Warning, "A network device could not be released (leaked reference), which blocks pod teardown."),
+        new("FS_EXT4_ERROR", "kernel", Severity.Critical, "ext4 reported a filesystem error."),
+        new("FS_READONLY", "kernel", Severity.Critical, "A filesystem was remounted read-only after an error."),
+        new("FS_XFS_SHUTDOWN", "kernel", Severity.Critical, "XFS shut a filesystem down after an error."),
+        new("DISK_IO_ERROR", "kernel", Severity.Critical, "A block device returned I/O errors."),
+        new("MEMORY_READ_ERROR", "kernel", Severity.Warning, "The memory controller reported corrected (warning) or uncorrected (critical) errors."),
+        new("HARDWARE_ERROR", "kernel", Severity.Warning, "The platform reported a hardware error; severity follows the CPER record."),
+        new("CONNTRACK_TABLE_FULL", "kernel", Severity.Critical, "The connection-tracking table was full and packets were dropped."),
+        new("NIC_LINK_FLAP", "kernel", Severity.Warning, "A network interface lost its link repeatedly."),
+        new("PROCESS_SEGFAULT", "kernel", Severity.Info, "A user process crashed with a segmentation fault."),
+    ];
+
+    private static readonly FrozenDictionary<string, FindingDefinition> ByCode = All.ToFrozenDictionary(d => d.Code, StringComparer.Ordinal);
+
+    public static bool IsRegistered(string code) => ByCode.ContainsKey(code);
+
+    public static FindingDefinition Get(string code)
+        => ByCode.TryGetValue(code, out var definition)
+            ? definition
+            : throw new KeyNotFoundException($"Finding code '{code}' is not registered in FindingCatalog.");
+}

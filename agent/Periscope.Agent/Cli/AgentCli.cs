@@ -1,0 +1,235 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Periscope.Agent.Collection;
+using Periscope.Agent.Hosting;
+using Periscope.Bundle;
+
+namespace Periscope.Agent.Cli;
+
+/// <summary>The <c>periscope-agent</c> command line.</summary>
+internal static class AgentCli
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter? stdout = null, TextWriter? stderr = null, Action<IServiceCollection>? configure = null)
+    {
+        stdout ??= Console.Out;
+        stderr ??= Console.Error;
+
+        var hostRoot = new Option<string?>("--host-root") { Description = "The node's filesystem root: / on the node itself, /host in the DaemonSet, or a captured node directory." };
+        var store = new Option<string?>("--out") { Description = "Store directory the bundle is written to (default ./periscope-data)." };
+        var runId = new Option<string?>("--run-id") { Description = "Run id, [A-Za-z0-9][A-Za-z0-9._-]{0,62} (default: UTC start time yyyyMMddTHHmmssZ)." };
+        var node = new Option<string?>("--node") { Description = "Node name (default: NODE_NAME, else the host's /etc/hostname)." };
+        var collectors = new Option<string?>("--collectors") { Description = "Comma-separated collectors to run (default: all). See 'periscope-agent collectors'." };
+        var since = new Option<string?>("--since") { Description = "Start of the log window: RFC 3339 time or a duration before now (90m, 2h, 1d). Default 24h." };
+        var until = new Option<string?>("--until") { Description = "End of the log window: RFC 3339 time or a duration before now. Default now." };
+        var offline = new Option<bool>("--offline") { Description = "Replay a captured node root: make no live probe (kernel clock, filesystem statistics, network)." };
+        var json = new Option<bool>("--json") { Description = "Print exactly one JSON document on stdout." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log progress to stderr." };
+
+        var collect = new Command("collect", "Collect diagnostics on this node once, seal one bundle into the store and print what is wrong. Exit code: 0 healthy, 1 warning, 2 critical, 3 could not run.")
+        {
+            hostRoot, store, runId, node, collectors, since, until, offline, json, verbose,
+        };
+        collect.SetAction((parse, cancellationToken) => CollectAsync(new CollectArguments
+        {
+            HostRoot = parse.GetValue(hostRoot),
+            Store = parse.GetValue(store),
+            RunId = parse.GetValue(runId),
+            Node = parse.GetValue(node),
+            Collectors = parse.GetValue(collectors),
+            Since = parse.GetValue(since),
+            Until = parse.GetValue(until),
+            Offline = parse.GetValue(offline),
+            Json = parse.GetValue(json),
+            Verbose = parse.GetValue(verbose),
+        }, stdout, stderr, configure, cancellationToken));
+
+        var listHostRoot = new Option<string?>("--host-root") { Description = "The node's filesystem root." };
+        var listJson = new Option<bool>("--json") { Description = "Print exactly one JSON document on stdout." };
+        var list = new Command("collectors", "List the collectors and whether each is supported on this node, with the reason.") { listHostRoot, listJson };
+        list.SetAction((parse, cancellationToken) => ListCollectorsAsync(parse.GetValue(listHostRoot), parse.GetValue(listJson), stdout, stderr, configure, cancellationToken));
+
+        var root = new RootCommand("periscope-agent: node-level Kubernetes diagnostics. Collects kernel, system and component diagnostics into one bundle per node per run.")
+        {
+            collect,
+            list,
+        };
+
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            foreach (var error in result.Errors)
+            {
+                await stderr.WriteLineAsync($"periscope-agent: {error.Message}");
+            }
+
+            await stderr.WriteLineAsync("Try 'periscope-agent --help'.");
+            return ExitCodes.Unknown;
+        }
+
+        return await result.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    private static async Task<int> CollectAsync(
+        CollectArguments arguments, TextWriter stdout, TextWriter stderr, Action<IServiceCollection>? configure, CancellationToken cancellationToken)
+    {
+        var storeDirectory = arguments.Store;
+        string runId = arguments.RunId ?? string.Empty;
+        string node = arguments.Node ?? string.Empty;
+        try
+        {
+            if (arguments.RunId is not null)
+            {
+                RunId.Validate(arguments.RunId);
+            }
+
+            using var host = AgentHost.Build(Overrides(arguments.HostRoot), arguments.Verbose, configure);
+            await host.StartAsync(cancellationToken);
+            var pipeline = host.Services.GetRequiredService<RunPipeline>();
+            storeDirectory ??= host.Services.GetRequiredService<IOptions<AgentOptions>>().Value.Store;
+            var now = host.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+            var selected = ParseCollectors(arguments.Collectors, pipeline.Collectors);
+
+            var outcome = await pipeline.RunAsync(new RunSpec
+            {
+                RunId = arguments.RunId,
+                Node = arguments.Node ?? host.Services.GetRequiredService<IOptions<AgentOptions>>().Value.Node,
+                Store = storeDirectory,
+                Collectors = selected,
+                Since = TimeArgument.Parse(arguments.Since, now, "--since"),
+                Until = TimeArgument.Parse(arguments.Until, now, "--until"),
+                Offline = arguments.Offline,
+            }, cancellationToken);
+            await host.StopAsync(CancellationToken.None);
+
+            var exitCode = (int)outcome.Health;
+            if (arguments.Json)
+            {
+                var document = new CollectOutput
+                {
+                    RunId = outcome.Bundle.Manifest.RunId,
+                    Node = outcome.Bundle.Manifest.Node.Name,
+                    Status = outcome.Health,
+                    ExitCode = exitCode,
+                    Bundle = outcome.Bundle.BundlePath,
+                    StatusRecord = outcome.Bundle.StatusPath,
+                    Counts = FindingCounts.Of(outcome.Findings),
+                    Collectors = outcome.Bundle.Manifest.Collectors.Select(c => new CollectorSummary(c.Name, c.Status, c.DurationMs, c.Error)).ToList(),
+                    Findings = outcome.Findings,
+                };
+                await stdout.WriteLineAsync(JsonSerializer.Serialize(document, AgentJsonContext.Default.CollectOutput));
+            }
+            else
+            {
+                new SummaryPrinter(stdout, SummaryPrinter.UseColor(stdout)).Print(outcome, storeDirectory);
+            }
+
+            return exitCode;
+        }
+        catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException or OptionsValidationException)
+        {
+            // Could not run: a clear sentence on stderr, exit code 3, and with --json still one document on stdout.
+            var message = ex is OptionsValidationException validation ? string.Join(" ", validation.Failures) : ex.Message;
+            await stderr.WriteLineAsync($"periscope-agent collect: {message}");
+            if (arguments.Json)
+            {
+                await stdout.WriteLineAsync(JsonSerializer.Serialize(new CollectOutput
+                {
+                    RunId = runId,
+                    Node = node,
+                    Status = HealthStatus.Unknown,
+                    ExitCode = ExitCodes.Unknown,
+                    Error = message,
+                }, AgentJsonContext.Default.CollectOutput));
+            }
+
+            return ExitCodes.Unknown;
+        }
+    }
+
+    private static async Task<int> ListCollectorsAsync(
+        string? hostRoot, bool json, TextWriter stdout, TextWriter stderr, Action<IServiceCollection>? configure, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var host = AgentHost.Build(Overrides(hostRoot), verbose: false, configure);
+            await host.StartAsync(cancellationToken);
+            var pipeline = host.Services.GetRequiredService<RunPipeline>();
+            var rows = pipeline.Collectors.Select(c =>
+            {
+                var support = c.CheckSupport(pipeline.Host);
+                return new CollectorAvailability(c.Name, support.IsSupported, support.Reason, c.Description);
+            }).ToList();
+            await host.StopAsync(CancellationToken.None);
+
+            if (json)
+            {
+                await stdout.WriteLineAsync(JsonSerializer.Serialize(new CollectorsOutput(rows), AgentJsonContext.Default.CollectorsOutput));
+            }
+            else
+            {
+                foreach (var row in rows)
+                {
+                    await stdout.WriteLineAsync($"{row.Name,-11} {(row.Supported ? "supported" : "skipped"),-10} {row.Reason}");
+                    await stdout.WriteLineAsync($"{string.Empty,-11} {string.Empty,-10} {row.Description}");
+                }
+            }
+
+            return 0;
+        }
+        catch (Exception ex) when (ex is ArgumentException or IOException or OptionsValidationException)
+        {
+            await stderr.WriteLineAsync($"periscope-agent collectors: {ex.Message}");
+            return ExitCodes.Unknown;
+        }
+    }
+
+    private static Dictionary<string, string?> Overrides(string? hostRoot)
+    {
+        var overrides = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (hostRoot is not null)
+        {
+            if (!Directory.Exists(hostRoot))
+            {
+                throw new ArgumentException($"--host-root '{hostRoot}' is not a directory.");
+            }
+
+            overrides[$"{AgentOptions.SectionName}:HostRoot"] = hostRoot;
+        }
+
+        return overrides;
+    }
+
+    private static List<string>? ParseCollectors(string? value, IReadOnlyList<ICollector> known)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        var names = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        var unknown = names.Where(n => !known.Any(c => string.Equals(c.Name, n, StringComparison.OrdinalIgnoreCase))).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException($"Unknown collector(s) {string.Join(", ", unknown)}; known: {string.Join(", ", known.Select(c => c.Name))}.");
+        }
+
+        return names;
+    }
+
+    private sealed record CollectArguments
+    {
+        public string? HostRoot { get; init; }
+        public string? Store { get; init; }
+        public string? RunId { get; init; }
+        public string? Node { get; init; }
+        public string? Collectors { get; init; }
+        public string? Since { get; init; }
+        public string? Until { get; init; }
+        public bool Offline { get; init; }
+        public bool Json { get; init; }
+        public bool Verbose { get; init; }
+    }
+}

@@ -1,0 +1,27 @@
+using Periscope.Bundle;
+
+namespace Periscope.Agent.Cli;
+
+/// <summary>The one JSON document <c>collect --json</c> prints.</summary>
+internal sealed record CollectOutput
+{
+    public required string RunId { get; init; }
+    public required string Node { get; init; }
+    public required HealthStatus Status { get; init; }
+    public required int ExitCode { get; init; }
+    public string? Bundle { get; init; }
+    public string? StatusRecord { get; init; }
+    public string? Error { get; init; }
+    public FindingCounts? Counts { get; init; }
+    public IReadOnlyList<CollectorSummary> Collectors { get; init; } = [];
+    public IReadOnlyList<Finding> Findings { get; init; } = [];
+}
+
+/// <summary>One collector's outcome in CLI output.</summary>
+internal sealed record CollectorSummary(string Name, CollectorStatus Status, double DurationMs, string? Error);
+
+/// <summary>The one JSON document <c>collectors --json</c> prints.</summary>
+internal sealed record CollectorsOutput(IReadOnlyList<CollectorAvailability> Collectors);
+
+/// <summary>Whether one collector can run here.</summary>
+internal sealed record CollectorAvailability(string Name, bool Supported, string Reason, string Description);

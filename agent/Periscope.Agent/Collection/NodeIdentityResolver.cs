@@ -1,0 +1,58 @@
+using Periscope.Agent.Collectors.System;
+using Periscope.Bundle;
+
+namespace Periscope.Agent.Collection;
+
+/// <summary>
+/// Who the node is: the name from <c>--node</c>, else <c>NODE_NAME</c>, else the host's <c>/etc/hostname</c>; OS image
+/// and kernel from the host root. Pool, zone, instance type and versions come from the kubelet and runtime when their
+/// collectors report them.
+/// </summary>
+internal static class NodeIdentityResolver
+{
+    public static async Task<string> ResolveNameAsync(string? flag, INodeFileSystem host, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var name = flag;
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            name = Environment.GetEnvironmentVariable("NODE_NAME");
+        }
+
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            name = (await host.TryReadTextAsync("/etc/hostname", 1024, cancellationToken))?.Trim();
+        }
+
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            name = Environment.MachineName;
+        }
+
+        return NodeName.Validate(name.Trim());
+    }
+
+    public static async Task<NodeIdentity> ResolveAsync(string name, INodeFileSystem host, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        string? osImage = null, kernel = null;
+        try
+        {
+            var osRelease = await host.TryReadTextAsync("/etc/os-release", 64 * 1024, cancellationToken)
+                ?? await host.TryReadTextAsync("/usr/lib/os-release", 64 * 1024, cancellationToken);
+            if (osRelease is not null)
+            {
+                var values = ProcParsers.OsRelease(osRelease);
+                osImage = values.GetValueOrDefault("PRETTY_NAME") ?? values.GetValueOrDefault("NAME");
+            }
+
+            kernel = (await host.TryReadTextAsync("/proc/sys/kernel/osrelease", 1024, cancellationToken))?.Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Identity is best effort; the system collector records what could not be read.
+        }
+
+        return new NodeIdentity { Name = name, OsImage = osImage, KernelVersion = string.IsNullOrEmpty(kernel) ? null : kernel };
+    }
+}

@@ -1,0 +1,34 @@
+using Periscope.Bundle;
+
+namespace Periscope.Agent.Collection;
+
+/// <summary>One event seen by a collector, before aggregation into a <see cref="Finding"/>.</summary>
+public sealed record Observation
+{
+    /// <summary>Finding code (registered in <c>FindingCatalog</c>).</summary>
+    public required string Code { get; init; }
+
+    /// <summary>Severity of this event.</summary>
+    public required Severity Severity { get; init; }
+
+    /// <summary>One line for a human.</summary>
+    public required string Title { get; init; }
+
+    /// <summary>The figures that matter.</summary>
+    public string? Detail { get; init; }
+
+    /// <summary>What it is about.</summary>
+    public required FindingSubject Subject { get; init; }
+
+    /// <summary>Named details.</summary>
+    public IReadOnlyDictionary<string, string> Attributes { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>When it happened, where known.</summary>
+    public DateTimeOffset? Time { get; init; }
+
+    /// <summary>Where the evidence is.</summary>
+    public EvidenceReference? Evidence { get; init; }
+
+    /// <summary>Events of this code and subject needed before a finding is raised (for example 3 link flaps).</summary>
+    public int MinCount { get; init; } = 1;
+}

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace Periscope.Agent.Collection;
+
+/// <summary>The real <see cref="IProcessRunner"/>, on <see cref="Process"/>.</summary>
+internal sealed partial class ProcessRunner(TimeProvider timeProvider, ILogger<ProcessRunner> logger) : IProcessRunner
+{
+    private const int MaxErrorBytes = 16 * 1024;
+    private readonly ILogger _logger = logger;
+
+    public async Task<ProcessResult> RunAsync(ProcessRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var binary = FindBinary(request.FileName);
+        if (binary is null)
+        {
+            LogMissingBinary(request.FileName);
+            return new ProcessResult { Outcome = "missing-binary" };
+        }
+
+        var start = timeProvider.GetTimestamp();
+        var info = new ProcessStartInfo(binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in request.Arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["LC_ALL"] = "C";
+        info.Environment["SYSTEMD_PAGER"] = string.Empty;
+
+        using var process = new Process { StartInfo = info };
+        try
+        {
+            process.Start();
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            return new ProcessResult { Outcome = "failed", Binary = binary, Error = ex.Message, Duration = timeProvider.GetElapsedTime(start) };
+        }
+
+        process.StandardInput.Close();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(request.Timeout);
+
+        using var buffer = request.OutputTo is null ? new MemoryStream() : null;
+        var sink = request.OutputTo ?? buffer!;
+        var stdoutTask = CopyCappedAsync(process.StandardOutput.BaseStream, sink, request.MaxOutputBytes, deadline.Token);
+        var stderrTask = ReadErrorAsync(process.StandardError.BaseStream, deadline.Token);
+
+        var outcome = "ok";
+        long written = 0;
+        try
+        {
+            (written, var capped) = await stdoutTask;
+            if (capped)
+            {
+                outcome = "output-capped";
+                Kill(process);
+            }
+
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Kill(process);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            outcome = "timed-out";
+            LogTimedOut(request.Display, request.Timeout);
+        }
+
+        string error;
+        try
+        {
+            error = await stderrTask.WaitAsync(TimeSpan.FromSeconds(1), CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            error = string.Empty;
+        }
+
+        return new ProcessResult
+        {
+            Outcome = outcome,
+            Binary = binary,
+            ExitCode = outcome == "ok" && process.HasExited ? process.ExitCode : null,
+            Output = buffer?.ToArray() ?? [],
+            OutputBytes = written,
+            Error = error,
+            Duration = timeProvider.GetElapsedTime(start),
+        };
+    }
+
+    internal static string? FindBinary(string fileName)
+    {
+        if (fileName.Contains('/', StringComparison.Ordinal))
+        {
+            return File.Exists(fileName) ? fileName : null;
+        }
+
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        foreach (var directory in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, fileName);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<(long Written, bool Capped)> CopyCappedAsync(Stream source, Stream destination, long cap, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[64 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            var keep = (int)Math.Min(read, cap - total);
+            if (keep > 0)
+            {
+                await destination.WriteAsync(buffer.AsMemory(0, keep), cancellationToken);
+                total += keep;
+            }
+
+            if (keep < read)
+            {
+                return (total, true);
+            }
+        }
+
+        return (total, false);
+    }
+
+    private static async Task<string> ReadErrorAsync(Stream source, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[8192];
+        using var kept = new MemoryStream();
+        int read;
+        while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            var keep = (int)Math.Min(read, MaxErrorBytes - kept.Length);
+            if (keep > 0)
+            {
+                kept.Write(buffer, 0, keep);
+            }
+        }
+
+        return Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length);
+    }
+
+    private static void Kill(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited.
+        }
+    }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Debug, Message = "Command {Command} is not installed; recording it as missing.")]
+    private partial void LogMissingBinary(string command);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Command {Command} did not finish within {Timeout}; it was killed.")]
+    private partial void LogTimedOut(string command, TimeSpan timeout);
+}

@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Periscope.Agent.Collection;
+
+/// <summary>How a run is bounded. Bound from <c>Periscope:Run</c>.</summary>
+public sealed class RunOptions
+{
+    public const string SectionName = "Periscope:Run";
+
+    /// <summary>Deadline of a collector unless <see cref="CollectorTimeouts"/> names it.</summary>
+    public TimeSpan CollectorTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Deadlines per collector name, overriding <see cref="CollectorTimeout"/>.</summary>
+    public Dictionary<string, TimeSpan> CollectorTimeouts { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>How long past its deadline a collector that ignores cancellation is waited for before it is abandoned.</summary>
+    public TimeSpan AbandonGrace { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Most bytes of evidence one collector may write; the rest is dropped and the collector is partial.</summary>
+    [Range(1024, long.MaxValue)]
+    public long CollectorOutputCapBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>How far back logs are read when no <c>--since</c> is given.</summary>
+    public TimeSpan DefaultWindow { get; set; } = TimeSpan.FromHours(24);
+
+    public TimeSpan TimeoutFor(string collector)
+        => CollectorTimeouts.TryGetValue(collector, out var timeout) ? timeout : CollectorTimeout;
+}

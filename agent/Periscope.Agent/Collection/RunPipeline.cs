@@ -1,0 +1,118 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Periscope.Agent.Analysis;
+using Periscope.Agent.Export;
+using Periscope.Bundle;
+
+namespace Periscope.Agent.Collection;
+
+/// <summary>
+/// One run on this node, start to end: collect (concurrently, bounded), analyse, seal the bundle into the store.
+/// Used by the one-shot <c>collect</c> command and, later, by every trigger of the long-running agent.
+/// </summary>
+internal sealed partial class RunPipeline(
+    CollectionRunner runner,
+    DirectoryBundleSink sink,
+    INodeFileSystem host,
+    TimeProvider timeProvider,
+    IOptions<RunOptions> options,
+    ILogger<RunPipeline> logger)
+{
+    private readonly ILogger _logger = logger;
+
+    public IReadOnlyList<ICollector> Collectors => runner.Collectors;
+
+    public INodeFileSystem Host => host;
+
+    public async Task<RunOutcome> RunAsync(RunSpec spec, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var started = timeProvider.GetUtcNow();
+        var runId = spec.RunId is null ? RunId.FromTime(started) : RunId.Validate(spec.RunId);
+        var node = await NodeIdentityResolver.ResolveNameAsync(spec.Node, host, cancellationToken);
+        DirectoryBundleSink.PrepareRunDirectory(spec.Store, runId, node);
+
+        var until = spec.Until ?? started;
+        var since = spec.Since ?? until - options.Value.DefaultWindow;
+        if (since > until)
+        {
+            throw new ArgumentException($"--since ({UtcTimestampConverter.Format(since)}) is after --until ({UtcTimestampConverter.Format(until)}).");
+        }
+
+        var staging = DirectoryBundleSink.CreateStagingDirectory(spec.Store, runId, node);
+        try
+        {
+            LogStarting(runId, node, host.Root);
+            var results = await runner.RunAsync(new RunRequest
+            {
+                RunId = runId,
+                NodeName = node,
+                Host = host,
+                Since = since,
+                Until = until,
+                StagingDirectory = staging,
+                Collectors = spec.Collectors,
+                Offline = spec.Offline,
+            }, cancellationToken);
+
+            var findings = NodeAnalyzer.Analyze(results);
+            var identity = await NodeIdentityResolver.ResolveAsync(node, host, cancellationToken);
+            var sealedBundle = await sink.SealAsync(spec.Store, new BundleContent
+            {
+                RunId = runId,
+                Node = identity,
+                StartedAt = started,
+                Since = since,
+                Until = until,
+                Offline = spec.Offline,
+                Results = results,
+                Findings = findings,
+            }, cancellationToken);
+            return new RunOutcome(sealedBundle, results, findings);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                LogStagingLeft(staging, ex.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Run {RunId} starting on node {Node} (host root {HostRoot}).")]
+    private partial void LogStarting(string runId, string node, string hostRoot);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Staging directory {Path} could not be removed: {Reason}")]
+    private partial void LogStagingLeft(string path, string reason);
+}
+
+/// <summary>What to run.</summary>
+internal sealed record RunSpec
+{
+    public string? RunId { get; init; }
+    public string? Node { get; init; }
+    public required string Store { get; init; }
+    public IReadOnlyCollection<string>? Collectors { get; init; }
+    public DateTimeOffset? Since { get; init; }
+    public DateTimeOffset? Until { get; init; }
+    public bool Offline { get; init; }
+}
+
+/// <summary>How a run ended.</summary>
+internal sealed record RunOutcome(SealedBundle Bundle, IReadOnlyList<CollectorResult> Results, IReadOnlyList<Finding> Findings)
+{
+    /// <summary>The node's health; unknown when no collector produced anything.</summary>
+    public HealthStatus Health
+    {
+        get
+        {
+            var health = FindingCounts.Of(Findings).Health;
+            var nothingCollected = Results.All(r => r.Status is CollectorStatus.Failed or CollectorStatus.TimedOut or CollectorStatus.Skipped);
+            return health == HealthStatus.Healthy && nothingCollected ? HealthStatus.Unknown : health;
+        }
+    }
+}

@@ -1,0 +1,188 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Periscope.Agent.Collection;
+using Periscope.Agent.Collectors.System;
+using Periscope.Bundle.Facts;
+
+namespace Periscope.Agent.Collectors.Kernel;
+
+/// <summary>
+/// The kernel log: /dev/kmsg (a device on a live node, a captured file in a replay), else kern.log, else the
+/// journal. Records inside the run's window are written to <c>kernel/kmsg.log</c>, one line each, and the
+/// kernel-facility ones are classified with the rule table in <c>kernel-rules.json</c>.
+/// </summary>
+internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> options, ILogger<KernelCollector> logger) : ICollector
+{
+    public const string EvidenceFile = "kmsg.log";
+    private readonly ILogger _logger = logger;
+
+    public string Name => "kernel"; // bundle folder + config key: never rename
+
+    public string Description => "Kernel log (/dev/kmsg, kern.log or journal) classified into OOM kills, lockups, filesystem, disk, memory and NIC errors.";
+
+    public CollectorSupport CheckSupport(INodeFileSystem host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var o = options.Value;
+        if (host.FileExists(o.KmsgPath) || host.IsCharacterDevice(o.KmsgPath))
+        {
+            return CollectorSupport.Supported($"{o.KmsgPath} is present");
+        }
+
+        if (host.FileExists(o.KernLogPath))
+        {
+            return CollectorSupport.Supported($"{o.KernLogPath} is present");
+        }
+
+        return host.DirectoryExists("/var/log/journal") || host.DirectoryExists("/run/log/journal")
+            ? CollectorSupport.Supported("a journal directory is present")
+            : CollectorSupport.Unsupported($"no kernel log under {host.Root}: no {o.KmsgPath}, {o.KernLogPath} or journal");
+    }
+
+    public async Task CollectAsync(CollectionContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var o = options.Value;
+        var bootTime = await BootTimeAsync(context, cancellationToken);
+        var containers = ContainerDirectory.Load(context.Host);
+        var analyzer = new KernelEventAnalyzer(KernelRuleSet.Default, containers, context.NodeName, context.Output.BundlePath(EvidenceFile));
+        var stats = new KmsgReadStats();
+        var errors = new List<string>();
+        string source = "none";
+
+        await using (var file = context.Output.CreateFile(EvidenceFile))
+        await using (var writer = new StreamWriter(file, new UTF8Encoding(false), 64 * 1024) { NewLine = "\n" })
+        {
+            var sink = new KernelRecordSink(writer, analyzer, context.Since, context.Until);
+            if (context.Host.IsCharacterDevice(o.KmsgPath))
+            {
+                var error = KmsgDeviceReader.Read(context.Host.Resolve(o.KmsgPath), bootTime, sink, o.MaxBytes, stats, cancellationToken);
+                source = error is null ? "kmsg" : source;
+                AddError(errors, error);
+            }
+            else if (context.Host.FileExists(o.KmsgPath))
+            {
+                source = await TryReadAsync(context, o.KmsgPath, errors,
+                    stream => KernelTextReaders.ReadCapturedKmsgAsync(stream, bootTime, sink, o.MaxBytes, stats, cancellationToken), cancellationToken)
+                    ? "kmsg-file" : source;
+            }
+            else
+            {
+                errors.Add($"{o.KmsgPath} does not exist");
+            }
+
+            if (source == "none" && context.Host.FileExists(o.KernLogPath))
+            {
+                source = await TryReadAsync(context, o.KernLogPath, errors,
+                    stream => KernelTextReaders.ReadKernLogAsync(stream, context.Time.GetUtcNow(), sink, o.MaxBytes, stats, cancellationToken), cancellationToken)
+                    ? "kern.log" : source;
+            }
+
+            if (source == "none")
+            {
+                var error = await KernelTextReaders.ReadJournalAsync(context, sink, o.MaxBytes, stats, cancellationToken);
+                source = error is null ? "journal" : source;
+                AddError(errors, error);
+            }
+
+            await writer.FlushAsync(cancellationToken);
+
+            if (source == "none")
+            {
+                context.Output.MarkPartial("no kernel log source could be read: " + string.Join("; ", errors));
+            }
+
+            if (stats.RecordsLost > 0 || stats.OverrunEvents > 0)
+            {
+                context.Output.Count("kmsgRecordsLost", stats.RecordsLost);
+                context.Output.Count("kmsgOverruns", stats.OverrunEvents);
+            }
+
+            if (sink.Unparsed > 0)
+            {
+                context.Output.Count("unparsedLines", sink.Unparsed);
+            }
+
+            foreach (var observation in analyzer.Finish())
+            {
+                context.Output.Report(observation);
+            }
+
+            context.Output.SetFacts(new KernelFacts
+            {
+                Source = source,
+                SourceErrors = errors,
+                Records = sink.Records,
+                KernelRecords = sink.KernelRecords,
+                RecordsLost = stats.RecordsLost,
+                UnparsedLines = sink.Unparsed,
+                Truncated = stats.Truncated,
+                BootTime = bootTime,
+                FirstRecord = sink.First,
+                LastRecord = sink.Last,
+                Events = new Dictionary<string, long>(analyzer.Events, StringComparer.Ordinal),
+            });
+            LogRead(source, sink.Records, stats.RecordsLost);
+        }
+    }
+
+    private async Task<bool> TryReadAsync(
+        CollectionContext context, string path, List<string> errors, Func<Stream, Task> read, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var stream = context.Host.OpenRead(path);
+            await read(stream);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogSourceFailed(path, ex.Message);
+            errors.Add($"{path}: {ex.Message}");
+            return false;
+        }
+    }
+
+    /// <summary>Boot time: btime of /proc/stat, else now minus /proc/uptime, else unknown (no time window).</summary>
+    private static async Task<DateTimeOffset?> BootTimeAsync(CollectionContext context, CancellationToken cancellationToken)
+    {
+        var stat = await TryReadAsync(context, "/proc/stat", cancellationToken);
+        if (stat is not null && ProcParsers.BootTime(stat) is { } btime)
+        {
+            return btime;
+        }
+
+        var uptime = await TryReadAsync(context, "/proc/uptime", cancellationToken);
+        return uptime is not null && ProcParsers.Uptime(uptime) is { } seconds
+            ? context.Time.GetUtcNow().AddSeconds(-seconds)
+            : null;
+    }
+
+    private static async Task<string?> TryReadAsync(CollectionContext context, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await context.Host.TryReadTextAsync(path, 1024 * 1024, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private void AddError(List<string> errors, string? error)
+    {
+        if (error is not null)
+        {
+            LogSourceFailed("kernel log", error);
+            errors.Add(error);
+        }
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Kernel log source {Source} could not be read: {Reason}")]
+    private partial void LogSourceFailed(string source, string reason);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Debug, Message = "Read {Records} kernel log records from {Source}; {Lost} lost to overruns.")]
+    private partial void LogRead(string source, long records, long lost);
+}

@@ -1,0 +1,265 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Periscope.Agent.Collection;
+
+namespace Periscope.Agent.Collectors.Kernel;
+
+/// <summary>
+/// Readers for kernel logs kept as text: a captured /dev/kmsg (same record format, continuation lines beginning with
+/// a space), a syslog <c>kern.log</c>, and <c>journalctl -o json</c> output. Each reads only the newest
+/// <c>maxBytes</c> of its input, so a 2 GiB log costs no more than the bound.
+/// </summary>
+internal static class KernelTextReaders
+{
+    private static readonly string[] JournalDirectories = ["/var/log/journal", "/run/log/journal"];
+    private static readonly string[] SyslogTimeFormats = ["MMM d HH:mm:ss", "MMM  d HH:mm:ss", "MMM dd HH:mm:ss"];
+
+    /// <summary>A captured /dev/kmsg file.</summary>
+    public static async Task ReadCapturedKmsgAsync(Stream stream, DateTimeOffset? bootTime, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
+    {
+        using var reader = OpenTail(stream, maxBytes, stats);
+        string? line;
+        while ((line = await reader.ReadLineAsync(cancellationToken)) is not null)
+        {
+            stats.BytesRead += line.Length + 1;
+            if (line.Length == 0 || line[0] == ' ')
+            {
+                continue; // a continuation line (KEY=value dictionary) of the previous record
+            }
+
+            if (KmsgRecordParser.TryParse(line, bootTime, out var record))
+            {
+                sink.Accept(record);
+            }
+            else
+            {
+                sink.Unparsed++;
+            }
+
+            if (sink.PastWindow)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A syslog kern.log: <c>2024-03-01T10:00:00.123456+00:00 host kernel: [  12.345] text</c> (RFC 3339, as rsyslog
+    /// writes with high precision) or <c>Mar  1 10:00:00 host kernel: text</c> (traditional; the year is the one that
+    /// puts the line closest before now, and the time is taken as UTC since the node's zone is not recorded).
+    /// </summary>
+    public static async Task ReadKernLogAsync(Stream stream, DateTimeOffset now, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
+    {
+        using var reader = OpenTail(stream, maxBytes, stats);
+        string? line;
+        while ((line = await reader.ReadLineAsync(cancellationToken)) is not null)
+        {
+            stats.BytesRead += line.Length + 1;
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            if (TryParseSyslog(line, now, out var record))
+            {
+                sink.Accept(record);
+            }
+            else
+            {
+                sink.Unparsed++;
+            }
+        }
+    }
+
+    /// <summary>Runs journalctl over the host root's journal directories for kernel-transport entries.</summary>
+    /// <returns>Null on success, else why the journal could not be read.</returns>
+    public static async Task<string?> ReadJournalAsync(
+        CollectionContext context, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
+    {
+        var directories = JournalDirectories.Where(context.Host.DirectoryExists).ToList();
+        if (directories.Count == 0)
+        {
+            return "no journal directory (/var/log/journal, /run/log/journal) under the host root";
+        }
+
+        var errors = new List<string>();
+        foreach (var directory in directories)
+        {
+            var request = new ProcessRequest
+            {
+                FileName = "journalctl",
+                Arguments =
+                [
+                    "--directory=" + context.Host.Resolve(directory),
+                    "--output=json", "--no-pager", "--quiet", "--all",
+                    "--since=@" + context.Since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+                    "--until=@" + context.Until.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+                    "_TRANSPORT=kernel",
+                ],
+                Timeout = TimeSpan.FromSeconds(20),
+                MaxOutputBytes = maxBytes,
+            };
+            var result = await context.Commands.RunAsync(request, cancellationToken);
+            context.Output.RecordCommand(new Bundle.CommandRecord
+            {
+                CommandLine = request.Display,
+                Binary = result.Binary,
+                ExitCode = result.ExitCode,
+                Outcome = result.Outcome,
+                DurationMs = result.Duration.TotalMilliseconds,
+            });
+            if (result.Outcome == "missing-binary")
+            {
+                return "journalctl is not installed";
+            }
+
+            if (result.Outcome == "output-capped")
+            {
+                stats.Truncated = true;
+            }
+            else if (!result.Succeeded)
+            {
+                errors.Add($"journalctl over {directory}: {result.Outcome} (exit {result.ExitCode}) {result.Error.Trim()}");
+                continue;
+            }
+
+            stats.BytesRead += result.OutputBytes;
+            foreach (var line in Encoding.UTF8.GetString(result.Output).Split('\n'))
+            {
+                if (line.Length == 0)
+                {
+                    continue;
+                }
+
+                if (TryParseJournalEntry(line, out var record))
+                {
+                    sink.Accept(record);
+                }
+                else
+                {
+                    sink.Unparsed++;
+                }
+            }
+        }
+
+        return errors.Count == directories.Count ? string.Join("; ", errors) : null;
+    }
+
+    internal static bool TryParseJournalEntry(string json, out KmsgRecord record)
+    {
+        record = null!;
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("MESSAGE", out var message))
+            {
+                return false;
+            }
+
+            string text;
+            if (message.ValueKind == JsonValueKind.String)
+            {
+                text = message.GetString() ?? string.Empty;
+            }
+            else if (message.ValueKind == JsonValueKind.Array)
+            {
+                // journald emits non-UTF-8 messages as an array of byte values
+                text = Encoding.UTF8.GetString(message.EnumerateArray().Select(e => (byte)e.GetInt32()).ToArray());
+            }
+            else
+            {
+                return false;
+            }
+
+            int? Number(string name)
+                => root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+                   && int.TryParse(value.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+
+            DateTimeOffset? time = null;
+            if (root.TryGetProperty("__REALTIME_TIMESTAMP", out var realtime) && realtime.ValueKind == JsonValueKind.String
+                && long.TryParse(realtime.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var us))
+            {
+                time = DateTimeOffset.UnixEpoch.AddTicks(us * 10);
+            }
+
+            var transport = root.TryGetProperty("_TRANSPORT", out var t) ? t.GetString() : null;
+            record = new KmsgRecord
+            {
+                Facility = transport == "kernel" ? 0 : Number("SYSLOG_FACILITY"),
+                Level = Number("PRIORITY"),
+                Time = time,
+                Text = text,
+            };
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    internal static bool TryParseSyslog(string line, DateTimeOffset now, out KmsgRecord record)
+    {
+        record = null!;
+        DateTimeOffset time;
+        string rest;
+        var space = line.IndexOf(' ', StringComparison.Ordinal);
+        if (space > 0 && char.IsAsciiDigit(line[0])
+            && DateTimeOffset.TryParse(line.AsSpan(0, space), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out time))
+        {
+            rest = line[(space + 1)..];
+        }
+        else if (line.Length > 16
+                 && DateTime.TryParseExact(line.AsSpan(0, 15), SyslogTimeFormats,
+                     CultureInfo.InvariantCulture, DateTimeStyles.AllowInnerWhite | DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var local))
+        {
+            time = new DateTimeOffset(new DateTime(now.Year, local.Month, local.Day, local.Hour, local.Minute, local.Second, DateTimeKind.Utc));
+            if (time > now.AddDays(1))
+            {
+                time = time.AddYears(-1); // a December line read in January
+            }
+
+            rest = line[16..];
+        }
+        else
+        {
+            return false;
+        }
+
+        // rest: "host tag: message"
+        var hostEnd = rest.IndexOf(' ', StringComparison.Ordinal);
+        if (hostEnd < 0)
+        {
+            return false;
+        }
+
+        var tagged = rest[(hostEnd + 1)..];
+        var isKernel = tagged.StartsWith("kernel:", StringComparison.Ordinal);
+        var colon = tagged.IndexOf(": ", StringComparison.Ordinal);
+        var text = isKernel ? tagged[7..].TrimStart() : colon >= 0 ? tagged[(colon + 2)..] : tagged;
+        if (isKernel && text.StartsWith('[') && text.IndexOf("] ", StringComparison.Ordinal) is var close and > 0)
+        {
+            text = text[(close + 2)..]; // the kernel's own "[ 1234.567890]" stamp
+        }
+
+        record = new KmsgRecord { Facility = isKernel ? 0 : 1, Time = time, Text = text };
+        return true;
+    }
+
+    private static StreamReader OpenTail(Stream stream, long maxBytes, KmsgReadStats stats)
+    {
+        if (stream.CanSeek && stream.Length > maxBytes)
+        {
+            // Keep the newest part: start maxBytes from the end and drop the partial first line.
+            stream.Seek(-maxBytes, SeekOrigin.End);
+            stats.Truncated = true;
+            var reader = new StreamReader(stream, new UTF8Encoding(false, false), false, 64 * 1024);
+            reader.ReadLine();
+            return reader;
+        }
+
+        return new StreamReader(stream, new UTF8Encoding(false, false), false, 64 * 1024);
+    }
+}

@@ -1,0 +1,122 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Periscope.Agent.Collectors.Kernel;
+
+/// <summary>
+/// Reads /dev/kmsg as the kernel documents it: one record per read(2), opened non-blocking so that EAGAIN marks the
+/// end of the buffer instead of waiting for new records; EPIPE means records were overwritten while we read — the
+/// loss is counted (from the sequence gap) and reading goes on.
+/// </summary>
+internal static partial class KmsgDeviceReader
+{
+    private const int OpenReadOnlyNonBlocking = 0x800; // O_RDONLY | O_NONBLOCK
+    private const int Eagain = 11;
+    private const int Epipe = 32;
+    private const int Eintr = 4;
+    private const int BufferSize = 16 * 1024; // a record is at most 8 KiB (CONSOLE_EXT_LOG_MAX)
+
+    /// <summary>Reads every record now in the buffer.</summary>
+    /// <returns>Null on success, else why the device could not be read.</returns>
+    public static unsafe string? Read(string path, DateTimeOffset? bootTime, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
+    {
+        var fd = Open(path, OpenReadOnlyNonBlocking);
+        if (fd < 0)
+        {
+            return $"{path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}";
+        }
+
+        try
+        {
+            var buffer = new byte[BufferSize];
+            long? lastSequence = null;
+            var overrun = false;
+            fixed (byte* pointer = buffer)
+            {
+                while (true)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var read = ReadFd(fd, pointer, BufferSize);
+                    if (read < 0)
+                    {
+                        var errno = Marshal.GetLastPInvokeError();
+                        if (errno == Eagain)
+                        {
+                            return null; // the end of the buffer
+                        }
+
+                        if (errno == Epipe)
+                        {
+                            stats.OverrunEvents++; // overwritten before we read them; the next read resumes at the oldest record
+                            overrun = true;
+                            continue;
+                        }
+
+                        if (errno == Eintr)
+                        {
+                            continue;
+                        }
+
+                        return stats.BytesRead == 0
+                            ? $"{path}: {Marshal.GetPInvokeErrorMessage(errno)}"
+                            : null;
+                    }
+
+                    if (read == 0)
+                    {
+                        return null;
+                    }
+
+                    stats.BytesRead += read;
+                    var text = Encoding.UTF8.GetString(buffer, 0, (int)read);
+                    var newline = text.IndexOf('\n', StringComparison.Ordinal);
+                    var first = newline < 0 ? text : text[..newline];
+                    if (KmsgRecordParser.TryParse(first, bootTime, out var record))
+                    {
+                        if (overrun && lastSequence is { } previous && record.Sequence > previous + 1)
+                        {
+                            stats.RecordsLost += record.Sequence!.Value - previous - 1;
+                        }
+
+                        overrun = false;
+
+                        lastSequence = record.Sequence;
+                        sink.Accept(record);
+                    }
+                    else
+                    {
+                        sink.Unparsed++;
+                    }
+
+                    if (stats.BytesRead >= maxBytes)
+                    {
+                        stats.Truncated = true;
+                        return null;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static unsafe partial nint ReadFd(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+}
+
+/// <summary>Counters of one read of the kernel log.</summary>
+internal sealed class KmsgReadStats
+{
+    public long BytesRead { get; set; }
+    public long OverrunEvents { get; set; }
+    public long RecordsLost { get; set; }
+    public bool Truncated { get; set; }
+}

@@ -1,0 +1,478 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Periscope.Agent.Collection;
+using Periscope.Bundle;
+using Periscope.Bundle.Facts;
+
+namespace Periscope.Agent.Collectors.System;
+
+/// <summary>
+/// Basic node health: memory, load, pressure stall information, process ids, conntrack, the filesystems holding the
+/// kubelet, runtime and log directories, read-only mounts, clock synchronisation, uptime, kernel and OS image.
+/// It owns those facts (DESIGN.md: each fact has one owner).
+/// </summary>
+internal sealed partial class SystemCollector(
+    IOptions<SystemCollectorOptions> options,
+    IKernelClock kernelClock,
+    ILogger<SystemCollector> logger) : ICollector
+{
+    private const int MaxProcFile = 1024 * 1024;
+    private static readonly string[] TimeSyncServices = ["chronyd", "systemd-timesyncd", "ntpd", "ntpsec", "openntpd"];
+    private readonly ILogger _logger = logger;
+
+    public string Name => "system"; // bundle folder + config key: never rename
+
+    public string Description => "Memory, load, PSI, PIDs, conntrack, disk and inode use, read-only mounts, clock sync, OS and kernel.";
+
+    public CollectorSupport CheckSupport(INodeFileSystem host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        return host.FileExists("/proc/meminfo") || host.DirectoryExists("/etc")
+            ? CollectorSupport.Supported("/proc and /etc are readable under the host root")
+            : CollectorSupport.Unsupported($"the host root {host.Root} has neither /proc/meminfo nor /etc");
+    }
+
+    public async Task CollectAsync(CollectionContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var o = options.Value;
+        var unavailable = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        async Task<string?> ReadAsync(string nodePath, string evidence, bool required)
+        {
+            string? text;
+            try
+            {
+                text = await context.Host.TryReadTextAsync(nodePath, MaxProcFile, cancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                unavailable[nodePath] = ex.Message;
+                if (required)
+                {
+                    context.Output.MarkPartial($"{nodePath} could not be read: {ex.Message}");
+                }
+
+                LogUnreadable(nodePath, ex.Message);
+                return null;
+            }
+
+            if (text is null)
+            {
+                unavailable[nodePath] = "missing";
+                if (required)
+                {
+                    context.Output.MarkPartial($"{nodePath} is missing");
+                }
+
+                return null;
+            }
+
+            await context.Output.WriteTextAsync(evidence, text, cancellationToken);
+            return text;
+        }
+
+        var osRelease = await ReadAsync("/etc/os-release", "os-release", required: false)
+            ?? await ReadAsync("/usr/lib/os-release", "usr-lib-os-release", required: false);
+        var os = osRelease is null ? null : ProcParsers.OsRelease(osRelease);
+        var kernelRelease = (await ReadAsync("/proc/sys/kernel/osrelease", "osrelease", required: true))?.Trim();
+        var uptimeText = await ReadAsync("/proc/uptime", "uptime", required: true);
+        var statText = await context.Host.TryReadTextAsync("/proc/stat", MaxProcFile, cancellationToken);
+        var meminfoText = await ReadAsync("/proc/meminfo", "meminfo", required: true);
+        var loadText = await ReadAsync("/proc/loadavg", "loadavg", required: true);
+        var mountsText = await ReadAsync("/proc/mounts", "mounts", required: true);
+
+        var pressure = new Dictionary<string, PressureFacts>(StringComparer.Ordinal);
+        foreach (var resource in new[] { "cpu", "memory", "io" })
+        {
+            // PSI is absent on kernels built or booted without it: a fact, not a failure.
+            var text = await ReadAsync($"/proc/pressure/{resource}", $"pressure-{resource}", required: false);
+            if (text is not null && ProcParsers.Pressure(text) is { } parsed)
+            {
+                pressure[resource] = parsed;
+            }
+        }
+
+        var memory = CheckMemory(context, meminfoText, o);
+        var load = loadText is null ? null : ProcParsers.LoadAverage(loadText);
+        var pids = await CheckPidsAsync(context, load, o, cancellationToken);
+        var conntrack = await CheckConntrackAsync(context, o, cancellationToken);
+        var mounts = mountsText is null ? [] : ProcParsers.Mounts(mountsText);
+        var filesystems = await CheckFilesystemsAsync(context, mounts, o, cancellationToken);
+        var timeSync = await CheckTimeSyncAsync(context, cancellationToken);
+
+        context.Output.SetFacts(new SystemFacts
+        {
+            KernelRelease = kernelRelease,
+            OsImage = os?.GetValueOrDefault("PRETTY_NAME") ?? os?.GetValueOrDefault("NAME"),
+            OsVersion = os is null ? null : $"{os.GetValueOrDefault("ID")} {os.GetValueOrDefault("VERSION_ID")}".Trim(),
+            UptimeSeconds = uptimeText is null ? null : ProcParsers.Uptime(uptimeText),
+            BootTime = statText is null ? null : ProcParsers.BootTime(statText),
+            Memory = memory,
+            Load = load,
+            Pressure = pressure.Count == 0 ? null : pressure,
+            Pids = pids,
+            Conntrack = conntrack,
+            Filesystems = filesystems,
+            TimeSync = timeSync,
+            Unavailable = unavailable.Count == 0 ? null : unavailable,
+        });
+    }
+
+    private static MemoryFacts? CheckMemory(CollectionContext context, string? meminfoText, SystemCollectorOptions o)
+    {
+        if (meminfoText is null)
+        {
+            return null;
+        }
+
+        var values = ProcParsers.Meminfo(meminfoText);
+        if (!values.TryGetValue("MemTotal", out var total) || !values.TryGetValue("MemAvailable", out var available))
+        {
+            context.Output.MarkPartial("/proc/meminfo has no MemTotal or MemAvailable");
+            return null;
+        }
+
+        if (available.Bytes < o.MemoryAvailableThresholdBytes)
+        {
+            context.Output.Report(new Observation
+            {
+                Code = "MEMORY_PRESSURE",
+                Severity = Severity.Critical,
+                Title = "Available memory is below the eviction threshold",
+                Detail = $"MemAvailable is {Mib(available.Bytes)} of {Mib(total.Bytes)}; threshold {Mib(o.MemoryAvailableThresholdBytes)}.",
+                Subject = new FindingSubject(SubjectKind.Node, context.NodeName),
+                Attributes = new Dictionary<string, string>
+                {
+                    ["availableBytes"] = available.Bytes.ToString(CultureInfo.InvariantCulture),
+                    ["totalBytes"] = total.Bytes.ToString(CultureInfo.InvariantCulture),
+                    ["thresholdBytes"] = o.MemoryAvailableThresholdBytes.ToString(CultureInfo.InvariantCulture),
+                },
+                Time = context.Time.GetUtcNow(),
+                Evidence = new EvidenceReference(context.Output.BundlePath("meminfo"), available.Line),
+            });
+        }
+
+        return new MemoryFacts(total.Bytes, available.Bytes);
+    }
+
+    private static async Task<PidFacts?> CheckPidsAsync(CollectionContext context, LoadFacts? load, SystemCollectorOptions o, CancellationToken cancellationToken)
+    {
+        var pidMax = ProcParsers.Integer(await context.Host.TryReadTextAsync("/proc/sys/kernel/pid_max", 64, cancellationToken));
+        var threadsMax = ProcParsers.Integer(await context.Host.TryReadTextAsync("/proc/sys/kernel/threads-max", 64, cancellationToken));
+        if (load is null || (pidMax is null && threadsMax is null))
+        {
+            return null;
+        }
+
+        // Every thread holds a pid; the kubelet takes the smaller of pid_max and threads-max as the limit.
+        var limit = Math.Min(pidMax ?? long.MaxValue, threadsMax ?? long.MaxValue);
+        var facts = new PidFacts(load.Threads, pidMax, threadsMax, limit);
+        var availablePercent = 100.0 * (limit - load.Threads) / limit;
+        if (availablePercent < o.PidsAvailableThresholdPercent)
+        {
+            context.Output.Report(new Observation
+            {
+                Code = "PID_PRESSURE",
+                Severity = Severity.Critical,
+                Title = "Few process ids are left",
+                Detail = $"{load.Threads} of {limit} process ids in use ({availablePercent:0.#}% left; threshold {o.PidsAvailableThresholdPercent}%).",
+                Subject = new FindingSubject(SubjectKind.Node, context.NodeName),
+                Attributes = new Dictionary<string, string>
+                {
+                    ["inUse"] = load.Threads.ToString(CultureInfo.InvariantCulture),
+                    ["limit"] = limit.ToString(CultureInfo.InvariantCulture),
+                },
+                Time = context.Time.GetUtcNow(),
+                Evidence = new EvidenceReference(context.Output.BundlePath("loadavg"), 1),
+            });
+        }
+
+        return facts;
+    }
+
+    private static async Task<ConntrackFacts?> CheckConntrackAsync(CollectionContext context, SystemCollectorOptions o, CancellationToken cancellationToken)
+    {
+        // proc/sys/net shows the reader's network namespace: the DaemonSet runs with hostNetwork, so this is the node's.
+        var countText = await context.Host.TryReadTextAsync("/proc/sys/net/netfilter/nf_conntrack_count", 64, cancellationToken);
+        var maxText = await context.Host.TryReadTextAsync("/proc/sys/net/netfilter/nf_conntrack_max", 64, cancellationToken);
+        if (ProcParsers.Integer(countText) is not { } count || ProcParsers.Integer(maxText) is not { } max || max <= 0)
+        {
+            return null; // nf_conntrack not loaded: nothing to track
+        }
+
+        await context.Output.WriteTextAsync("conntrack", $"nf_conntrack_count {count}\nnf_conntrack_max {max}\n", cancellationToken);
+        var usedPercent = 100.0 * count / max;
+        if (usedPercent >= o.ConntrackUsageThresholdPercent)
+        {
+            context.Output.Report(new Observation
+            {
+                Code = "CONNTRACK_NEAR_LIMIT",
+                Severity = Severity.Warning,
+                Title = "The connection-tracking table is nearly full",
+                Detail = $"{count} of {max} entries in use ({usedPercent:0.#}%; threshold {o.ConntrackUsageThresholdPercent}%).",
+                Subject = new FindingSubject(SubjectKind.Node, context.NodeName),
+                Attributes = new Dictionary<string, string>
+                {
+                    ["count"] = count.ToString(CultureInfo.InvariantCulture),
+                    ["max"] = max.ToString(CultureInfo.InvariantCulture),
+                },
+                Time = context.Time.GetUtcNow(),
+                Evidence = new EvidenceReference(context.Output.BundlePath("conntrack"), 1),
+            });
+        }
+
+        return new ConntrackFacts(count, max);
+    }
+
+    private async Task<List<FilesystemFacts>> CheckFilesystemsAsync(
+        CollectionContext context, List<ProcParsers.MountEntry> mounts, SystemCollectorOptions o, CancellationToken cancellationToken)
+    {
+        var facts = new List<FilesystemFacts>();
+        var kubeletMount = ProcParsers.MountFor(mounts, NodeRealPath(context.Host, o.KubeletDirectory));
+        var roles = new (string Path, string Role)[]
+        {
+            (o.KubeletDirectory, "nodefs"),
+            (o.ContainerdDirectory, "imagefs"),
+            (o.LogDirectory, "logs"),
+        };
+
+        var reported = new HashSet<(string Code, string Mount)>();
+        foreach (var (path, role) in roles)
+        {
+            var nodePath = NodeRealPath(context.Host, path);
+            var exists = context.Host.DirectoryExists(path);
+            var mount = ProcParsers.MountFor(mounts, nodePath);
+            FileSystemUsage? usage = null;
+            string? error;
+            if (context.Offline)
+            {
+                error = "not measured in an offline replay: the replayed directory is not the node's filesystem";
+            }
+            else
+            {
+                usage = context.Host.GetUsage(ExistingAncestor(context.Host, path), out error);
+                if (error is not null)
+                {
+                    LogUnreadable(path, error);
+                }
+            }
+
+            var fact = new FilesystemFacts
+            {
+                Path = path,
+                Role = role,
+                MountPoint = mount?.MountPoint,
+                Device = mount?.Device,
+                FsType = mount?.FsType,
+                ReadOnly = mount?.ReadOnly ?? false,
+                Exists = exists,
+                SizeBytes = usage?.SizeBytes,
+                AvailableBytes = usage?.AvailableBytes,
+                Inodes = usage?.Inodes,
+                InodesFree = usage?.InodesFree,
+                Error = error,
+            };
+            facts.Add(fact);
+
+            var mountId = mount?.MountPoint ?? nodePath;
+            if (mount is { ReadOnly: true } && exists && reported.Add(("FS_READONLY_MOUNT", mountId)))
+            {
+                context.Output.Report(new Observation
+                {
+                    Code = "FS_READONLY_MOUNT",
+                    Severity = Severity.Critical,
+                    Title = $"{mount.MountPoint} is mounted read-only",
+                    Detail = $"{path} ({role}) lives on {mount.Device} at {mount.MountPoint} ({mount.FsType}), mounted read-only.",
+                    Subject = new FindingSubject(SubjectKind.File, mount.MountPoint),
+                    Attributes = new Dictionary<string, string> { ["path"] = path, ["role"] = role, ["device"] = mount.Device },
+                    Time = context.Time.GetUtcNow(),
+                    Evidence = new EvidenceReference(context.Output.BundlePath("mounts"), mount.Line),
+                });
+            }
+
+            if (usage is null || usage.SizeBytes <= 0)
+            {
+                continue;
+            }
+
+            // A runtime directory on the kubelet's filesystem is nodefs to the kubelet; on its own it is imagefs.
+            var sharesNodefs = role != "imagefs" || (mount is not null && kubeletMount is not null && mount.MountPoint == kubeletMount.MountPoint);
+            var threshold = sharesNodefs ? o.NodeFsAvailableThresholdPercent : o.ImageFsAvailableThresholdPercent;
+            var availablePercent = 100.0 * usage.AvailableBytes / usage.SizeBytes;
+            if (availablePercent < threshold && reported.Add(("DISK_PRESSURE", mountId)))
+            {
+                context.Output.Report(new Observation
+                {
+                    Code = "DISK_PRESSURE",
+                    Severity = Severity.Critical,
+                    Title = $"{mountId} is nearly full",
+                    Detail = $"{Mib(usage.AvailableBytes)} of {Mib(usage.SizeBytes)} free ({availablePercent:0.#}%; threshold {threshold}%) on the filesystem holding {path}.",
+                    Subject = new FindingSubject(SubjectKind.File, mountId),
+                    Attributes = new Dictionary<string, string>
+                    {
+                        ["path"] = path,
+                        ["role"] = role,
+                        ["availableBytes"] = usage.AvailableBytes.ToString(CultureInfo.InvariantCulture),
+                        ["sizeBytes"] = usage.SizeBytes.ToString(CultureInfo.InvariantCulture),
+                    },
+                    Time = context.Time.GetUtcNow(),
+                    Evidence = new EvidenceReference(context.Output.BundlePath("filesystems.txt"), null),
+                });
+            }
+
+            // Filesystems without a fixed inode table (btrfs, some overlays) report 0 inodes: nothing to judge.
+            if (usage.Inodes > 0)
+            {
+                var inodesPercent = 100.0 * usage.InodesFree / usage.Inodes;
+                if (inodesPercent < o.InodesFreeThresholdPercent && reported.Add(("INODE_PRESSURE", mountId)))
+                {
+                    context.Output.Report(new Observation
+                    {
+                        Code = "INODE_PRESSURE",
+                        Severity = Severity.Critical,
+                        Title = $"{mountId} is running out of inodes",
+                        Detail = $"{usage.InodesFree} of {usage.Inodes} inodes free ({inodesPercent:0.#}%; threshold {o.InodesFreeThresholdPercent}%) on the filesystem holding {path}.",
+                        Subject = new FindingSubject(SubjectKind.File, mountId),
+                        Attributes = new Dictionary<string, string>
+                        {
+                            ["path"] = path,
+                            ["role"] = role,
+                            ["inodesFree"] = usage.InodesFree.ToString(CultureInfo.InvariantCulture),
+                            ["inodes"] = usage.Inodes.ToString(CultureInfo.InvariantCulture),
+                        },
+                        Time = context.Time.GetUtcNow(),
+                        Evidence = new EvidenceReference(context.Output.BundlePath("filesystems.txt"), null),
+                    });
+                }
+            }
+        }
+
+        var table = string.Join('\n', facts.Select(f =>
+            $"{f.Path}\t{f.Role}\tmount={f.MountPoint}\tdevice={f.Device}\ttype={f.FsType}\tro={f.ReadOnly}\tsize={f.SizeBytes}\tavail={f.AvailableBytes}\tinodes={f.Inodes}\tifree={f.InodesFree}\terror={f.Error}"));
+        await context.Output.WriteTextAsync("filesystems.txt", table + "\n", cancellationToken);
+        return facts;
+    }
+
+    private async Task<TimeSyncFacts> CheckTimeSyncAsync(CollectionContext context, CancellationToken cancellationToken)
+    {
+        var service = await FindTimeSyncServiceAsync(context.Host, cancellationToken);
+        if (service is null)
+        {
+            return new TimeSyncFacts
+            {
+                State = "unknown",
+                Detail = "no time-sync service (chronyd, systemd-timesyncd, ntpd) is running on the node; nothing to ask",
+            };
+        }
+
+        if (context.Offline)
+        {
+            // The kernel clock read here would be this machine's, not the replayed node's.
+            var marker = service == "systemd-timesyncd" && context.Host.FileExists("/run/systemd/timesync/synchronized");
+            return new TimeSyncFacts
+            {
+                Service = service,
+                State = marker ? "synchronized" : "unknown",
+                Detail = marker
+                    ? "systemd-timesyncd has synchronised since boot (/run/systemd/timesync/synchronized)"
+                    : "offline replay: the kernel clock is not the node's",
+            };
+        }
+
+        var state = kernelClock.Read(out var error);
+        if (state is null)
+        {
+            LogUnreadable("adjtimex", error ?? "unknown error");
+            return new TimeSyncFacts { Service = service, State = "unknown", Detail = error };
+        }
+
+        var facts = new TimeSyncFacts
+        {
+            Service = service,
+            State = state.Unsynchronized ? "unsynchronized" : "synchronized",
+            Detail = state.Unsynchronized
+                ? $"{service} is running but the kernel clock is marked unsynchronised (adjtimex STA_UNSYNC)"
+                : $"{service} keeps the kernel clock synchronised (adjtimex)",
+            MaxErrorMicroseconds = state.MaxErrorMicroseconds,
+        };
+        if (state.Unsynchronized)
+        {
+            context.Output.Report(new Observation
+            {
+                Code = "CLOCK_UNSYNCED",
+                Severity = Severity.Warning,
+                Title = "The node clock is not synchronised",
+                Detail = facts.Detail + $"; estimated maximum error {state.MaxErrorMicroseconds} µs.",
+                Subject = new FindingSubject(SubjectKind.Node, context.NodeName),
+                Attributes = new Dictionary<string, string>
+                {
+                    ["service"] = service,
+                    ["maxErrorMicroseconds"] = state.MaxErrorMicroseconds.ToString(CultureInfo.InvariantCulture),
+                },
+                Time = context.Time.GetUtcNow(),
+            });
+        }
+
+        return facts;
+    }
+
+    private static async Task<string?> FindTimeSyncServiceAsync(INodeFileSystem host, CancellationToken cancellationToken)
+    {
+        foreach (var entry in host.ListDirectory("/proc"))
+        {
+            if (entry.Length == 0 || !char.IsAsciiDigit(entry[0]))
+            {
+                continue;
+            }
+
+            string? comm;
+            try
+            {
+                comm = (await host.TryReadTextAsync($"/proc/{entry}/comm", 64, cancellationToken))?.Trim();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue; // the process exited while we looked
+            }
+
+            if (comm is not null && TimeSyncServices.Contains(comm, StringComparer.Ordinal))
+            {
+                return comm;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The node path of a directory after following its symlinks (re-rooted), for matching against /proc/mounts.</summary>
+    private static string NodeRealPath(INodeFileSystem host, string path)
+    {
+        try
+        {
+            return host.ToNodePath(host.Resolve(path));
+        }
+        catch (IOException)
+        {
+            return path;
+        }
+    }
+
+    private static string ExistingAncestor(INodeFileSystem host, string path)
+    {
+        var current = path;
+        while (current.Length > 1 && !host.DirectoryExists(current))
+        {
+            var slash = current.LastIndexOf('/');
+            current = slash <= 0 ? "/" : current[..slash];
+        }
+
+        return current;
+    }
+
+    private static string Mib(long bytes) => $"{bytes / 1024.0 / 1024.0:0.#} MiB";
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Host source {Path} could not be read: {Reason}")]
+    private partial void LogUnreadable(string path, string reason);
+}

@@ -1,0 +1,236 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Periscope.Agent.Collection;
+using Periscope.Agent.Hosting;
+using Periscope.Bundle;
+using Periscope.Bundle.Facts;
+
+namespace Periscope.Agent.Export;
+
+/// <summary>
+/// The embedded default sink: seals a run's bundle into a local store directory with the store layout of DESIGN.md.
+/// The zip is written under a temporary name, flushed to disk and renamed; only then is the status record written
+/// (also by rename), so a reader never sees half a bundle and a zip without its status record is incomplete.
+/// Files are owner-only (0600).
+/// </summary>
+internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILogger<DirectoryBundleSink> logger)
+{
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private readonly ILogger _logger = logger;
+
+    /// <summary>Checks the store can take this node's bundle for this run, before any work is done.</summary>
+    /// <exception cref="IOException">The store is not writable or the bundle exists already.</exception>
+    public static string PrepareRunDirectory(string store, string runId, string node)
+    {
+        var runDirectory = Path.Combine(Path.GetFullPath(store), RunId.Validate(runId));
+        CreateDirectory(Path.GetFullPath(store));
+        CreateDirectory(runDirectory);
+        var bundle = Path.Combine(Path.GetFullPath(store), StoreLayout.BundlePath(runId, node));
+        if (File.Exists(bundle))
+        {
+            throw new IOException($"The store already holds a bundle for node '{node}' in run '{runId}' ({bundle}); choose another --run-id.");
+        }
+
+        // Probe that we can create files here (a read-only or full store fails now, not after the run).
+        var probe = Path.Combine(runDirectory, $".probe-{Guid.NewGuid():N}");
+        using (new FileStream(probe, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerOnly }))
+        {
+        }
+
+        File.Delete(probe);
+        return runDirectory;
+    }
+
+    /// <summary>A private staging directory for a run's evidence, inside the store so it lives on the same disk.</summary>
+    public static string CreateStagingDirectory(string store, string runId, string node)
+    {
+        var staging = Path.Combine(Path.GetFullPath(store), ".staging", $"{runId}.{node}.{Guid.NewGuid():N}");
+        CreateDirectory(Path.Combine(Path.GetFullPath(store), ".staging"));
+        CreateDirectory(staging);
+        return staging;
+    }
+
+    public async Task<SealedBundle> SealAsync(string store, BundleContent content, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var runDirectory = PrepareRunDirectory(store, content.RunId, content.Node.Name);
+        var finalZip = Path.Combine(Path.GetFullPath(store), StoreLayout.BundlePath(content.RunId, content.Node.Name));
+        var finalStatus = Path.Combine(Path.GetFullPath(store), StoreLayout.StatusPath(content.RunId, content.Node.Name));
+        var tempZip = Path.Combine(runDirectory, $".{content.Node.Name}.zip.{Guid.NewGuid():N}.tmp");
+
+        Manifest manifest;
+        long bundleSize;
+        string sha256;
+        long contentSize;
+        try
+        {
+            var file = new FileStream(tempZip, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = OwnerOnly,
+                BufferSize = 64 * 1024,
+            });
+            await using (var writer = new BundleWriter(file, timeProvider.GetUtcNow()))
+            {
+                var collectors = new List<CollectorRecord>();
+                foreach (var result in content.Results)
+                {
+                    collectors.Add(await WriteCollectorAsync(writer, result, cancellationToken));
+                }
+
+                var facts = BuildFacts(content.Results);
+                var findings = new FindingsDocument { Findings = content.Findings };
+                manifest = await writer.SealAsync(facts, findings, documents => new Manifest
+                {
+                    RunId = content.RunId,
+                    Node = content.Node,
+                    Agent = AgentVersion.UserAgent,
+                    StartedAt = content.StartedAt,
+                    EndedAt = timeProvider.GetUtcNow(),
+                    Since = content.Since,
+                    Until = content.Until,
+                    Offline = content.Offline,
+                    Collectors = collectors,
+                    Documents = documents,
+                }, cancellationToken);
+                file.Flush(flushToDisk: true);
+                bundleSize = writer.BundleSize;
+                sha256 = writer.BundleSha256;
+                contentSize = writer.ContentSize;
+            }
+
+            File.Move(tempZip, finalZip, overwrite: false);
+        }
+        catch
+        {
+            TryDelete(tempZip);
+            throw;
+        }
+
+        var status = new StatusRecord
+        {
+            Node = content.Node.Name,
+            RunId = content.RunId,
+            Status = FindingCounts.Of(content.Findings).Health,
+            Collection = content.Results.Any(r => r.Status is CollectorStatus.Failed or CollectorStatus.TimedOut or CollectorStatus.Partial)
+                ? CollectorStatus.Partial
+                : CollectorStatus.Ok,
+            Findings = FindingCounts.Of(content.Findings),
+            BundleSize = bundleSize,
+            ContentSize = contentSize,
+            Sha256 = sha256,
+            StartedAt = manifest.StartedAt,
+            EndedAt = manifest.EndedAt,
+        };
+        var tempStatus = Path.Combine(runDirectory, $".{content.Node.Name}.status.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            await using (var stream = new FileStream(tempStatus, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = OwnerOnly,
+            }))
+            {
+                await JsonSerializer.SerializeAsync(stream, status, BundleJsonContext.Default.StatusRecord, cancellationToken);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(tempStatus, finalStatus, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(tempStatus);
+            throw;
+        }
+
+        LogSealed(finalZip, bundleSize);
+        return new SealedBundle(finalZip, finalStatus, manifest, status);
+    }
+
+    private static async Task<CollectorRecord> WriteCollectorAsync(BundleWriter writer, CollectorResult result, CancellationToken cancellationToken)
+    {
+        var files = new List<BundleFileRecord>();
+        foreach (var staged in result.Files)
+        {
+            BundleFileRecord record;
+            try
+            {
+                await using var source = new FileStream(staged.StagedPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                record = await writer.AddEntryAsync(staged.BundlePath, source, cancellationToken);
+            }
+            catch (FileNotFoundException)
+            {
+                continue; // created and removed by an abandoned collector
+            }
+
+            if (staged.Note is not null)
+            {
+                record = record with
+                {
+                    Note = staged.Note,
+                    OriginalSize = record.Size + (staged.AttemptedSize ?? 0),
+                    KeptSize = record.Size,
+                    Offset = 0,
+                };
+            }
+
+            files.Add(record);
+        }
+
+        return new CollectorRecord
+        {
+            Name = result.Name,
+            Status = result.Status,
+            DurationMs = Math.Round(result.Duration.TotalMilliseconds, 3),
+            Error = result.Error,
+            Files = files,
+            Counters = result.Counters.Count == 0 ? null : result.Counters,
+            Commands = result.Commands.Count == 0 ? null : result.Commands,
+        };
+    }
+
+    private static FactsDocument BuildFacts(IReadOnlyList<CollectorResult> results)
+    {
+        var facts = new FactsDocument();
+        foreach (var result in results)
+        {
+            facts = result.Facts switch
+            {
+                SystemFacts system => facts with { System = system },
+                KernelFacts kernel => facts with { Kernel = kernel },
+                null => facts,
+                _ => throw new InvalidOperationException($"Collector {result.Name} set facts of unregistered type {result.Facts.GetType().Name}; add it to FactsDocument."),
+            };
+        }
+
+        return facts;
+    }
+
+    private static void CreateDirectory(string path)
+    {
+        if (!Directory.Exists(path))
+        {
+            Directory.CreateDirectory(path, OwnerOnlyDirectory);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Sealed bundle {Path} ({Bytes} bytes).")]
+    private partial void LogSealed(string path, long bytes);
+}

@@ -1,0 +1,18 @@
+using System.Text.Json.Serialization;
+using Periscope.Agent.Cli;
+using Periscope.Agent.Collectors.Kernel;
+using Periscope.Bundle;
+
+namespace Periscope.Agent.Hosting;
+
+/// <summary>Source-generated JSON for the agent's own documents (rule table, CLI output).</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
+    WriteIndented = true,
+    Converters = [typeof(UtcTimestampConverter)])]
+[JsonSerializable(typeof(KernelRuleFile))]
+[JsonSerializable(typeof(CollectOutput))]
+[JsonSerializable(typeof(CollectorsOutput))]
+internal sealed partial class AgentJsonContext : JsonSerializerContext;

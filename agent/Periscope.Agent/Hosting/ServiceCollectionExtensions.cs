@@ -1,0 +1,55 @@
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Periscope.Agent.Collection;
+using Periscope.Agent.Collectors.Kernel;
+using Periscope.Agent.Collectors.System;
+using Periscope.Agent.Export;
+
+namespace Periscope.Agent.Hosting;
+
+/// <summary>Registration of the agent's parts. Adding a collector is one type and one <c>AddCollector</c> line.</summary>
+internal static class ServiceCollectionExtensions
+{
+    public static IServiceCollection AddPeriscopeAgent(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
+        services.AddOptions<RunOptions>().BindConfiguration(RunOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RunOptions>, RunOptionsValidator>();
+
+        services.TryAddSingleton<INodeFileSystem>(sp => new HostRoot(sp.GetRequiredService<IOptions<AgentOptions>>().Value.HostRoot));
+        services.TryAddSingleton<IProcessRunner, ProcessRunner>();
+        services.AddSingleton<CollectionRunner>();
+        services.AddSingleton<DirectoryBundleSink>();
+        services.AddSingleton<RunPipeline>();
+
+        services.AddSystemCollector();
+        services.AddKernelCollector();
+        return services;
+    }
+
+    public static IServiceCollection AddCollector<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TCollector>(this IServiceCollection services)
+        where TCollector : class, ICollector
+    {
+        services.AddSingleton<ICollector, TCollector>();
+        return services;
+    }
+
+    public static IServiceCollection AddSystemCollector(this IServiceCollection services)
+    {
+        services.AddOptions<SystemCollectorOptions>().BindConfiguration(SystemCollectorOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SystemCollectorOptions>, SystemCollectorOptionsValidator>();
+        services.TryAddSingleton<IKernelClock, AdjtimexKernelClock>();
+        return services.AddCollector<SystemCollector>();
+    }
+
+    public static IServiceCollection AddKernelCollector(this IServiceCollection services)
+    {
+        services.AddOptions<KernelCollectorOptions>().BindConfiguration(KernelCollectorOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KernelCollectorOptions>, KernelCollectorOptionsValidator>();
+        return services.AddCollector<KernelCollector>();
+    }
+}

@@ -1,0 +1,3 @@
+using Periscope.Agent.Cli;
+
+return await AgentCli.RunAsync(args);
