@@ -1,0 +1,139 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using Periscope.Bundle;
+using Periscope.Collector.Reports;
+using Periscope.Collector.Sources;
+
+namespace Periscope.Collector.Cli;
+
+/// <summary>The <c>periscope-collector</c> command line.</summary>
+internal static class CollectorCli
+{
+    private const int Unknown = 3;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter? stdout = null, TextWriter? stderr = null, TimeProvider? timeProvider = null)
+    {
+        stdout ??= Console.Out;
+        stderr ??= Console.Error;
+        timeProvider ??= TimeProvider.System;
+
+        var store = new Option<string>("--store") { Description = "Store directory holding <runId>/<node>.zip bundles.", Required = true };
+        var runId = new Option<string?>("--run-id") { Description = "Run to read (default: the run with the newest start time)." };
+        var format = new Option<string>("--format") { Description = "json, markdown or html.", DefaultValueFactory = _ => "markdown" };
+        format.AcceptOnlyFromAmong("json", "markdown", "html");
+        var output = new Option<string?>("--out") { Description = "Write the report to this file instead of stdout." };
+        var report = new Command("report", "Read every bundle of a run, verify what is read, and render the health report. Exit code: 0 healthy, 1 warning, 2 critical, 3 unknown or could not run.")
+        {
+            store, runId, format, output,
+        };
+        report.SetAction((parse, cancellationToken) => ReportAsync(
+            parse.GetValue(store)!, parse.GetValue(runId), parse.GetValue(format)!, parse.GetValue(output), stdout, stderr, timeProvider, cancellationToken));
+
+        var verifyStore = new Option<string>("--store") { Description = "Store directory.", Required = true };
+        var verifyRun = new Option<string?>("--run-id") { Description = "Run to verify (default: the latest)." };
+        var verifyJson = new Option<bool>("--json") { Description = "Print exactly one JSON document on stdout." };
+        var verify = new Command("verify", "Check every entry of every bundle of a run against its manifest and status record. Exit code: 0 intact, 1 incomplete bundles, 2 corrupt bundles, 3 could not run.")
+        {
+            verifyStore, verifyRun, verifyJson,
+        };
+        verify.SetAction((parse, cancellationToken) => VerifyAsync(
+            parse.GetValue(verifyStore)!, parse.GetValue(verifyRun), parse.GetValue(verifyJson), stdout, stderr, cancellationToken));
+
+        var root = new RootCommand("periscope-collector: correlate the bundles of a run into a health report.") { report, verify };
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            foreach (var error in result.Errors)
+            {
+                await stderr.WriteLineAsync($"periscope-collector: {error.Message}");
+            }
+
+            await stderr.WriteLineAsync("Try 'periscope-collector --help'.");
+            return Unknown;
+        }
+
+        return await result.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    private static async Task<int> ReportAsync(
+        string store, string? runId, string format, string? output, TextWriter stdout, TextWriter stderr, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var source = new DirectoryBundleSource(store);
+            runId ??= await LatestRunAsync(source, cancellationToken);
+            var nodes = await source.ReadRunAsync(runId, cancellationToken);
+            foreach (var node in nodes.Where(n => n.Rejected is not null))
+            {
+                await stderr.WriteLineAsync($"periscope-collector: {node.BundlePath}: {(node.Incomplete ? "incomplete" : "rejected")}: {node.Rejected}");
+            }
+
+            var report = ReportBuilder.Build(runId, nodes, timeProvider.GetUtcNow());
+            var text = format switch
+            {
+                "json" => JsonSerializer.Serialize(report, ReportJsonContext.Default.HealthReport) + "\n",
+                "html" => HtmlReportRenderer.Render(report),
+                _ => MarkdownReportRenderer.Render(report),
+            };
+            if (output is null)
+            {
+                await stdout.WriteAsync(text);
+            }
+            else
+            {
+                await File.WriteAllTextAsync(output, text, new UTF8Encoding(false), cancellationToken);
+            }
+
+            return (int)report.Status;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            await stderr.WriteLineAsync($"periscope-collector report: {ex.Message}");
+            return Unknown;
+        }
+    }
+
+    private static async Task<int> VerifyAsync(string store, string? runId, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var source = new DirectoryBundleSource(store);
+            runId ??= await LatestRunAsync(source, cancellationToken);
+            var results = await source.VerifyRunAsync(runId, cancellationToken);
+            var exitCode = results.Any(r => r.Outcome == "corrupt") ? 2 : results.Any(r => r.Outcome == "incomplete") ? 1 : 0;
+            if (json)
+            {
+                await stdout.WriteLineAsync(JsonSerializer.Serialize(new VerifyOutput(runId, exitCode, results), ReportJsonContext.Default.VerifyOutput));
+            }
+            else
+            {
+                foreach (var result in results)
+                {
+                    await stdout.WriteLineAsync($"{result.Outcome,-10} {result.BundlePath}");
+                    foreach (var problem in result.Problems)
+                    {
+                        await stdout.WriteLineAsync($"           {problem}");
+                    }
+                }
+
+                await stdout.WriteLineAsync($"{results.Count(r => r.Outcome == "ok")} of {results.Count} bundles of run {runId} intact.");
+            }
+
+            return exitCode;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            await stderr.WriteLineAsync($"periscope-collector verify: {ex.Message}");
+            return Unknown;
+        }
+    }
+
+    private static async Task<string> LatestRunAsync(IBundleSource source, CancellationToken cancellationToken)
+    {
+        var runs = await source.ListRunsAsync(cancellationToken);
+        return runs.Count > 0
+            ? runs[0].RunId
+            : throw new IOException($"The store '{source.Description}' holds no run.");
+    }
+}

@@ -1,0 +1,3 @@
+using Periscope.Collector.Cli;
+
+return await CollectorCli.RunAsync(args);

@@ -1,0 +1,67 @@
+using Periscope.Bundle;
+
+namespace Periscope.Collector.Reports;
+
+/// <summary>
+/// The health report of one run: the JSON form is the contract (versioned like the bundle schema); Markdown and
+/// HTML are renderings of it.
+/// </summary>
+internal sealed record HealthReport
+{
+    public const string CurrentSchemaVersion = "1.0";
+
+    public string SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public required string RunId { get; init; }
+    public required DateTimeOffset GeneratedAt { get; init; }
+
+    /// <summary>Worst health among the nodes; unknown when a node could not be read and none is critical.</summary>
+    public required HealthStatus Status { get; init; }
+
+    public required ReportSummary Summary { get; init; }
+
+    /// <summary>Each finding code with the nodes that share it, worst and widest first.</summary>
+    public IReadOnlyList<SharedFinding> Findings { get; init; } = [];
+
+    /// <summary>Per-node status and findings, worst first.</summary>
+    public IReadOnlyList<NodeReport> Nodes { get; init; } = [];
+}
+
+internal sealed record ReportSummary(int Nodes, int Healthy, int Warning, int Critical, int Unknown, int Rejected, int Incomplete);
+
+/// <summary>A finding code and how many nodes share it.</summary>
+internal sealed record SharedFinding
+{
+    public required string Code { get; init; }
+    public required Severity Severity { get; init; }
+    public required string Title { get; init; }
+    public required int NodeCount { get; init; }
+    public required int ReportingNodes { get; init; }
+    public required IReadOnlyList<string> Nodes { get; init; }
+    public required long Occurrences { get; init; }
+    public DateTimeOffset? FirstSeen { get; init; }
+    public DateTimeOffset? LastSeen { get; init; }
+}
+
+/// <summary>One node in the report.</summary>
+internal sealed record NodeReport
+{
+    public required string Node { get; init; }
+    public string? Pool { get; init; }
+    public required HealthStatus Status { get; init; }
+
+    /// <summary>Store-relative path of the bundle.</summary>
+    public required string Bundle { get; init; }
+
+    public string? Rejected { get; init; }
+    public bool Incomplete { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? EndedAt { get; init; }
+    public string? OsImage { get; init; }
+    public string? KernelVersion { get; init; }
+    public FindingCounts? Counts { get; init; }
+    public IReadOnlyList<NodeCollector> Collectors { get; init; } = [];
+    public IReadOnlyList<Finding> Findings { get; init; } = [];
+}
+
+/// <summary>One collector's outcome on a node.</summary>
+internal sealed record NodeCollector(string Name, CollectorStatus Status, string? Error);

@@ -1,0 +1,85 @@
+using System.Net;
+using System.Text;
+using Periscope.Bundle;
+
+namespace Periscope.Collector.Reports;
+
+/// <summary>
+/// The report as one self-contained HTML file: inline style, no script, no external request. Every value from a
+/// bundle is HTML-encoded; links to bundles are relative store paths.
+/// </summary>
+internal static class HtmlReportRenderer
+{
+    private const string Style = """
+        body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d1d1f;max-width:1200px}
+        h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem}h3{font-size:1rem;margin:1.5rem 0 .3rem}
+        table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+        th{background:#f5f5f7}code{font:12px ui-monospace,monospace}
+        .critical{color:#fff;background:#c62828}.warning{background:#f9a825}.info{background:#e3f2fd}.healthy{color:#fff;background:#2e7d32}.unknown{color:#fff;background:#6a1b9a}
+        .badge{padding:.1rem .45rem;border-radius:.3rem;font-weight:600;font-size:.8rem}
+        .muted{color:#666}
+        """;
+
+    public static string Render(HealthReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var s = report.Summary;
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
+        html.Append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">");
+        html.Append($"<title>Periscope — run {E(report.RunId)}</title><style>{Style}</style></head><body>");
+        html.Append($"<h1>Periscope health report — run <code>{E(report.RunId)}</code></h1>");
+        html.Append($"<p>{Badge(Words.Of(report.Status))} {s.Nodes} nodes: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete). <span class=\"muted\">Generated {E(Words.Time(report.GeneratedAt))}.</span></p>");
+
+        html.Append("<h2>Findings across nodes</h2>");
+        if (report.Findings.Count == 0)
+        {
+            html.Append("<p>No findings on any node.</p>");
+        }
+        else
+        {
+            html.Append("<table><tr><th>Severity</th><th>Code</th><th>Nodes</th><th>Occurrences</th><th>Title</th><th>Last seen</th></tr>");
+            foreach (var f in report.Findings)
+            {
+                html.Append($"<tr><td>{Badge(Words.Of(f.Severity))}</td><td><code>{E(f.Code)}</code></td><td>{f.NodeCount}/{f.ReportingNodes}: {E(string.Join(", ", f.Nodes))}</td><td>{f.Occurrences}</td><td>{E(f.Title)}</td><td>{E(Words.Time(f.LastSeen))}</td></tr>");
+            }
+
+            html.Append("</table>");
+        }
+
+        html.Append("<h2>Nodes</h2>");
+        foreach (var node in report.Nodes)
+        {
+            html.Append($"<h3 id=\"node-{E(node.Node)}\">{E(node.Node)} {Badge(Words.Of(node.Status))}</h3>");
+            html.Append($"<p>Bundle: <a href=\"{E(node.Bundle)}\">{E(node.Bundle)}</a></p>");
+            if (node.Rejected is not null)
+            {
+                html.Append($"<p><strong>{(node.Incomplete ? "Incomplete" : "Rejected")}:</strong> {E(node.Rejected)}</p>");
+                continue;
+            }
+
+            html.Append($"<p class=\"muted\">{E(node.OsImage ?? "unknown OS")}, kernel {E(node.KernelVersion ?? "unknown")}; collected {E(Words.Time(node.StartedAt))} – {E(Words.Time(node.EndedAt))}.</p>");
+            html.Append("<p>Collectors: ");
+            html.AppendJoin(", ", node.Collectors.Select(c => $"{E(c.Name)} {Badge(Words.Of(c.Status) is "ok" ? "healthy" : Words.Of(c.Status) is "skipped" ? "info" : "warning", Words.Of(c.Status))}{(c.Error is null ? string.Empty : $" <span class=\"muted\">{E(c.Error)}</span>")}"));
+            html.Append("</p>");
+            if (node.Findings.Count > 0)
+            {
+                html.Append("<table><tr><th>Severity</th><th>Code</th><th>Subject</th><th>Count</th><th>Title</th><th>Detail</th><th>Evidence</th></tr>");
+                foreach (var f in node.Findings)
+                {
+                    var evidence = f.Evidence.Count > 0 ? $"<code>{E(f.Evidence[^1].File)}:{f.Evidence[^1].Line}</code>" : string.Empty;
+                    html.Append($"<tr><td>{Badge(Words.Of(f.Severity))}</td><td><code>{E(f.Code)}</code></td><td>{E(Words.Of(f.Subject.Kind))} <code>{E(f.Subject.Id)}</code></td><td>{f.Count}</td><td>{E(f.Title)}</td><td>{E(f.Detail ?? string.Empty)}</td><td>{evidence}</td></tr>");
+                }
+
+                html.Append("</table>");
+            }
+        }
+
+        html.Append("</body></html>\n");
+        return html.ToString();
+    }
+
+    private static string Badge(string cssClass, string? text = null) => $"<span class=\"badge {cssClass}\">{E(text ?? cssClass)}</span>";
+
+    private static string E(string text) => WebUtility.HtmlEncode(text);
+}

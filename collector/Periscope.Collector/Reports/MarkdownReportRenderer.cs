@@ -1,0 +1,71 @@
+using System.Text;
+using Periscope.Bundle;
+
+namespace Periscope.Collector.Reports;
+
+/// <summary>The report as Markdown, for a ticket.</summary>
+internal static class MarkdownReportRenderer
+{
+    public static string Render(HealthReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var s = report.Summary;
+        var md = new StringBuilder();
+        md.AppendLine($"# Periscope health report — run `{report.RunId}`");
+        md.AppendLine();
+        md.AppendLine($"**Status: {Words.Of(report.Status).ToUpperInvariant()}** · {s.Nodes} nodes: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete) · generated {Words.Time(report.GeneratedAt)}");
+        md.AppendLine();
+        md.AppendLine("## Findings across nodes");
+        md.AppendLine();
+        if (report.Findings.Count == 0)
+        {
+            md.AppendLine("No findings on any node.");
+        }
+        else
+        {
+            md.AppendLine("| Severity | Code | Nodes | Occurrences | Title | Last seen |");
+            md.AppendLine("|---|---|---|---|---|---|");
+            foreach (var f in report.Findings)
+            {
+                md.AppendLine($"| {Words.Of(f.Severity)} | `{f.Code}` | {f.NodeCount}/{f.ReportingNodes}: {Cell(string.Join(", ", f.Nodes.Take(10)))}{(f.Nodes.Count > 10 ? ", …" : string.Empty)} | {f.Occurrences} | {Cell(f.Title)} | {Words.Time(f.LastSeen)} |");
+            }
+        }
+
+        md.AppendLine();
+        md.AppendLine("## Nodes");
+        foreach (var node in report.Nodes)
+        {
+            md.AppendLine();
+            md.AppendLine($"### {node.Node} — {Words.Of(node.Status)}");
+            md.AppendLine();
+            md.AppendLine($"Bundle: [`{node.Bundle}`]({node.Bundle})");
+            if (node.Rejected is not null)
+            {
+                md.AppendLine();
+                md.AppendLine($"> {(node.Incomplete ? "Incomplete" : "Rejected")}: {Cell(node.Rejected)}");
+                continue;
+            }
+
+            md.AppendLine();
+            md.AppendLine($"{node.OsImage ?? "unknown OS"}, kernel {node.KernelVersion ?? "unknown"}; collected {Words.Time(node.StartedAt)} – {Words.Time(node.EndedAt)}.");
+            md.AppendLine();
+            md.AppendLine("Collectors: " + string.Join(", ", node.Collectors.Select(c => $"{c.Name} {Words.Of(c.Status)}{(c.Error is null ? string.Empty : $" ({Cell(c.Error)})")}")));
+            if (node.Findings.Count > 0)
+            {
+                md.AppendLine();
+                md.AppendLine("| Severity | Code | Subject | Count | Title | Evidence |");
+                md.AppendLine("|---|---|---|---|---|---|");
+                foreach (var f in node.Findings)
+                {
+                    var evidence = f.Evidence.Count > 0 ? $"`{f.Evidence[^1].File}:{f.Evidence[^1].Line}`" : string.Empty;
+                    md.AppendLine($"| {Words.Of(f.Severity)} | `{f.Code}` | {Words.Of(f.Subject.Kind)} `{Cell(f.Subject.Id)}` | {f.Count} | {Cell(f.Title)} | {evidence} |");
+                }
+            }
+        }
+
+        return md.ToString();
+    }
+
+    private static string Cell(string text)
+        => text.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal).Replace("\r", " ", StringComparison.Ordinal);
+}

@@ -1,0 +1,97 @@
+using Periscope.Bundle;
+using Periscope.Collector.Correlation;
+using Periscope.Collector.Sources;
+
+namespace Periscope.Collector.Reports;
+
+/// <summary>Builds the health report of a run from its node bundles.</summary>
+internal static class ReportBuilder
+{
+    public static HealthReport Build(string runId, IReadOnlyList<NodeBundle> nodes, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(nodes);
+        var reports = nodes.Select(ToNodeReport)
+            .OrderByDescending(n => Rank(n.Status))
+            .ThenBy(n => n.Node, StringComparer.Ordinal)
+            .ToList();
+        var summary = new ReportSummary(
+            reports.Count,
+            reports.Count(n => n.Status == HealthStatus.Healthy),
+            reports.Count(n => n.Status == HealthStatus.Warning),
+            reports.Count(n => n.Status == HealthStatus.Critical),
+            reports.Count(n => n.Status == HealthStatus.Unknown),
+            reports.Count(n => n.Rejected is not null && !n.Incomplete),
+            reports.Count(n => n.Incomplete));
+        return new HealthReport
+        {
+            RunId = runId,
+            GeneratedAt = now,
+            Status = Overall(reports),
+            Summary = summary,
+            Findings = FindingSpread.Compute(nodes),
+            Nodes = reports,
+        };
+    }
+
+    /// <summary>Critical wins; then unknown (a node we could not read may hide anything); then warning.</summary>
+    public static HealthStatus Overall(IReadOnlyCollection<NodeReport> nodes)
+    {
+        ArgumentNullException.ThrowIfNull(nodes);
+        if (nodes.Count == 0)
+        {
+            return HealthStatus.Unknown;
+        }
+
+        return nodes.Any(n => n.Status == HealthStatus.Critical) ? HealthStatus.Critical
+            : nodes.Any(n => n.Status == HealthStatus.Unknown) ? HealthStatus.Unknown
+            : nodes.Any(n => n.Status == HealthStatus.Warning) ? HealthStatus.Warning
+            : HealthStatus.Healthy;
+    }
+
+    /// <summary>Order for "worst first": critical, unknown, warning, healthy.</summary>
+    public static int Rank(HealthStatus status) => status switch
+    {
+        HealthStatus.Critical => 3,
+        HealthStatus.Unknown => 2,
+        HealthStatus.Warning => 1,
+        _ => 0,
+    };
+
+    private static NodeReport ToNodeReport(NodeBundle node)
+    {
+        if (!node.IsUsable)
+        {
+            return new NodeReport
+            {
+                Node = node.Node,
+                Status = HealthStatus.Unknown,
+                Bundle = node.BundlePath,
+                Rejected = node.Rejected ?? "unreadable",
+                Incomplete = node.Incomplete,
+                StartedAt = node.Status?.StartedAt,
+                EndedAt = node.Status?.EndedAt,
+            };
+        }
+
+        var manifest = node.Manifest!;
+        var findings = node.Findings!.Findings;
+        var counts = FindingCounts.Of(findings);
+        var nothingCollected = manifest.Collectors.Count > 0
+            && manifest.Collectors.All(c => c.Status is CollectorStatus.Failed or CollectorStatus.TimedOut or CollectorStatus.Skipped);
+        var status = counts.Health == HealthStatus.Healthy && nothingCollected ? HealthStatus.Unknown : counts.Health;
+        return new NodeReport
+        {
+            Node = node.Node,
+            Pool = manifest.Node.Pool,
+            Status = status,
+            Bundle = node.BundlePath,
+            StartedAt = manifest.StartedAt,
+            EndedAt = manifest.EndedAt,
+            OsImage = manifest.Node.OsImage,
+            KernelVersion = manifest.Node.KernelVersion,
+            Counts = counts,
+            Collectors = manifest.Collectors.Select(c => new NodeCollector(c.Name, c.Status, c.Error)).ToList(),
+            Findings = findings,
+        };
+    }
+}

@@ -1,0 +1,29 @@
+namespace Periscope.Collector.Sources;
+
+/// <summary>Where bundles are read from: a directory (the embedded default) or, later, Blob Storage.</summary>
+internal interface IBundleSource
+{
+    /// <summary>A name for messages (the store path or URL, never a credential).</summary>
+    string Description { get; }
+
+    /// <summary>Run ids in the store with the newest start time among their status records (null when none has one).</summary>
+    Task<IReadOnlyList<RunSummary>> ListRunsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every node of a run, read and verified; a bad bundle is returned with its reason, never thrown.</summary>
+    Task<IReadOnlyList<NodeBundle>> ReadRunAsync(string runId, CancellationToken cancellationToken);
+
+    /// <summary>Reads every entry of every bundle of a run and checks it against its manifest and status record.</summary>
+    Task<IReadOnlyList<VerifyResult>> VerifyRunAsync(string runId, CancellationToken cancellationToken);
+}
+
+/// <summary>A run in a store.</summary>
+/// <param name="RunId">The run id.</param>
+/// <param name="StartedAt">Newest start time in its status records, null when it has none.</param>
+/// <param name="Bundles">Bundles in it (complete or not).</param>
+internal sealed record RunSummary(string RunId, DateTimeOffset? StartedAt, int Bundles);
+
+/// <summary>The result of verifying one bundle.</summary>
+/// <param name="BundlePath">Store-relative path.</param>
+/// <param name="Outcome"><c>ok</c>, <c>incomplete</c> or <c>corrupt</c>.</param>
+/// <param name="Problems">What is wrong.</param>
+internal sealed record VerifyResult(string BundlePath, string Outcome, IReadOnlyList<string> Problems);
