@@ -28,7 +28,9 @@ public sealed class BundleWriter : IAsyncDisposable
         // bundle's own sha256 and size are known the moment it is sealed, without reading it back.
         _file = new HashingWriteStream(destination);
         _zip = new ZipArchive(_file, ZipArchiveMode.Create, leaveOpen: true);
-        _entryTime = entryTime;
+        // Zip timestamps start in 1980 (DOS time); an earlier clock (a node whose RTC was reset) is clamped.
+        var earliest = new DateTimeOffset(1980, 1, 2, 0, 0, 0, TimeSpan.Zero);
+        _entryTime = entryTime < earliest ? earliest : entryTime;
     }
 
     /// <summary>Sum of the sizes of the entries written so far.</summary>

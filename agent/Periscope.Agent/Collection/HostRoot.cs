@@ -111,7 +111,17 @@ internal sealed partial class HostRoot : INodeFileSystem
     }
 
     public Stream OpenRead(string nodePath)
-        => new FileStream(Resolve(nodePath), new FileStreamOptions
+    {
+        var path = Resolve(nodePath);
+
+        // Opening a FIFO for reading blocks until a writer appears, and a socket cannot be read as a file: refuse
+        // anything but regular files and character devices so that a hostile node root cannot hang a run.
+        if (Stat(path, out var mode) && (mode & 0xF000) is not (0x8000 or 0x2000))
+        {
+            throw new IOException($"{nodePath} is not a regular file.");
+        }
+
+        return new FileStream(path, new FileStreamOptions
         {
             Mode = FileMode.Open,
             Access = FileAccess.Read,
@@ -119,6 +129,7 @@ internal sealed partial class HostRoot : INodeFileSystem
             BufferSize = 0,
             Options = FileOptions.SequentialScan,
         });
+    }
 
     public async Task<string?> TryReadTextAsync(string nodePath, int maxBytes, CancellationToken cancellationToken)
     {

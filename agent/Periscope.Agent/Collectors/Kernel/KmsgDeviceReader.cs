@@ -3,20 +3,24 @@ using System.Text;
 
 namespace Periscope.Agent.Collectors.Kernel;
 
+/// <summary>Reads one record from a kmsg device into the buffer; returns the byte count, or -1 with errno set.</summary>
+internal delegate int KmsgReadFunction(Span<byte> buffer, out int errno);
+
 /// <summary>
 /// Reads /dev/kmsg as the kernel documents it: one record per read(2), opened non-blocking so that EAGAIN marks the
 /// end of the buffer instead of waiting for new records; EPIPE means records were overwritten while we read — the
 /// loss is counted (from the sequence gap) and reading goes on.
+/// See https://www.kernel.org/doc/Documentation/ABI/testing/dev-kmsg.
 /// </summary>
 internal static partial class KmsgDeviceReader
 {
+    public const int Eagain = 11;
+    public const int Epipe = 32;
+    public const int Eintr = 4;
     private const int OpenReadOnlyNonBlocking = 0x800; // O_RDONLY | O_NONBLOCK
-    private const int Eagain = 11;
-    private const int Epipe = 32;
-    private const int Eintr = 4;
     private const int BufferSize = 16 * 1024; // a record is at most 8 KiB (CONSOLE_EXT_LOG_MAX)
 
-    /// <summary>Reads every record now in the buffer.</summary>
+    /// <summary>Reads every record now in the device's buffer.</summary>
     /// <returns>Null on success, else why the device could not be read.</returns>
     public static unsafe string? Read(string path, DateTimeOffset? bootTime, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
     {
@@ -28,77 +32,81 @@ internal static partial class KmsgDeviceReader
 
         try
         {
-            var buffer = new byte[BufferSize];
-            long? lastSequence = null;
-            var overrun = false;
-            fixed (byte* pointer = buffer)
-            {
-                while (true)
+            return ReadRecords(
+                (Span<byte> buffer, out int errno) =>
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var read = ReadFd(fd, pointer, BufferSize);
-                    if (read < 0)
+                    fixed (byte* pointer = buffer)
                     {
-                        var errno = Marshal.GetLastPInvokeError();
-                        if (errno == Eagain)
-                        {
-                            return null; // the end of the buffer
-                        }
-
-                        if (errno == Epipe)
-                        {
-                            stats.OverrunEvents++; // overwritten before we read them; the next read resumes at the oldest record
-                            overrun = true;
-                            continue;
-                        }
-
-                        if (errno == Eintr)
-                        {
-                            continue;
-                        }
-
-                        return stats.BytesRead == 0
-                            ? $"{path}: {Marshal.GetPInvokeErrorMessage(errno)}"
-                            : null;
+                        var read = ReadFd(fd, pointer, buffer.Length);
+                        errno = read < 0 ? Marshal.GetLastPInvokeError() : 0;
+                        return (int)read;
                     }
-
-                    if (read == 0)
-                    {
-                        return null;
-                    }
-
-                    stats.BytesRead += read;
-                    var text = Encoding.UTF8.GetString(buffer, 0, (int)read);
-                    var newline = text.IndexOf('\n', StringComparison.Ordinal);
-                    var first = newline < 0 ? text : text[..newline];
-                    if (KmsgRecordParser.TryParse(first, bootTime, out var record))
-                    {
-                        if (overrun && lastSequence is { } previous && record.Sequence > previous + 1)
-                        {
-                            stats.RecordsLost += record.Sequence!.Value - previous - 1;
-                        }
-
-                        overrun = false;
-
-                        lastSequence = record.Sequence;
-                        sink.Accept(record);
-                    }
-                    else
-                    {
-                        sink.Unparsed++;
-                    }
-
-                    if (stats.BytesRead >= maxBytes)
-                    {
-                        stats.Truncated = true;
-                        return null;
-                    }
-                }
-            }
+                },
+                path, bootTime, sink, maxBytes, stats, cancellationToken);
         }
         finally
         {
             _ = Close(fd);
+        }
+    }
+
+    /// <summary>The read loop, over any source of single records (the device, or a scripted one in tests).</summary>
+    internal static string? ReadRecords(
+        KmsgReadFunction read, string path, DateTimeOffset? bootTime, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[BufferSize];
+        long? lastSequence = null;
+        var overrun = false;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var count = read(buffer, out var errno);
+            if (count < 0)
+            {
+                switch (errno)
+                {
+                    case Eagain:
+                        return null; // the end of the buffer
+                    case Epipe:
+                        stats.OverrunEvents++; // overwritten before we read them; the next read resumes at the oldest record
+                        overrun = true;
+                        continue;
+                    case Eintr:
+                        continue;
+                    default:
+                        return stats.BytesRead == 0 ? $"{path}: {Marshal.GetPInvokeErrorMessage(errno)}" : null;
+                }
+            }
+
+            if (count == 0)
+            {
+                return null;
+            }
+
+            stats.BytesRead += count;
+            var text = Encoding.UTF8.GetString(buffer, 0, count);
+            var newline = text.IndexOf('\n', StringComparison.Ordinal);
+            if (KmsgRecordParser.TryParse(newline < 0 ? text : text[..newline], bootTime, out var record))
+            {
+                if (overrun && lastSequence is { } previous && record.Sequence > previous + 1)
+                {
+                    stats.RecordsLost += record.Sequence!.Value - previous - 1;
+                }
+
+                overrun = false;
+                lastSequence = record.Sequence;
+                sink.Accept(record);
+            }
+            else
+            {
+                sink.Unparsed++;
+            }
+
+            if (stats.BytesRead >= maxBytes)
+            {
+                stats.Truncated = true;
+                return null;
+            }
         }
     }
 
