@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Periscope.Agent.Collection;
+using Periscope.Testing;
+using Xunit;
+
+namespace Periscope.Agent.Tests.Collection;
+
+public sealed class ProcessRunnerTests
+{
+    private readonly ProcessRunner _runner = new(TimeProvider.System, NullLogger<ProcessRunner>.Instance);
+
+    [Fact]
+    public async Task RunAsync_MissingBinary_IsARecordedOutcomeNotAnException()
+    {
+        var result = await _runner.RunAsync(new ProcessRequest { FileName = "periscope-no-such-binary" }, CancellationToken.None);
+
+        Assert.Equal("missing-binary", result.Outcome);
+        Assert.Null(result.Binary);
+    }
+
+    [Fact]
+    public async Task RunAsync_HangingCommand_IsKilledAtItsTimeout()
+    {
+        Requires.Tool("sleep");
+
+        var result = await _runner.RunAsync(new ProcessRequest { FileName = "sleep", Arguments = ["60"], Timeout = TimeSpan.FromMilliseconds(300) }, CancellationToken.None);
+
+        Assert.Equal("timed-out", result.Outcome);
+        Assert.True(result.Duration < TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task RunAsync_FloodingCommand_IsCappedAndKilled()
+    {
+        Requires.Tool("yes");
+
+        var result = await _runner.RunAsync(new ProcessRequest { FileName = "yes", MaxOutputBytes = 64 * 1024, Timeout = TimeSpan.FromSeconds(10) }, CancellationToken.None);
+
+        Assert.Equal("output-capped", result.Outcome);
+        Assert.Equal(64 * 1024, result.Output.Length);
+    }
+
+    [Fact]
+    public async Task RunAsync_NormalCommand_ReturnsOutputAndExitCode()
+    {
+        Requires.Tool("sh");
+
+        var result = await _runner.RunAsync(new ProcessRequest { FileName = "sh", Arguments = ["-c", "echo out; echo err >&2; exit 3"] }, CancellationToken.None);
+
+        Assert.Equal("ok", result.Outcome);
+        Assert.Equal(3, result.ExitCode);
+        Assert.Equal("out\n", System.Text.Encoding.UTF8.GetString(result.Output));
+        Assert.Equal("err\n", result.Error);
+    }
+}
