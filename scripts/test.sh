@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what the tests need (idempotently), builds everything, publishes the agent with Native AOT,
+# runs every test project, and ends with one line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo="$(pwd)"
+
+# --- Debian packages the tests use (apt never starts a service; fixtures start their own) -------------------
+packages=(ca-certificates coreutils procps systemd util-linux iproute2 gcc libc6-dev zlib1g-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "Installing: ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+mkdir -p artifacts
+
+# --- Build, and publish the agent as the native binary the end-to-end tests run ---------------------------
+dotnet build Periscope.NET.sln -c Release -warnaserror -nologo -v quiet
+dotnet publish agent/Periscope.Agent/Periscope.Agent.csproj -c Release -r linux-x64 -o artifacts/aot -nologo -v quiet \
+  -p:PublishAot=true -warnaserror
+export PERISCOPE_AOT_BINARY="$repo/artifacts/aot/periscope-agent"
+
+# --- Tests ------------------------------------------------------------------------------------------------------
+log="artifacts/test-output.log"
+set +e
+dotnet test --solution Periscope.NET.sln -c Release --no-build 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# The Microsoft.Testing.Platform summary ends with "total: / failed: / succeeded: / skipped:" lines.
+total=$(grep -E '^\s*total: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+failed=$(grep -E '^\s*failed: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+passed=$(grep -E '^\s*succeeded: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+skipped=$(grep -E '^\s*skipped: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1 # the runner failed without counting a test failure (build or crash): never report green
+fi
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+[ "$total" -gt 0 ] || { echo "no test ran" >&2; exit 1; }
+exit "$status"
