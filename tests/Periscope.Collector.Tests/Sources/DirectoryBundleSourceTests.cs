@@ -1,0 +1,88 @@
+using Periscope.Bundle;
+using Periscope.Collector.Sources;
+using Periscope.Testing;
+using Xunit;
+
+namespace Periscope.Collector.Tests.Sources;
+
+public sealed class DirectoryBundleSourceTests
+{
+    [Fact]
+    public async Task ListRuns_LatestIsNewestStartTimeNotNewestName()
+    {
+        using var store = new TempDirectory();
+        await TestBundles.WriteAsync(store.Path, "zzz-old", "n1", startedAt: TestBundles.Start);
+        await TestBundles.WriteAsync(store.Path, "aaa-new", "n1", startedAt: TestBundles.Start.AddHours(1));
+        Directory.CreateDirectory(store.Combine(".staging"));
+
+        var runs = await new DirectoryBundleSource(store.Path).ListRunsAsync(CancellationToken.None);
+
+        Assert.Equal(["aaa-new", "zzz-old"], runs.Select(r => r.RunId));
+    }
+
+    [Fact]
+    public async Task ReadRun_ZipWithoutStatusRecord_IsIncompleteNotRead()
+    {
+        using var store = new TempDirectory();
+        await TestBundles.WriteAsync(store.Path, "r1", "n1");
+        await TestBundles.WriteAsync(store.Path, "r1", "n2", withStatus: false);
+
+        var nodes = await new DirectoryBundleSource(store.Path).ReadRunAsync("r1", CancellationToken.None);
+
+        Assert.True(nodes.Single(n => n.Node == "n1").IsUsable);
+        var incomplete = nodes.Single(n => n.Node == "n2");
+        Assert.True(incomplete.Incomplete);
+        Assert.Null(incomplete.Manifest);
+    }
+
+    [Fact]
+    public async Task ReadRun_TruncatedZip_IsRejectedAndTheRestStillRead()
+    {
+        using var store = new TempDirectory();
+        await TestBundles.WriteAsync(store.Path, "r1", "good", [TestBundles.Finding("KERNEL_OOPS", Severity.Critical)]);
+        var bad = await TestBundles.WriteAsync(store.Path, "r1", "bad");
+        var bytes = await File.ReadAllBytesAsync(bad);
+        await File.WriteAllBytesAsync(bad, bytes[..100]);
+
+        var nodes = await new DirectoryBundleSource(store.Path).ReadRunAsync("r1", CancellationToken.None);
+
+        Assert.Contains("not a readable zip", nodes.Single(n => n.Node == "bad").Rejected, StringComparison.Ordinal);
+        Assert.Single(nodes.Single(n => n.Node == "good").Findings!.Findings);
+    }
+
+    [Fact]
+    public async Task ReadRun_BundleStoredUnderAnotherNodesName_IsRejected()
+    {
+        using var store = new TempDirectory();
+        await TestBundles.WriteAsync(store.Path, "r1", "n1", manifestNode: "impostor");
+
+        var node = Assert.Single(await new DirectoryBundleSource(store.Path).ReadRunAsync("r1", CancellationToken.None));
+
+        Assert.Contains("impostor", node.Rejected, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadRun_UnsafeRunId_IsRefused()
+    {
+        using var store = new TempDirectory();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => new DirectoryBundleSource(store.Path).ReadRunAsync("../etc", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task VerifyRun_TamperedEvidenceAndZipHash_AreReported()
+    {
+        using var store = new TempDirectory();
+        await TestBundles.WriteAsync(store.Path, "r1", "intact");
+        var tampered = await TestBundles.WriteAsync(store.Path, "r1", "tampered");
+        TestBundles.ReplaceEntry(tampered, "kernel/kmsg.log", "line one\nline 2\nline three\n"u8.ToArray());
+
+        var results = await new DirectoryBundleSource(store.Path).VerifyRunAsync("r1", CancellationToken.None);
+
+        Assert.Equal("ok", results.Single(r => r.BundlePath == "r1/intact.zip").Outcome);
+        var bad = results.Single(r => r.BundlePath == "r1/tampered.zip");
+        Assert.Equal("corrupt", bad.Outcome);
+        Assert.Contains(bad.Problems, p => p.Contains("kernel/kmsg.log", StringComparison.Ordinal));
+        Assert.Contains(bad.Problems, p => p.Contains("status record", StringComparison.Ordinal));
+    }
+}
