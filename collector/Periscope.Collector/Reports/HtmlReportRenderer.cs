@@ -29,7 +29,7 @@ internal static class HtmlReportRenderer
         html.Append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">");
         html.Append($"<title>Periscope — run {E(report.RunId)}</title><style>{Style}</style></head><body>");
         html.Append($"<h1>Periscope health report — run <code>{E(report.RunId)}</code></h1>");
-        html.Append($"<p>{Badge(Words.Of(report.Status))} {s.Nodes} nodes: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete). <span class=\"muted\">Generated {E(Words.Time(report.GeneratedAt))}.</span></p>");
+        html.Append($"<p>{Badge(Words.Of(report.Status))} {s.Nodes} {(s.Nodes == 1 ? "node" : "nodes")}: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete). <span class=\"muted\">Generated {E(Words.Time(report.GeneratedAt))}.</span></p>");
 
         html.Append("<h2>Findings across nodes</h2>");
         if (report.Findings.Count == 0)

@@ -13,7 +13,7 @@ internal static class MarkdownReportRenderer
         var md = new StringBuilder();
         md.AppendLine($"# Periscope health report — run `{report.RunId}`");
         md.AppendLine();
-        md.AppendLine($"**Status: {Words.Of(report.Status).ToUpperInvariant()}** · {s.Nodes} nodes: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete) · generated {Words.Time(report.GeneratedAt)}");
+        md.AppendLine($"**Status: {Words.Of(report.Status).ToUpperInvariant()}** · {s.Nodes} {(s.Nodes == 1 ? "node" : "nodes")}: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete) · generated {Words.Time(report.GeneratedAt)}");
         md.AppendLine();
         md.AppendLine("## Findings across nodes");
         md.AppendLine();
