@@ -21,10 +21,19 @@ internal sealed class KernelEventAnalyzer(KernelRuleSet rules, ContainerDirector
 
     public IReadOnlyDictionary<string, long> Events => _events;
 
+    /// <summary>Records that matched any rule (the figure grep -c gives for the same patterns).</summary>
+    public long MatchedRecords { get; private set; }
+
+    /// <summary>The cheap pre-filter: false means no rule can match the text.</summary>
+    public bool MayMatch(ReadOnlySpan<char> text) => rules.MayMatch(text);
+
+    /// <summary>Offset of the first rule keyword in <paramref name="text"/>, or -1.</summary>
+    public int FindKeyword(ReadOnlySpan<char> text) => text.IndexOfAny(rules.Keywords);
+
     public void Process(KmsgRecord record, long evidenceLine)
     {
         ArgumentNullException.ThrowIfNull(record);
-        _index++;
+        _index = evidenceLine; // the record's ordinal in the window: distances between OOM lines count every record
         if (!record.IsKernel)
         {
             return; // user-facility lines can say anything; only the kernel's own records are classified
@@ -35,6 +44,8 @@ internal sealed class KernelEventAnalyzer(KernelRuleSet rules, ContainerDirector
         {
             return;
         }
+
+        MatchedRecords++;
 
         switch (match.Rule.Role)
         {

@@ -15,33 +15,56 @@ internal static class KernelTextReaders
     private static readonly string[] JournalDirectories = ["/var/log/journal", "/run/log/journal"];
     private static readonly string[] SyslogTimeFormats = ["MMM d HH:mm:ss", "MMM  d HH:mm:ss", "MMM dd HH:mm:ss"];
 
-    /// <summary>A captured /dev/kmsg file.</summary>
+    /// <summary>
+    /// A captured /dev/kmsg file. Lines are taken in blocks, and the rule keywords are searched over the whole block
+    /// at once, so a line without any keyword costs only its header parse and its evidence line.
+    /// </summary>
     public static async Task ReadCapturedKmsgAsync(Stream stream, DateTimeOffset? bootTime, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
     {
-        using var reader = OpenTail(stream, maxBytes, stats);
-        string? line;
-        while ((line = await reader.ReadLineAsync(cancellationToken)) is not null)
+        var skipFirst = SeekToTail(stream, maxBytes, stats);
+        stats.BytesRead += await LineScanner.ScanBlocksAsync(stream, block =>
         {
-            stats.BytesRead += line.Length + 1;
-            if (line.Length == 0 || line[0] == ' ')
+            var nextHit = -1; // offset in the block of the next keyword, or int.MaxValue when none is left
+            var position = 0;
+            while (position < block.Length)
             {
-                continue; // a continuation line (KEY=value dictionary) of the previous record
+                var newline = block[position..].IndexOf('\n');
+                var length = newline < 0 ? block.Length - position : newline;
+                var line = block.Slice(position, length).TrimEnd('\r');
+                var lineStart = position;
+                position += length + 1;
+
+                if (skipFirst)
+                {
+                    skipFirst = false; // the partial line where the tail starts
+                    continue;
+                }
+
+                if (line.IsEmpty || line[0] == ' ')
+                {
+                    continue; // a continuation line (KEY=value dictionary) of the previous record
+                }
+
+                if (nextHit != int.MaxValue && nextHit < lineStart)
+                {
+                    var found = sink.FindKeyword(block[lineStart..]);
+                    nextHit = found < 0 ? int.MaxValue : lineStart + found;
+                }
+
+                var mayMatch = nextHit < lineStart + length;
+                if (!sink.AcceptKmsgLine(line, bootTime, mayMatch))
+                {
+                    sink.Unparsed++;
+                }
+
+                if (sink.PastWindow)
+                {
+                    return false;
+                }
             }
 
-            if (KmsgRecordParser.TryParse(line, bootTime, out var record))
-            {
-                sink.Accept(record);
-            }
-            else
-            {
-                sink.Unparsed++;
-            }
-
-            if (sink.PastWindow)
-            {
-                break;
-            }
-        }
+            return true;
+        }, cancellationToken);
     }
 
     /// <summary>
@@ -51,17 +74,21 @@ internal static class KernelTextReaders
     /// </summary>
     public static async Task ReadKernLogAsync(Stream stream, DateTimeOffset now, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
     {
-        using var reader = OpenTail(stream, maxBytes, stats);
-        string? line;
-        while ((line = await reader.ReadLineAsync(cancellationToken)) is not null)
+        var skipFirst = SeekToTail(stream, maxBytes, stats);
+        stats.BytesRead += await LineScanner.ScanAsync(stream, line =>
         {
-            stats.BytesRead += line.Length + 1;
-            if (line.Length == 0)
+            if (skipFirst)
             {
-                continue;
+                skipFirst = false;
+                return true;
             }
 
-            if (TryParseSyslog(line, now, out var record))
+            if (line.IsEmpty)
+            {
+                return true;
+            }
+
+            if (TryParseSyslog(line.ToString(), now, out var record))
             {
                 sink.Accept(record);
             }
@@ -69,7 +96,9 @@ internal static class KernelTextReaders
             {
                 sink.Unparsed++;
             }
-        }
+
+            return true;
+        }, cancellationToken);
     }
 
     /// <summary>Runs journalctl over the host root's journal directories for kernel-transport entries.</summary>
@@ -248,18 +277,16 @@ internal static class KernelTextReaders
         return true;
     }
 
-    private static StreamReader OpenTail(Stream stream, long maxBytes, KmsgReadStats stats)
+    /// <summary>Keeps the newest <paramref name="maxBytes"/>: seeks there; true when the first line is partial.</summary>
+    private static bool SeekToTail(Stream stream, long maxBytes, KmsgReadStats stats)
     {
         if (stream.CanSeek && stream.Length > maxBytes)
         {
-            // Keep the newest part: start maxBytes from the end and drop the partial first line.
             stream.Seek(-maxBytes, SeekOrigin.End);
             stats.Truncated = true;
-            var reader = new StreamReader(stream, new UTF8Encoding(false, false), false, 64 * 1024);
-            reader.ReadLine();
-            return reader;
+            return true;
         }
 
-        return new StreamReader(stream, new UTF8Encoding(false, false), false, 64 * 1024);
+        return false;
     }
 }

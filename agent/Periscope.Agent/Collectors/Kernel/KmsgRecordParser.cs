@@ -11,29 +11,70 @@ namespace Periscope.Agent.Collectors.Kernel;
 /// </summary>
 internal static class KmsgRecordParser
 {
-    /// <summary>Parses the first line of a record; false for a line that is not one.</summary>
-    public static bool TryParse(ReadOnlySpan<char> line, DateTimeOffset? bootTime, out KmsgRecord record)
+    /// <summary>Parses the header of a record without allocating; <paramref name="text"/> is the raw (escaped) text.</summary>
+    public static bool TryParseHeader(ReadOnlySpan<char> line, out int priority, out long sequence, out long microseconds, out ReadOnlySpan<char> text)
     {
-        record = null!;
+        priority = 0;
+        sequence = 0;
+        microseconds = 0;
+        text = default;
         var semicolon = line.IndexOf(';');
         if (semicolon <= 0 || semicolon > 128)
         {
             return false;
         }
 
+        // prio,seq,usec,flags[,more] — digits only in the first three fields
         var header = line[..semicolon];
-        Span<Range> fields = stackalloc Range[5];
-        var count = header.Split(fields, ',');
-        if (count < 4
-            || !int.TryParse(header[fields[0]], NumberStyles.None, CultureInfo.InvariantCulture, out var priority)
-            || !long.TryParse(header[fields[1]], NumberStyles.None, CultureInfo.InvariantCulture, out var sequence)
-            || !long.TryParse(header[fields[2]], NumberStyles.None, CultureInfo.InvariantCulture, out var microseconds)
-            || priority > 1023)
+        var position = 0;
+        if (!Digits(header, ref position, out var prio) || prio > 1023
+            || !Digits(header, ref position, out sequence)
+            || !Digits(header, ref position, out microseconds)
+            || position > header.Length)
         {
             return false;
         }
 
-        var text = line[(semicolon + 1)..].TrimEnd('\n');
+        priority = (int)prio;
+
+        text = line[(semicolon + 1)..].TrimEnd('\n');
+        return true;
+    }
+
+    /// <summary>Reads digits up to the next ',' (which must follow); advances past it.</summary>
+    private static bool Digits(ReadOnlySpan<char> header, ref int position, out long value)
+    {
+        value = 0;
+        var start = position;
+        while (position < header.Length && char.IsAsciiDigit(header[position]))
+        {
+            if (position - start >= 18)
+            {
+                return false;
+            }
+
+            value = (value * 10) + (header[position] - '0');
+            position++;
+        }
+
+        if (position == start || position >= header.Length || header[position] != ',')
+        {
+            return false;
+        }
+
+        position++;
+        return true;
+    }
+
+    /// <summary>Parses the first line of a record; false for a line that is not one.</summary>
+    public static bool TryParse(ReadOnlySpan<char> line, DateTimeOffset? bootTime, out KmsgRecord record)
+    {
+        record = null!;
+        if (!TryParseHeader(line, out var priority, out var sequence, out var microseconds, out var text))
+        {
+            return false;
+        }
+
         record = new KmsgRecord
         {
             Facility = priority >> 3,
@@ -87,30 +128,63 @@ internal static class KmsgRecordParser
     /// <summary>The text written to the evidence file for a record: one line per record, escapes kept.</summary>
     public static string EvidenceLine(KmsgRecord record)
     {
-        var time = record.Time is { } t ? Bundle.UtcTimestampConverter.Format(t)
-            : record.MonotonicMicroseconds is { } us ? $"[{us / 1_000_000}.{us % 1_000_000:000000}]" : "-";
-        var facility = record.Facility switch
-        {
-            null => "?",
-            0 => "kern",
-            1 => "user",
-            3 => "daemon",
-            _ => "fac" + record.Facility.Value.ToString(CultureInfo.InvariantCulture),
-        };
-        var level = record.Level switch
-        {
-            0 => "emerg",
-            1 => "alert",
-            2 => "crit",
-            3 => "err",
-            4 => "warn",
-            5 => "notice",
-            6 => "info",
-            7 => "debug",
-            _ => "?",
-        };
-        return $"{time} {facility}.{level} {Escape(record.Text)}";
+        ArgumentNullException.ThrowIfNull(record);
+        var writer = new StringWriter();
+        WriteEvidenceLine(writer, record.Time, record.MonotonicMicroseconds, record.Facility, record.Level, Escape(record.Text));
+        return writer.ToString();
     }
+
+    /// <summary>
+    /// Writes <c>TIME FACILITY.LEVEL TEXT</c> (no newline). <paramref name="escapedText"/> must hold no control
+    /// character; kmsg text arrives escaped already.
+    /// </summary>
+    public static void WriteEvidenceLine(TextWriter writer, DateTimeOffset? time, long? monotonicMicroseconds, int? facilityCode, int? levelCode, ReadOnlySpan<char> escapedText)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        Span<char> stamp = stackalloc char[40];
+        if (time is { } t && t.UtcDateTime.TryFormat(stamp, out var written, "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture))
+        {
+            writer.Write(stamp[..written]);
+        }
+        else if (monotonicMicroseconds is { } us
+                 && stamp.TryWrite(CultureInfo.InvariantCulture, $"[{us / 1_000_000}.{us % 1_000_000:000000}]", out written))
+        {
+            writer.Write(stamp[..written]);
+        }
+        else
+        {
+            writer.Write('-');
+        }
+
+        writer.Write(' ');
+        writer.Write(FacilityName(facilityCode));
+        writer.Write('.');
+        writer.Write(LevelName(levelCode));
+        writer.Write(' ');
+        writer.Write(escapedText);
+    }
+
+    private static string FacilityName(int? facility) => facility switch
+    {
+        null => "?",
+        0 => "kern",
+        1 => "user",
+        3 => "daemon",
+        _ => "fac" + facility.Value.ToString(CultureInfo.InvariantCulture),
+    };
+
+    private static string LevelName(int? level) => level switch
+    {
+        0 => "emerg",
+        1 => "alert",
+        2 => "crit",
+        3 => "err",
+        4 => "warn",
+        5 => "notice",
+        6 => "info",
+        7 => "debug",
+        _ => "?",
+    };
 
     /// <summary>Escapes control characters (a decoded newline among them) so that one record stays one line.</summary>
     public static string Escape(string text)
