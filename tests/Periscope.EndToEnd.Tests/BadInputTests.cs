@@ -122,3 +122,38 @@ public sealed class BadInputTests
         Assert.Equal(before, await File.ReadAllBytesAsync(Path.Combine(store.Path, "once", "healthy.zip")));
     }
 }
+
+/// <summary>A defect anywhere in a run still ends in exit code 3 and one JSON document, never a crash or exit 1/2.</summary>
+public sealed class UnexpectedFailureTests
+{
+    [Fact]
+    public async Task Collect_DefectOutsideAnyCollector_ExitsThreeWithOneJsonDocument()
+    {
+        using var store = new TempDirectory();
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var exit = await Periscope.Agent.Cli.AgentCli.RunAsync(
+            ["collect", "--out", store.Path, "--json"], stdout, stderr,
+            services => Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<Periscope.Agent.Collection.INodeFileSystem>(services, new BrokenFileSystem()));
+
+        Assert.Equal(3, exit);
+        Assert.Contains("unexpected InvalidOperationException", stderr.ToString(), StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(stdout.ToString());
+        Assert.Equal(3, document.RootElement.GetProperty("exitCode").GetInt32());
+    }
+
+    private sealed class BrokenFileSystem : Periscope.Agent.Collection.INodeFileSystem
+    {
+        public string Root => "/broken";
+        public string Resolve(string nodePath) => throw new InvalidOperationException("defect");
+        public string ToNodePath(string realPath) => throw new InvalidOperationException("defect");
+        public bool FileExists(string nodePath) => throw new InvalidOperationException("defect");
+        public bool DirectoryExists(string nodePath) => throw new InvalidOperationException("defect");
+        public bool IsCharacterDevice(string nodePath) => throw new InvalidOperationException("defect");
+        public Stream OpenRead(string nodePath) => throw new InvalidOperationException("defect");
+        public Task<string?> TryReadTextAsync(string nodePath, int maxBytes, CancellationToken cancellationToken) => throw new InvalidOperationException("defect");
+        public IReadOnlyList<string> ListDirectory(string nodePath) => throw new InvalidOperationException("defect");
+        public Periscope.Agent.Collection.FileSystemUsage? GetUsage(string nodePath, out string? problem) => throw new InvalidOperationException("defect");
+    }
+}

@@ -128,10 +128,18 @@ internal static class AgentCli
 
             return exitCode;
         }
-        catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException or OptionsValidationException)
+        catch (Exception ex)
         {
-            // Could not run: a clear sentence on stderr, exit code 3, and with --json still one document on stdout.
-            var message = ex is OptionsValidationException validation ? string.Join(" ", validation.Failures) : ex.Message;
+            // The top of the command is an isolation boundary: whatever went wrong (bad input, an unwritable or full
+            // store, cancellation, a defect), the caller gets exit code 3 — never 1 or 2, which judge the node —
+            // a sentence on stderr, and with --json still exactly one document on stdout.
+            var message = ex switch
+            {
+                OptionsValidationException validation => string.Join(" ", validation.Failures),
+                OperationCanceledException => "cancelled before the bundle was sealed",
+                ArgumentException or IOException or UnauthorizedAccessException => ex.Message,
+                _ => $"unexpected {ex.GetType().Name}: {ex.Message}",
+            };
             await stderr.WriteLineAsync($"periscope-agent collect: {message}");
             if (arguments.Json)
             {
@@ -179,8 +187,9 @@ internal static class AgentCli
 
             return 0;
         }
-        catch (Exception ex) when (ex is ArgumentException or IOException or OptionsValidationException)
+        catch (Exception ex)
         {
+            // Isolation boundary of the command: exit code 3 whatever failed.
             await stderr.WriteLineAsync($"periscope-agent collectors: {ex.Message}");
             return ExitCodes.Unknown;
         }

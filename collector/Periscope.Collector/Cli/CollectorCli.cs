@@ -87,8 +87,9 @@ internal static class CollectorCli
 
             return (int)report.Status;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception ex)
         {
+            // Isolation boundary of the command: whatever failed, exit code 3 (never 1 or 2, which judge health).
             await stderr.WriteLineAsync($"periscope-collector report: {ex.Message}");
             return Unknown;
         }
@@ -122,8 +123,9 @@ internal static class CollectorCli
 
             return exitCode;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception ex)
         {
+            // Isolation boundary of the command: whatever failed, exit code 3.
             await stderr.WriteLineAsync($"periscope-collector verify: {ex.Message}");
             return Unknown;
         }
