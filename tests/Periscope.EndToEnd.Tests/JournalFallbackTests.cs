@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Periscope.Testing;
 using Xunit;
@@ -25,7 +24,8 @@ public sealed class JournalFallbackTests
             Entry(1763632800, "kernel", 0, 2, "EXT4-fs error (device sda1): ext4_lookup:1: bad inode") +
             Entry(1763632801, "syslog", 3, 6, "Out of memory: Killed process 1 (pretend)") +   // not the kernel's: never classified
             Entry(1763632802, "kernel", 0, 3, "blk_update_request: I/O error, dev sda, sector 8 op 0x0:(READ) flags 0x0 phys_seg 1 prio class 0"));
-        await RunAsync(JournalRemote, "-o", root.Real("/var/log/journal/0123456789abcdef0123456789abcdef/system.journal"), export);
+        var built = await TestProcess.RunAsync(JournalRemote, "-o", root.Real("/var/log/journal/0123456789abcdef0123456789abcdef/system.journal"), export);
+        Assert.True(built.ExitCode == 0, built.Stderr);
         using var store = new TempDirectory();
 
         var (exit, stdout, stderr) = await CliRunner.AgentAsync("collect", "--host-root", root.Path, "--offline", "--collectors", "kernel",
@@ -45,20 +45,4 @@ public sealed class JournalFallbackTests
     private static string Entry(long seconds, string transport, int facility, int priority, string message)
         => $"__REALTIME_TIMESTAMP={seconds * 1_000_000}\n__MONOTONIC_TIMESTAMP={seconds % 100_000 * 1_000_000}\n_BOOT_ID=0123456789abcdef0123456789abcdef\n" +
            $"_TRANSPORT={transport}\nSYSLOG_FACILITY={facility}\nPRIORITY={priority}\nMESSAGE={message}\n_HOSTNAME=journal-node\n\n";
-
-    private static async Task RunAsync(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var error = process.StandardError.ReadToEndAsync();
-        _ = process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, $"{file} failed: {await error}");
-    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Periscope.Testing;
 using Xunit;
@@ -18,7 +17,7 @@ public sealed class NativeAotTests
         Requires.That(binary is not null && File.Exists(binary), "PERISCOPE_AOT_BINARY does not name a published native agent (scripts/test.sh publishes one)");
         using var store = new TempDirectory();
 
-        var (exit, stdout, stderr) = await RunAsync(binary!, "collect", "--host-root", Fixtures.Node("fault-node"), "--offline",
+        var (exit, stdout, stderr) = await TestProcess.RunAsync(binary!, "collect", "--host-root", Fixtures.Node("fault-node"), "--offline",
             CliRunner.FixtureWindow, CliRunner.FixtureWindowEnd, "--out", store.Path, "--run-id", "aot-1", "--json");
         var (_, inProcess, _) = await CliRunner.AgentAsync("collect", "--host-root", Fixtures.Node("fault-node"), "--offline",
             CliRunner.FixtureWindow, CliRunner.FixtureWindowEnd, "--out", store.Path, "--run-id", "aot-2", "--json");
@@ -39,7 +38,7 @@ public sealed class NativeAotTests
         var binary = Environment.GetEnvironmentVariable("PERISCOPE_AOT_BINARY");
         Requires.That(binary is not null && File.Exists(binary), "PERISCOPE_AOT_BINARY does not name a published native agent");
 
-        var (exit, stdout, _) = await RunAsync(binary!, "--version");
+        var (exit, stdout, _) = await TestProcess.RunAsync(binary!, "--version");
 
         Assert.Equal(0, exit);
         Assert.Matches(@"^\d+\.\d+\.\d+", stdout);
@@ -49,20 +48,4 @@ public sealed class NativeAotTests
         => document.RootElement.GetProperty("findings").EnumerateArray()
             .Select(f => $"{f.GetProperty("code").GetString()}/{f.GetProperty("subject").GetProperty("id").GetString()}/{f.GetProperty("count").GetInt64()}")
             .Order(StringComparer.Ordinal).ToList();
-
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string binary, params string[] args)
-    {
-        var info = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
 }

@@ -123,7 +123,7 @@ internal static class AgentCli
             }
             else
             {
-                new SummaryPrinter(stdout, SummaryPrinter.UseColor(stdout)).Print(outcome, storeDirectory);
+                new SummaryPrinter(stdout, SummaryPrinter.UseColor(stdout)).Print(outcome);
             }
 
             return exitCode;

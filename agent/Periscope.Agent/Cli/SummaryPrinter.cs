@@ -13,7 +13,7 @@ internal sealed class SummaryPrinter(TextWriter output, bool color)
         => writer == Console.Out && !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null
            && Environment.GetEnvironmentVariable("TERM") is not "dumb";
 
-    public void Print(RunOutcome outcome, string store)
+    public void Print(RunOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
         var manifest = outcome.Bundle.Manifest;
@@ -63,7 +63,6 @@ internal sealed class SummaryPrinter(TextWriter output, bool color)
             output.WriteLine($"  {result.Name,-11} {status,-9} {duration,6} ms  {result.Error}");
         }
 
-        _ = store;
     }
 
     public static string StatusWord(CollectorStatus status) => status switch

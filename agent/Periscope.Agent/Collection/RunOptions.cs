@@ -1,8 +1,6 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Periscope.Agent.Collection;
 
-/// <summary>How a run is bounded. Bound from <c>Periscope:Run</c>.</summary>
+/// <summary>How a run is bounded. Bound from <c>Periscope:Run</c>; checked by <see cref="RunOptionsValidator"/>.</summary>
 public sealed class RunOptions
 {
     public const string SectionName = "Periscope:Run";
@@ -17,7 +15,6 @@ public sealed class RunOptions
     public TimeSpan AbandonGrace { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Most bytes of evidence one collector may write; the rest is dropped and the collector is partial.</summary>
-    [Range(1024, long.MaxValue)]
     public long CollectorOutputCapBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>How far back logs are read when no <c>--since</c> is given.</summary>
