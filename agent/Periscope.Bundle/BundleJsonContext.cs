@@ -15,5 +15,6 @@ namespace Periscope.Bundle;
 [JsonSerializable(typeof(StatusRecord))]
 [JsonSerializable(typeof(SystemFacts))]
 [JsonSerializable(typeof(KernelFacts))]
+[JsonSerializable(typeof(ContainerdFacts))]
 [JsonSerializable(typeof(Finding))]
 public sealed partial class BundleJsonContext : JsonSerializerContext;

@@ -36,6 +36,16 @@ internal static class FindingCatalog
         new("CONNTRACK_TABLE_FULL", "kernel", Severity.Critical, "The connection-tracking table was full and packets were dropped."),
         new("NIC_LINK_FLAP", "kernel", Severity.Warning, "A network interface lost its link repeatedly."),
         new("PROCESS_SEGFAULT", "kernel", Severity.Info, "A user process crashed with a segmentation fault."),
+
+        // containerd (CRI)
+        new("RUNTIME_UNREACHABLE", "containerd", Severity.Critical, "The container runtime's CRI socket is missing, refuses connections or does not answer."),
+        new("RUNTIME_NOT_READY", "containerd", Severity.Critical, "The runtime reports RuntimeReady=false."),
+        new("RUNTIME_NETWORK_NOT_READY", "containerd", Severity.Critical, "The runtime reports NetworkReady=false (typically: CNI not initialised)."),
+        new("CONTAINER_CRASHLOOP", "containerd", Severity.Warning, "A container keeps restarting and its last exit was non-zero."),
+        new("CONTAINER_OOMKILLED", "containerd", Severity.Warning, "A container was killed for exceeding its memory limit (joined with the kernel's OOM kill when both are seen)."),
+        new("SANDBOX_NOT_READY", "containerd", Severity.Warning, "A pod's newest sandbox, already re-created by the kubelet, is not ready."),
+        new("IMAGEFS_PRESSURE", "containerd", Severity.Warning, "The runtime's image filesystem is nearly full."),
+        new("RUNTIME_API_SLOW", "containerd", Severity.Warning, "A CRI call took longer than the threshold."),
     ];
 
     private static readonly FrozenDictionary<string, FindingDefinition> ByCode = All.ToFrozenDictionary(d => d.Code, StringComparer.Ordinal);

@@ -12,6 +12,66 @@ internal static class NodeAnalyzer
     public static IReadOnlyList<Finding> Analyze(IReadOnlyList<CollectorResult> results)
     {
         ArgumentNullException.ThrowIfNull(results);
-        return FindingAggregator.Aggregate(results.SelectMany(r => r.Observations.Select(o => (r.Name, o))));
+        var observations = results.SelectMany(r => r.Observations.Select(o => (Collector: r.Name, Observation: o))).ToList();
+        observations = JoinOomKills(observations);
+        return FindingAggregator.Aggregate(observations);
+    }
+
+    /// <summary>
+    /// One story, not two unrelated lines: a container the runtime reports OOMKilled and the kernel's OOM kill of the
+    /// same container id become one CONTAINER_OOMKILLED finding carrying the kernel's figures and evidence.
+    /// </summary>
+    internal static List<(string Collector, Observation Observation)> JoinOomKills(List<(string Collector, Observation Observation)> observations)
+    {
+        var kernelKills = observations
+            .Where(x => x.Observation.Code == "KERNEL_OOM_KILL" && x.Observation.Subject.Kind == SubjectKind.Container)
+            .GroupBy(x => x.Observation.Subject.Id, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        if (kernelKills.Count == 0)
+        {
+            return observations;
+        }
+
+        var joined = new HashSet<Observation>(ReferenceEqualityComparer.Instance);
+        var result = new List<(string, Observation)>(observations.Count);
+        foreach (var (collector, observation) in observations)
+        {
+            if (observation.Code == "CONTAINER_OOMKILLED"
+                && observation.Attributes.TryGetValue("containerId", out var id)
+                && kernelKills.TryGetValue(id, out var kills))
+            {
+                var kernel = kills[^1].Observation;
+                var attributes = new Dictionary<string, string>(observation.Attributes, StringComparer.Ordinal);
+                foreach (var name in new[] { "pid", "process", "anonRssKb", "totalVmKb", "memcg", "scope", "qosClass" })
+                {
+                    if (kernel.Attributes.TryGetValue(name, out var value))
+                    {
+                        attributes["kernel." + name] = value;
+                    }
+                }
+
+                if (kernel.Evidence is { } evidence)
+                {
+                    attributes["kernelEvidence"] = $"{evidence.File}:{evidence.Line}";
+                }
+
+                result.Add((collector, observation with
+                {
+                    Severity = kernel.Severity > observation.Severity ? kernel.Severity : observation.Severity,
+                    Detail = $"{observation.Detail} Kernel: {kernel.Detail}",
+                    Attributes = attributes,
+                }));
+                foreach (var kill in kills)
+                {
+                    joined.Add(kill.Observation);
+                }
+
+                continue;
+            }
+
+            result.Add((collector, observation));
+        }
+
+        return result.Where(x => !joined.Contains(x.Item2)).ToList();
     }
 }

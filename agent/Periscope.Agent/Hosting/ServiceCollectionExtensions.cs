@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Collectors.Containerd;
 using Periscope.Agent.Collectors.Kernel;
 using Periscope.Agent.Collectors.System;
 using Periscope.Agent.Export;
@@ -28,6 +29,7 @@ internal static class ServiceCollectionExtensions
 
         services.AddSystemCollector();
         services.AddKernelCollector();
+        services.AddContainerdCollector();
         return services;
     }
 
@@ -44,6 +46,13 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<SystemCollectorOptions>, SystemCollectorOptionsValidator>();
         services.TryAddSingleton<IKernelClock, AdjtimexKernelClock>();
         return services.AddCollector<SystemCollector>();
+    }
+
+    public static IServiceCollection AddContainerdCollector(this IServiceCollection services)
+    {
+        services.AddOptions<ContainerdCollectorOptions>().BindConfiguration(ContainerdCollectorOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ContainerdCollectorOptions>, ContainerdCollectorOptionsValidator>();
+        return services.AddCollector<ContainerdCollector>();
     }
 
     public static IServiceCollection AddKernelCollector(this IServiceCollection services)

@@ -14,4 +14,7 @@ public sealed record FactsDocument
 
     /// <summary>Facts of the <c>kernel</c> collector.</summary>
     public KernelFacts? Kernel { get; init; }
+
+    /// <summary>Facts of the <c>containerd</c> collector.</summary>
+    public ContainerdFacts? Containerd { get; init; }
 }

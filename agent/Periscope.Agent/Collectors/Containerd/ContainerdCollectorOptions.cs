@@ -1,0 +1,39 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Periscope.Agent.Collectors.Containerd;
+
+/// <summary>Settings of the <c>containerd</c> collector. Bound from <c>Periscope:Collectors:Containerd</c>.</summary>
+public sealed class ContainerdCollectorOptions
+{
+    public const string SectionName = "Periscope:Collectors:Containerd";
+
+    /// <summary>The CRI socket, a node path under the host root.</summary>
+    [Required]
+    public string SocketPath { get; set; } = "/run/containerd/containerd.sock";
+
+    /// <summary>Deadline of each CRI call.</summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>RUNTIME_API_SLOW when a call takes longer than this.</summary>
+    public TimeSpan SlowCallThreshold { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>CONTAINER_CRASHLOOP at this restart count or more when the last exit was non-zero.</summary>
+    [Range(1, 10_000)]
+    public int CrashLoopRestarts { get; set; } = 3;
+
+    /// <summary>IMAGEFS_PRESSURE below this percent of the image filesystem free (kubelet: imagefs.available&lt;15%).</summary>
+    [Range(0, 100)]
+    public double ImageFsAvailableThresholdPercent { get; set; } = 15;
+
+    /// <summary>Most bytes of a failing container's log kept (its tail).</summary>
+    [Range(0, 16 * 1024 * 1024)]
+    public int LogTailBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Most containers whose status is asked for one by one (the rest keep their list entry).</summary>
+    [Range(1, 100_000)]
+    public int MaxContainerStatusCalls { get; set; } = 2000;
+}
+
+[OptionsValidator]
+internal sealed partial class ContainerdCollectorOptionsValidator : IValidateOptions<ContainerdCollectorOptions>;
