@@ -40,11 +40,12 @@ internal sealed class SummaryPrinter(TextWriter output, bool color)
             output.WriteLine($"  {severity} {finding.Code,-28} {finding.Title}{count}");
             var subject = finding.Subject.Kind == SubjectKind.Node ? null : $"{finding.Subject.Kind.ToString().ToLowerInvariant()} {Short(finding.Subject.Id)}";
             var when = finding.LastSeen is { } last ? $"last {UtcTimestampConverter.Format(last)}" : null;
-            var evidence = finding.Evidence.Count > 0 ? $"{finding.Evidence[^1].File}:{finding.Evidence[^1].Line}" : null;
-            var line = string.Join(" · ", new[] { subject, when, evidence }.Where(s => s is not null));
-            if (line.Length > 0)
+            var evidence = finding.Evidence.Count == 0 ? null
+                : finding.Evidence[^1].Line is { } line ? $"{finding.Evidence[^1].File}:{line}" : finding.Evidence[^1].File;
+            var where = string.Join(" · ", new[] { subject, when, evidence }.Where(s => s is not null));
+            if (where.Length > 0)
             {
-                output.WriteLine($"           {line}");
+                output.WriteLine($"           {where}");
             }
         }
 
