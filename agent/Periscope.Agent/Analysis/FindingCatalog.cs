@@ -46,6 +46,7 @@ internal static class FindingCatalog
         new("SANDBOX_NOT_READY", "containerd", Severity.Warning, "A pod's newest sandbox, already re-created by the kubelet, is not ready."),
         new("IMAGEFS_PRESSURE", "containerd", Severity.Warning, "The runtime's image filesystem is nearly full."),
         new("RUNTIME_API_SLOW", "containerd", Severity.Warning, "A CRI call took longer than the threshold."),
+        new("CONTAINERD_RESTARTS_FREQUENT", "containerd", Severity.Warning, "containerd started many times within a short window (from its journal)."),
     ];
 
     private static readonly FrozenDictionary<string, FindingDefinition> ByCode = All.ToFrozenDictionary(d => d.Code, StringComparer.Ordinal);

@@ -49,6 +49,12 @@ internal sealed partial class ContainerdCollector(IOptions<ContainerdCollectorOp
         var o = options.Value;
         var socket = o.SocketPath;
         var server = new FindingSubject(SubjectKind.Server, socket);
+
+        // The journal and config file are read from the host root whatever the socket does: a runtime that keeps
+        // crashing is exactly when its socket does not answer.
+        await ContainerdJournal.CollectAsync(context, o, cancellationToken);
+        await ContainerdConfigFile.CollectAsync(context, o.ConfigPath, cancellationToken);
+
         if (context.Offline)
         {
             context.Output.MarkPartial("offline replay: the CRI socket is not queried");

@@ -30,6 +30,21 @@ public sealed class ContainerdCollectorOptions
     [Range(0, 16 * 1024 * 1024)]
     public int LogTailBytes { get; set; } = 64 * 1024;
 
+    /// <summary>CONTAINERD_RESTARTS_FREQUENT at this many starts within <see cref="RestartsWindow"/>.</summary>
+    [Range(2, 1000)]
+    public int RestartsThreshold { get; set; } = 5;
+
+    /// <summary>The window of <see cref="RestartsThreshold"/>.</summary>
+    public TimeSpan RestartsWindow { get; set; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>Most bytes of containerd journal read.</summary>
+    [Range(4096, 256L * 1024 * 1024)]
+    public long JournalMaxBytes { get; set; } = 8L * 1024 * 1024;
+
+    /// <summary>The runtime's config file, a node path; copied with secret values blanked.</summary>
+    [Required]
+    public string ConfigPath { get; set; } = "/etc/containerd/config.toml";
+
     /// <summary>Most containers whose status is asked for one by one (the rest keep their list entry).</summary>
     [Range(1, 100_000)]
     public int MaxContainerStatusCalls { get; set; } = 2000;
