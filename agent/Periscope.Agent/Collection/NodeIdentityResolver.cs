@@ -5,8 +5,8 @@ namespace Periscope.Agent.Collection;
 
 /// <summary>
 /// Who the node is: the name from <c>--node</c>, else <c>NODE_NAME</c>, else the host's <c>/etc/hostname</c>; OS image
-/// and kernel from the host root. Pool, zone, instance type and versions come from the kubelet and runtime when their
-/// collectors report them.
+/// and kernel from the host root; the runtime version from the runtime's Version call (containerd facts). Pool, zone,
+/// instance type and kubelet version come from the kubelet when its collector reports them.
 /// </summary>
 internal static class NodeIdentityResolver
 {
@@ -32,8 +32,10 @@ internal static class NodeIdentityResolver
         return NodeName.Validate(name.Trim());
     }
 
-    public static async Task<NodeIdentity> ResolveAsync(string name, INodeFileSystem host, CancellationToken cancellationToken)
+    public static async Task<NodeIdentity> ResolveAsync(string name, INodeFileSystem host, IReadOnlyList<CollectorResult> results, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(results);
+        var runtime = results.Select(r => r.Facts).OfType<Periscope.Bundle.Facts.ContainerdFacts>().FirstOrDefault(f => f.RuntimeName is not null);
         ArgumentNullException.ThrowIfNull(host);
         string? osImage = null, kernel = null;
         try
@@ -53,6 +55,14 @@ internal static class NodeIdentityResolver
             // Identity is best effort; the system collector records what could not be read.
         }
 
-        return new NodeIdentity { Name = name, OsImage = osImage, KernelVersion = string.IsNullOrEmpty(kernel) ? null : kernel };
+        return new NodeIdentity
+        {
+            Name = name,
+            OsImage = osImage,
+            KernelVersion = string.IsNullOrEmpty(kernel) ? null : kernel,
+
+            // As the kubelet reports it in the node status: containerd://1.7.15.
+            RuntimeVersion = runtime is null ? null : $"{runtime.RuntimeName}://{runtime.RuntimeVersion}",
+        };
     }
 }

@@ -56,7 +56,7 @@ internal sealed partial class RunPipeline(
             }, cancellationToken);
 
             var findings = NodeAnalyzer.Analyze(results);
-            var identity = await NodeIdentityResolver.ResolveAsync(node, host, cancellationToken);
+            var identity = await NodeIdentityResolver.ResolveAsync(node, host, results, cancellationToken);
             var sealedBundle = await sink.SealAsync(spec.Store, new BundleContent
             {
                 RunId = runId,

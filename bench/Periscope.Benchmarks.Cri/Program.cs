@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Periscope.Benchmarks.Cri.CriCollectionBenchmark).Assembly).Run(args);
