@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
@@ -139,5 +141,39 @@ public sealed class RealContainerdCollectorTests(RealContainerd containerd)
         }, CancellationToken.None);
         var result = output.Close(CollectorStatus.Ok, TimeSpan.Zero, null);
         return (result.Observations, (ContainerdFacts)result.Facts!, result);
+    }
+}
+
+/// <summary>The native (AOT, trimmed) agent speaking CRI to a real containerd: protobuf and gRPC under trimming.</summary>
+[Collection(RealContainerdTests.Name)]
+public sealed class RealContainerdNativeAgentTests(RealContainerd containerd)
+{
+    [Fact]
+    public async Task NativeAgent_CollectContainerd_ReadsTheRealRuntime()
+    {
+        containerd.Require();
+        var binary = Environment.GetEnvironmentVariable("PERISCOPE_AOT_BINARY");
+        Periscope.Testing.Requires.That(binary is not null && File.Exists(binary), "PERISCOPE_AOT_BINARY does not name a published native agent (scripts/test.sh publishes one)");
+        using var store = new Periscope.Testing.TempDirectory();
+
+        var info = new ProcessStartInfo(binary!, ["collect", "--collectors", "containerd", "--out", store.Path, "--run-id", "native-cri", "--node", "native", "--json"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["Periscope__Collectors__Containerd__SocketPath"] = containerd.Socket;
+        using var process = Process.Start(info)!;
+        var stdout = await process.StandardOutput.ReadToEndAsync();
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.True(process.ExitCode is 0 or 1 or 2, stderr);
+        using var document = JsonDocument.Parse(stdout);
+        Assert.Equal("ok", document.RootElement.GetProperty("collectors")[0].GetProperty("status").GetString());
+        using var reader = Periscope.Bundle.BundleReader.Open(File.OpenRead(document.RootElement.GetProperty("bundle").GetString()!));
+        var facts = reader.ReadFacts().Containerd!;
+        Assert.Equal(("ok", "containerd"), (facts.Reachability, facts.RuntimeName));
+        Assert.StartsWith("containerd://", reader.Manifest.Node.RuntimeVersion, StringComparison.Ordinal);
+        Assert.True(facts.Images >= 2);
     }
 }
