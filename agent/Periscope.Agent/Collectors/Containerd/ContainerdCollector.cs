@@ -212,7 +212,9 @@ internal sealed partial class ContainerdCollector(IOptions<ContainerdCollectorOp
             statuses[item.i] = status.Response?.Status;
         });
 
-        var stats = await cri.CallAsync("RuntimeService/ListContainerStats", c => cri.Runtime.ListContainerStatsAsync(new ListContainerStatsRequest(), c), cancellationToken);
+        var stats = o.ContainerStats
+            ? await cri.CallAsync("RuntimeService/ListContainerStats", c => cri.Runtime.ListContainerStatsAsync(new ListContainerStatsRequest(), c), cancellationToken)
+            : new CriResult<ListContainerStatsResponse>(null, null, TimeSpan.Zero);
         var workingSets = stats.Succeeded
             ? stats.Response!.Stats.Where(s => s.Attributes is not null && s.Memory?.WorkingSetBytes is not null)
                 .ToDictionary(s => s.Attributes.Id, s => (long)s.Memory.WorkingSetBytes.Value)

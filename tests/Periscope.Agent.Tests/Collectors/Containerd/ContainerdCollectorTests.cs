@@ -186,19 +186,7 @@ public sealed class ContainerdCollectorTests
 
     private static async Task<(IReadOnlyList<Observation> Observations, ContainerdFacts Facts, CollectorResult Result)> CollectAsync(NodeRoot root, ContainerdCollectorOptions options)
     {
-        var staging = Directory.CreateTempSubdirectory("periscope-cri-").FullName;
-        var output = new CollectorOutput("containerd", staging, 16 * 1024 * 1024);
-        await NewCollector(options).CollectAsync(new CollectionContext
-        {
-            Host = new HostRoot(root.Path),
-            Commands = new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance),
-            Output = output,
-            NodeName = "node-1",
-            Since = DateTimeOffset.UnixEpoch,
-            Until = DateTimeOffset.UtcNow,
-            Time = TimeProvider.System,
-        }, CancellationToken.None);
-        var result = output.Close(CollectorStatus.Ok, TimeSpan.Zero, null);
+        var result = await CollectorHarness.RunAsync(NewCollector(options), new HostRoot(root.Path));
         return (result.Observations, (ContainerdFacts)result.Facts!, result);
     }
 }

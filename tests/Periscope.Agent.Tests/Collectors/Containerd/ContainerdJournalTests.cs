@@ -75,20 +75,9 @@ public sealed class ContainerdJournalTests
 
     private static async Task<(IReadOnlyList<Observation> Observations, CollectorResult Result)> CollectAsync(NodeRoot root)
     {
-        var staging = Directory.CreateTempSubdirectory("periscope-cri-").FullName;
-        var output = new CollectorOutput("containerd", staging, 16 * 1024 * 1024);
         var collector = new ContainerdCollector(Options.Create(new ContainerdCollectorOptions()), NullLogger<ContainerdCollector>.Instance);
-        await collector.CollectAsync(new CollectionContext
-        {
-            Host = new HostRoot(root.Path),
-            Commands = new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance),
-            Output = output,
-            NodeName = "node-1",
-            Since = DateTimeOffset.FromUnixTimeSeconds(Start - 3600),
-            Until = DateTimeOffset.FromUnixTimeSeconds(Start + 3600),
-            Time = TimeProvider.System,
-        }, CancellationToken.None);
-        var result = output.Close(CollectorStatus.Ok, TimeSpan.Zero, null);
+        var result = await CollectorHarness.RunAsync(collector, new HostRoot(root.Path),
+            DateTimeOffset.FromUnixTimeSeconds(Start - 3600), DateTimeOffset.FromUnixTimeSeconds(Start + 3600));
         return (result.Observations, result);
     }
 }

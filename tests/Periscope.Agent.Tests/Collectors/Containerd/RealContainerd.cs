@@ -217,9 +217,3 @@ public sealed class RealContainerd : IAsyncLifetime
         }
     }
 }
-
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class RealContainerdTests : ICollectionFixture<RealContainerd>
-{
-    public const string Name = "real containerd";
-}

@@ -126,20 +126,8 @@ public sealed class RealContainerdCollectorTests(RealContainerd containerd)
 
     private async Task<(IReadOnlyList<Observation> Observations, ContainerdFacts Facts, CollectorResult Result)> CollectAsync()
     {
-        var staging = Directory.CreateTempSubdirectory("periscope-cri-").FullName;
-        var output = new CollectorOutput("containerd", staging, 16 * 1024 * 1024);
         var collector = new ContainerdCollector(Options.Create(new ContainerdCollectorOptions { SocketPath = containerd.Socket }), NullLogger<ContainerdCollector>.Instance);
-        await collector.CollectAsync(new CollectionContext
-        {
-            Host = new HostRoot("/"),
-            Commands = new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance),
-            Output = output,
-            NodeName = "node-1",
-            Since = DateTimeOffset.UnixEpoch,
-            Until = DateTimeOffset.UtcNow,
-            Time = TimeProvider.System,
-        }, CancellationToken.None);
-        var result = output.Close(CollectorStatus.Ok, TimeSpan.Zero, null);
+        var result = await CollectorHarness.RunAsync(collector, new HostRoot("/"));
         return (result.Observations, (ContainerdFacts)result.Facts!, result);
     }
 }

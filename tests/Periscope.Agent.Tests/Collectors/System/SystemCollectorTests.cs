@@ -182,21 +182,8 @@ public sealed class SystemCollectorTests
     private static async Task<(IReadOnlyList<Observation> Observations, SystemFacts Facts, CollectorResult Result)> CollectAsync(
         NodeRoot root, FileSystemUsage? usage, KernelClockState? clock = null, bool offline = false)
     {
-        using var staging = new TempDirectory();
-        var output = new CollectorOutput("system", staging.Path, 16 * 1024 * 1024);
         var collector = new SystemCollector(Options.Create(new SystemCollectorOptions()), new FixedClock(clock), NullLogger<SystemCollector>.Instance);
-        await collector.CollectAsync(new CollectionContext
-        {
-            Host = new FixedUsageFileSystem(new HostRoot(root.Path), usage),
-            Commands = new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance),
-            Output = output,
-            NodeName = "node-1",
-            Since = DateTimeOffset.UnixEpoch,
-            Until = DateTimeOffset.UtcNow,
-            Offline = offline,
-            Time = TimeProvider.System,
-        }, CancellationToken.None);
-        var result = output.Close(CollectorStatus.Ok, TimeSpan.Zero, null);
+        var result = await CollectorHarness.RunAsync(collector, new FixedUsageFileSystem(new HostRoot(root.Path), usage), offline: offline);
         return (result.Observations, (SystemFacts)result.Facts!, result);
     }
 
