@@ -20,7 +20,7 @@ public sealed class RealContainerd : IAsyncLifetime
     public const string PauseImage = "registry.k8s.io/pause:periscope";
     // containerd 1.6 also writes here whatever its config says (shim sockets, CNI state, netns): removed if we made them.
     private static readonly string[] GlobalDirectories = ["/run/containerd", "/var/lib/cni", "/var/run/netns"];
-    private readonly HashSet<string> _preexisting = GlobalDirectories.Where(Directory.Exists).ToHashSet();
+    private readonly HashSet<string> _preexisting = GlobalDirectories.Concat(KubepodsCgroups()).Where(Directory.Exists).ToHashSet();
     private Process? _process;
 
     public string Root { get; } = Directory.CreateTempSubdirectory("ctd-").FullName;
@@ -104,10 +104,16 @@ public sealed class RealContainerd : IAsyncLifetime
         }
     }
 
+    private static IEnumerable<string> KubepodsCgroups()
+        => Directory.Exists("/sys/fs/cgroup")
+            ? Directory.EnumerateDirectories("/sys/fs/cgroup").Select(d => Path.Combine(d, "kubepods")).Append("/sys/fs/cgroup/kubepods")
+            : [];
+
     public void Require() => Requires.That(Missing is null, Missing ?? string.Empty);
 
     /// <summary>Runs a host-network pod sandbox labelled as the kubelet labels it.</summary>
-    internal async Task<(string Id, PodSandboxConfig Config)> RunSandboxAsync(CriClient cri, string ns, string pod, string uid)
+    /// <param name="cgroupParent">A kubelet-style parent (<c>/kubepods/burstable/pod&lt;uid&gt;</c>), or null for containerd's default.</param>
+    internal async Task<(string Id, PodSandboxConfig Config)> RunSandboxAsync(CriClient cri, string ns, string pod, string uid, string? cgroupParent = null)
     {
         var config = new PodSandboxConfig
         {
@@ -116,6 +122,7 @@ public sealed class RealContainerd : IAsyncLifetime
             Labels = { ["io.kubernetes.pod.name"] = pod, ["io.kubernetes.pod.namespace"] = ns, ["io.kubernetes.pod.uid"] = uid },
             Linux = new LinuxPodSandboxConfig
             {
+                CgroupParent = cgroupParent ?? string.Empty,
                 SecurityContext = new LinuxSandboxSecurityContext { NamespaceOptions = new NamespaceOption { Network = NamespaceMode.Node } },
             },
         };
@@ -200,6 +207,21 @@ public sealed class RealContainerd : IAsyncLifetime
         foreach (var mount in mounts)
         {
             await TestProcess.RunAsync("/bin/umount", "-l", mount);
+        }
+
+        // cgroups the kubelet-style parents created: rmdir from the deepest up (cgroupfs has no recursive delete).
+        foreach (var hierarchy in KubepodsCgroups().Where(d => !_preexisting.Contains(d) && Directory.Exists(d)))
+        {
+            foreach (var cgroup in Directory.EnumerateDirectories(hierarchy, "*", SearchOption.AllDirectories).Append(hierarchy).OrderByDescending(d => d.Length))
+            {
+                try
+                {
+                    Directory.Delete(cgroup, recursive: false);
+                }
+                catch (IOException)
+                {
+                }
+            }
         }
 
         foreach (var directory in GlobalDirectories.Where(d => !_preexisting.Contains(d)).Append(Root))

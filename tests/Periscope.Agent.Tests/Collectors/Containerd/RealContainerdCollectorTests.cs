@@ -61,20 +61,32 @@ public sealed class RealContainerdCollectorTests(RealContainerd containerd)
     }
 
     [Fact]
-    public async Task Collect_ContainerOverItsMemoryLimit_IsOomKilled()
+    public async Task Collect_ContainerOverItsMemoryLimit_IsOneOomStoryWithTheKernelsKill()
     {
         containerd.Require();
+        Periscope.Testing.Requires.Root();
         using var cri = new CriClient(containerd.Socket, TimeSpan.FromSeconds(30));
-        var sandbox = await containerd.RunSandboxAsync(cri, "shop", "cache-1", Guid.NewGuid().ToString());
+        var uid = Guid.NewGuid().ToString();
+
+        // A kubelet-style cgroup parent, so the kernel's OOM record names the pod uid and the container id.
+        var sandbox = await containerd.RunSandboxAsync(cri, "shop", "cache-1", uid, cgroupParent: $"/kubepods/burstable/pod{uid}");
         var id = await RealContainerd.StartContainerAsync(cri, sandbox, "cache", 0,
             ["/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"], memoryLimit: 16 * 1024 * 1024);
         var status = await RealContainerd.WaitExitedAsync(cri, id);
 
-        var (observations, _, _) = await CollectAsync();
+        var (observations, _, runtimeResult) = await CollectAsync();
+        var kernelResult = await CollectorHarness.RunAsync(
+            new Periscope.Agent.Collectors.Kernel.KernelCollector(Options.Create(new Periscope.Agent.Collectors.Kernel.KernelCollectorOptions()), NullLogger<Periscope.Agent.Collectors.Kernel.KernelCollector>.Instance),
+            new HostRoot("/"), since: DateTimeOffset.UtcNow.AddMinutes(-10));
+        var findings = Periscope.Agent.Analysis.NodeAnalyzer.Analyze([kernelResult, runtimeResult with { Name = "containerd" }]);
 
         Assert.Equal((137, "OOMKilled"), (status.ExitCode, status.Reason));
-        var oom = Assert.Single(observations, o => o.Code == "CONTAINER_OOMKILLED" && o.Subject.Id == "shop/cache-1/cache");
-        Assert.Equal(id, oom.Attributes["containerId"]);
+        Assert.Equal(id, Assert.Single(observations, o => o.Code == "CONTAINER_OOMKILLED" && o.Subject.Id == "shop/cache-1/cache").Attributes["containerId"]);
+        Assert.Contains(kernelResult.Observations, o => o.Code == "KERNEL_OOM_KILL" && o.Subject.Id == id); // the kernel saw it too
+        var story = Assert.Single(findings, f => f.Code == "CONTAINER_OOMKILLED" && f.Subject.Id == "shop/cache-1/cache");
+        Assert.Equal("busybox", story.Attributes["kernel.process"]);
+        Assert.True(long.Parse(story.Attributes["kernel.anonRssKb"], global::System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.DoesNotContain(findings, f => f.Code == "KERNEL_OOM_KILL" && f.Subject.Id == id); // one story, not two
     }
 
     [Fact]
