@@ -16,7 +16,8 @@ internal static class HtmlReportRenderer
         table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
         th{background:#f5f5f7}code{font:12px ui-monospace,monospace}
         .critical{color:#fff;background:#c62828}.warning{background:#f9a825}.info{background:#e3f2fd}.healthy{color:#fff;background:#2e7d32}.unknown{color:#fff;background:#6a1b9a}
-        .badge{padding:.1rem .45rem;border-radius:.3rem;font-weight:600;font-size:.8rem}
+        .badge{padding:.1rem .45rem;border-radius:.3rem;font-weight:600;font-size:.8rem;white-space:nowrap}
+        td.id code{word-break:break-all}
         .muted{color:#666}
         """;
 
@@ -68,7 +69,7 @@ internal static class HtmlReportRenderer
                 foreach (var f in node.Findings)
                 {
                     var evidence = f.Evidence.Count > 0 ? $"<code>{E(f.Evidence[^1].File)}:{f.Evidence[^1].Line}</code>" : string.Empty;
-                    html.Append($"<tr><td>{Badge(Words.Of(f.Severity))}</td><td><code>{E(f.Code)}</code></td><td>{E(Words.Of(f.Subject.Kind))} <code>{E(f.Subject.Id)}</code></td><td>{f.Count}</td><td>{E(f.Title)}</td><td>{E(f.Detail ?? string.Empty)}</td><td>{evidence}</td></tr>");
+                    html.Append($"<tr><td>{Badge(Words.Of(f.Severity))}</td><td><code>{E(f.Code)}</code></td><td class=\"id\">{E(Words.Of(f.Subject.Kind))} <code>{E(f.Subject.Id)}</code></td><td>{f.Count}</td><td>{E(f.Title)}</td><td>{E(f.Detail ?? string.Empty)}</td><td>{evidence}</td></tr>");
                 }
 
                 html.Append("</table>");
