@@ -16,5 +16,6 @@ namespace Periscope.Bundle;
 [JsonSerializable(typeof(SystemFacts))]
 [JsonSerializable(typeof(KernelFacts))]
 [JsonSerializable(typeof(ContainerdFacts))]
+[JsonSerializable(typeof(KubeletFacts))]
 [JsonSerializable(typeof(Finding))]
 public sealed partial class BundleJsonContext : JsonSerializerContext;

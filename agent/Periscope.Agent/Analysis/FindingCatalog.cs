@@ -37,6 +37,12 @@ internal static class FindingCatalog
         new("NIC_LINK_FLAP", "kernel", Severity.Warning, "A network interface lost its link repeatedly."),
         new("PROCESS_SEGFAULT", "kernel", Severity.Info, "A user process crashed with a segmentation fault."),
 
+        // kubelet
+        new("KUBELET_NOT_RUNNING", "kubelet", Severity.Critical, "No kubelet process on a Kubernetes node."),
+        new("KUBELET_UNHEALTHY", "kubelet", Severity.Critical, "The kubelet's healthz does not answer 200."),
+        new("KUBELET_CERT_EXPIRING", "kubelet", Severity.Warning, "A kubelet certificate expires soon."),
+        new("KUBELET_CERT_EXPIRED", "kubelet", Severity.Critical, "A kubelet certificate has expired."),
+
         // containerd (CRI)
         new("RUNTIME_UNREACHABLE", "containerd", Severity.Critical, "The container runtime's CRI socket is missing, refuses connections or does not answer."),
         new("RUNTIME_NOT_READY", "containerd", Severity.Critical, "The runtime reports RuntimeReady=false."),

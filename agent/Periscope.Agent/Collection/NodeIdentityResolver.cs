@@ -5,8 +5,8 @@ namespace Periscope.Agent.Collection;
 
 /// <summary>
 /// Who the node is: the name from <c>--node</c>, else <c>NODE_NAME</c>, else the host's <c>/etc/hostname</c>; OS image
-/// and kernel from the host root; the runtime version from the runtime's Version call (containerd facts). Pool, zone,
-/// instance type and kubelet version come from the kubelet when its collector reports them.
+/// and kernel from the host root; the runtime version from the runtime's Version call (containerd facts); pool, zone,
+/// instance type and kubelet version from the kubelet's <c>--node-labels</c> and binary (kubelet facts).
 /// </summary>
 internal static class NodeIdentityResolver
 {
@@ -36,6 +36,8 @@ internal static class NodeIdentityResolver
     {
         ArgumentNullException.ThrowIfNull(results);
         var runtime = results.Select(r => r.Facts).OfType<Periscope.Bundle.Facts.ContainerdFacts>().FirstOrDefault(f => f.RuntimeName is not null);
+        var kubelet = results.Select(r => r.Facts).OfType<Periscope.Bundle.Facts.KubeletFacts>().FirstOrDefault();
+        var labels = kubelet?.NodeLabels ?? new Dictionary<string, string>();
         ArgumentNullException.ThrowIfNull(host);
         string? osImage = null, kernel = null;
         try
@@ -63,6 +65,13 @@ internal static class NodeIdentityResolver
 
             // As the kubelet reports it in the node status: containerd://1.7.15.
             RuntimeVersion = runtime is null ? null : $"{runtime.RuntimeName}://{runtime.RuntimeVersion}",
+            KubeletVersion = kubelet?.Version,
+            Pool = Label(labels, "kubernetes.azure.com/agentpool", "agentpool", "eks.amazonaws.com/nodegroup", "cloud.google.com/gke-nodepool"),
+            Zone = Label(labels, "topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"),
+            InstanceType = Label(labels, "node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type"),
         };
     }
+
+    private static string? Label(IReadOnlyDictionary<string, string> labels, params string[] keys)
+        => keys.Select(k => labels.GetValueOrDefault(k)).FirstOrDefault(v => !string.IsNullOrEmpty(v));
 }

@@ -202,6 +202,7 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
                 SystemFacts system => facts with { System = system },
                 KernelFacts kernel => facts with { Kernel = kernel },
                 ContainerdFacts containerd => facts with { Containerd = containerd },
+                KubeletFacts kubelet => facts with { Kubelet = kubelet },
                 null => facts,
                 _ => throw new InvalidOperationException($"Collector {result.Name} set facts of unregistered type {result.Facts.GetType().Name}; add it to FactsDocument."),
             };

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Collectors.Containerd;
 using Periscope.Agent.Collectors.Kernel;
+using Periscope.Agent.Collectors.Kubelet;
 using Periscope.Agent.Collectors.System;
 using Periscope.Agent.Export;
 
@@ -29,6 +30,7 @@ internal static class ServiceCollectionExtensions
 
         services.AddSystemCollector();
         services.AddKernelCollector();
+        services.AddKubeletCollector();
         services.AddContainerdCollector();
         return services;
     }
@@ -46,6 +48,13 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<SystemCollectorOptions>, SystemCollectorOptionsValidator>();
         services.TryAddSingleton<IKernelClock, AdjtimexKernelClock>();
         return services.AddCollector<SystemCollector>();
+    }
+
+    public static IServiceCollection AddKubeletCollector(this IServiceCollection services)
+    {
+        services.AddOptions<KubeletCollectorOptions>().BindConfiguration(KubeletCollectorOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KubeletCollectorOptions>, KubeletCollectorOptionsValidator>();
+        return services.AddCollector<KubeletCollector>();
     }
 
     public static IServiceCollection AddContainerdCollector(this IServiceCollection services)

@@ -15,6 +15,9 @@ public sealed record FactsDocument
     /// <summary>Facts of the <c>kernel</c> collector.</summary>
     public KernelFacts? Kernel { get; init; }
 
+    /// <summary>Facts of the <c>kubelet</c> collector.</summary>
+    public KubeletFacts? Kubelet { get; init; }
+
     /// <summary>Facts of the <c>containerd</c> collector.</summary>
     public ContainerdFacts? Containerd { get; init; }
 }

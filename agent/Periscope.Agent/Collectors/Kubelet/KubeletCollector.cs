@@ -1,0 +1,289 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Periscope.Agent.Collection;
+using Periscope.Bundle;
+using Periscope.Bundle.Facts;
+using YamlDotNet.Core;
+
+namespace Periscope.Agent.Collectors.Kubelet;
+
+/// <summary>
+/// The kubelet: its process and flags (host /proc), its config file (path from <c>--config</c>, re-rooted), the
+/// kubeconfig's API server URL (never credentials), healthz, and the certificates under its pki directory — parsed in
+/// memory from their CERTIFICATE blocks only (a kubelet client .pem also holds the private key); no pki file is
+/// copied. It owns maxPods, eviction thresholds, cgroupDriver, clusterDNS/clusterDomain and the runtime endpoint.
+/// </summary>
+internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions> options, ILogger<KubeletCollector> logger) : ICollector
+{
+    private const int MaxBody = 4096;
+    private readonly ILogger _logger = logger;
+
+    public string Name => "kubelet"; // bundle folder + config key: never rename
+
+    public string Description => "Kubelet process and flags, config, API server URL, healthz, certificate expiry, node labels and version.";
+
+    public CollectorSupport CheckSupport(INodeFileSystem host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        return host.FileExists(options.Value.ConfigPath)
+            ? CollectorSupport.Supported($"{options.Value.ConfigPath} is present")
+            : KubeletProcess.Find(host) is not null
+                ? CollectorSupport.Supported("a kubelet process is running")
+                : CollectorSupport.Unsupported($"no kubelet process and no {options.Value.ConfigPath}: not a Kubernetes node");
+    }
+
+    public async Task CollectAsync(CollectionContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var o = options.Value;
+        var node = new FindingSubject(SubjectKind.Node, context.NodeName);
+        var process = KubeletProcess.Find(context.Host);
+        if (process is not null)
+        {
+            await context.Output.WriteTextAsync("cmdline.txt", string.Join('\n', process.SafeArguments()) + "\n", cancellationToken);
+        }
+        else
+        {
+            context.Output.Report(new Observation
+            {
+                Code = "KUBELET_NOT_RUNNING",
+                Severity = Severity.Critical,
+                Title = "The kubelet is not running",
+                Detail = "No kubelet process in the host's process table, but this is a Kubernetes node (its config is present).",
+                Subject = node,
+                Time = context.Time.GetUtcNow(),
+            });
+        }
+
+        var configPath = process?.Flag("config") ?? o.ConfigPath;
+        var (config, configError) = await ReadYamlAsync(context, configPath, "config.yaml", cancellationToken);
+        if (configError is not null)
+        {
+            context.Output.MarkPartial($"kubelet config {configPath}: {configError}");
+        }
+
+        var kubeconfigPath = process?.Flag("kubeconfig") ?? o.KubeconfigPaths.FirstOrDefault(context.Host.FileExists);
+        string? apiServer = null;
+        if (kubeconfigPath is not null)
+        {
+            // Only the server URL is kept: a kubeconfig may embed client keys and tokens, so the file is not copied.
+            var (kubeconfig, error) = await ReadYamlAsync(context, kubeconfigPath, evidence: null, cancellationToken);
+            apiServer = KubeletYaml.KubeconfigServer(kubeconfig);
+            if (error is not null)
+            {
+                context.Output.MarkPartial($"kubeconfig {kubeconfigPath}: {error}");
+            }
+        }
+
+        var healthz = context.Offline || process is null ? null : await ProbeHealthzAsync(o, cancellationToken);
+        if (healthz is not null && healthz.StatusCode != 200)
+        {
+            context.Output.Report(new Observation
+            {
+                Code = "KUBELET_UNHEALTHY",
+                Severity = Severity.Critical,
+                Title = healthz.StatusCode is { } code ? $"The kubelet's healthz answers {code}" : "The kubelet's healthz does not answer",
+                Detail = healthz.StatusCode is null ? healthz.Error : $"HTTP {healthz.StatusCode}: {healthz.Body}",
+                Subject = node,
+                Attributes = new Dictionary<string, string>
+                {
+                    ["url"] = healthz.Url,
+                    ["status"] = healthz.StatusCode?.ToString(CultureInfo.InvariantCulture) ?? string.Empty,
+                    ["body"] = healthz.Body ?? string.Empty,
+                },
+                Time = context.Time.GetUtcNow(),
+            });
+        }
+
+        var certificates = await ReadCertificatesAsync(context, o, cancellationToken);
+        var version = context.Offline || process is null ? null : await VersionAsync(context, process, cancellationToken);
+
+        context.Output.SetFacts(new KubeletFacts
+        {
+            Running = process is not null,
+            Pid = process?.Pid,
+            CommandLine = process?.SafeArguments() ?? [],
+            Version = version,
+            ConfigPath = configPath,
+            ConfigError = configError,
+            MaxPods = int.TryParse(KubeletYaml.Scalar(config, "maxPods"), NumberStyles.None, CultureInfo.InvariantCulture, out var maxPods) ? maxPods : null,
+            EvictionHard = KubeletYaml.Mapping(config, "evictionHard")?.Children
+                .Where(c => c.Key is YamlDotNet.RepresentationModel.YamlScalarNode && c.Value is YamlDotNet.RepresentationModel.YamlScalarNode)
+                .ToDictionary(c => ((YamlDotNet.RepresentationModel.YamlScalarNode)c.Key).Value ?? string.Empty, c => ((YamlDotNet.RepresentationModel.YamlScalarNode)c.Value).Value ?? string.Empty, StringComparer.Ordinal),
+            CgroupDriver = KubeletYaml.Scalar(config, "cgroupDriver"),
+            ClusterDns = KubeletYaml.Strings(config, "clusterDNS"),
+            ClusterDomain = KubeletYaml.Scalar(config, "clusterDomain") ?? "cluster.local",
+            ContainerRuntimeEndpoint = KubeletYaml.Scalar(config, "containerRuntimeEndpoint") ?? process?.Flag("container-runtime-endpoint"),
+            ApiServer = apiServer,
+            NodeLabels = process?.NodeLabels(),
+            Healthz = healthz,
+            Certificates = certificates,
+        });
+    }
+
+    private static async Task<(YamlDotNet.RepresentationModel.YamlMappingNode? Map, string? Error)> ReadYamlAsync(
+        CollectionContext context, string path, string? evidence, CancellationToken cancellationToken)
+    {
+        string? text;
+        try
+        {
+            text = await context.Host.TryReadTextAsync(path, 1024 * 1024, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return (null, ex.Message);
+        }
+
+        if (text is null)
+        {
+            return (null, "missing");
+        }
+
+        if (evidence is not null)
+        {
+            await context.Output.WriteTextAsync(evidence, text, cancellationToken);
+        }
+
+        try
+        {
+            return (KubeletYaml.Load(text), null);
+        }
+        catch (YamlException ex)
+        {
+            return (null, $"not valid YAML: {ex.Message}");
+        }
+    }
+
+    private async Task<HealthzFacts> ProbeHealthzAsync(KubeletCollectorOptions o, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = o.HealthzTimeout }) { Timeout = o.HealthzTimeout };
+        try
+        {
+            using var response = await client.GetAsync(o.HealthzUrl, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            var body = await ReadBodyAsync(response, cancellationToken);
+            return new HealthzFacts(o.HealthzUrl, (int)response.StatusCode, body, null, stopwatch.Elapsed.TotalMilliseconds);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            var error = ex is TaskCanceledException ? $"no answer within {o.HealthzTimeout.TotalSeconds:0.#} s" : ex.Message;
+            LogHealthzFailed(o.HealthzUrl, error);
+            return new HealthzFacts(o.HealthzUrl, null, null, error, stopwatch.Elapsed.TotalMilliseconds);
+        }
+    }
+
+    private static async Task<string> ReadBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var buffer = new byte[MaxBody];
+        var total = 0;
+        int read;
+        while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
+        {
+            total += read;
+        }
+
+        return Encoding.UTF8.GetString(buffer, 0, total).Trim();
+    }
+
+    private static async Task<List<CertificateFacts>> ReadCertificatesAsync(CollectionContext context, KubeletCollectorOptions o, CancellationToken cancellationToken)
+    {
+        var facts = new List<CertificateFacts>();
+        var now = context.Time.GetUtcNow();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var names = context.Host.ListDirectory(o.PkiDirectory)
+            .Where(n => n.EndsWith(".crt", StringComparison.Ordinal) || n.EndsWith(".pem", StringComparison.Ordinal))
+            .OrderBy(n => n.Contains("-current", StringComparison.Ordinal) ? 0 : 1) // the name the kubelet uses, before its target
+            .ThenBy(n => n, StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            var path = $"{o.PkiDirectory}/{name}";
+            if (!seen.Add(context.Host.Resolve(path)))
+            {
+                continue; // kubelet-client-current.pem and the file it links to are one certificate
+            }
+
+            string? text;
+            try
+            {
+                text = await context.Host.TryReadTextAsync(path, 256 * 1024, cancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            // Only CERTIFICATE blocks are handed to the parser; a private key block in the same file is never touched.
+            foreach (Match block in CertificateBlock().Matches(text ?? string.Empty))
+            {
+                X509Certificate2 certificate;
+                try
+                {
+                    certificate = X509Certificate2.CreateFromPem(block.Value);
+                }
+                catch (CryptographicException)
+                {
+                    continue;
+                }
+
+                using (certificate)
+                {
+                    var fact = new CertificateFacts(path, certificate.Subject, certificate.Issuer,
+                        new DateTimeOffset(certificate.NotBefore.ToUniversalTime()), new DateTimeOffset(certificate.NotAfter.ToUniversalTime()));
+                    facts.Add(fact);
+                    var left = fact.NotAfter - now;
+                    if (left <= TimeSpan.Zero || left < o.CertificateExpiryWarning)
+                    {
+                        var expired = left <= TimeSpan.Zero;
+                        context.Output.Report(new Observation
+                        {
+                            Code = expired ? "KUBELET_CERT_EXPIRED" : "KUBELET_CERT_EXPIRING",
+                            Severity = expired ? Severity.Critical : Severity.Warning,
+                            Title = expired ? $"Kubelet certificate {name} has expired" : $"Kubelet certificate {name} expires in {left.TotalDays:0.#} days",
+                            Detail = $"{fact.Subject}, issued by {fact.Issuer}, valid {UtcTimestampConverter.Format(fact.NotBefore)} – {UtcTimestampConverter.Format(fact.NotAfter)}.",
+                            Subject = new FindingSubject(SubjectKind.File, path),
+                            Attributes = new Dictionary<string, string>
+                            {
+                                ["subject"] = fact.Subject,
+                                ["notAfter"] = UtcTimestampConverter.Format(fact.NotAfter),
+                            },
+                            Time = now,
+                        });
+                    }
+                }
+            }
+        }
+
+        return facts;
+    }
+
+    private static async Task<string?> VersionAsync(CollectionContext context, KubeletProcess process, CancellationToken cancellationToken)
+    {
+        // The host's own binary, re-rooted: /host/usr/bin/kubelet in the DaemonSet.
+        var binary = context.Host.Resolve(process.Arguments[0].StartsWith('/') ? process.Arguments[0] : "/usr/local/bin/kubelet");
+        if (!File.Exists(binary))
+        {
+            return null;
+        }
+
+        var result = await context.Commands.RunAsync(new ProcessRequest { FileName = binary, Arguments = ["--version"], Timeout = TimeSpan.FromSeconds(5), MaxOutputBytes = 4096 }, cancellationToken);
+        context.Output.RecordCommand(new CommandRecord { CommandLine = $"{binary} --version", Binary = result.Binary, ExitCode = result.ExitCode, Outcome = result.Outcome, DurationMs = result.Duration.TotalMilliseconds });
+        var match = VersionPattern().Match(Encoding.UTF8.GetString(result.Output));
+        return match.Success ? match.Value : null;
+    }
+
+    [GeneratedRegex("-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]+?-----END CERTIFICATE-----", RegexOptions.CultureInvariant)]
+    private static partial Regex CertificateBlock();
+
+    [GeneratedRegex("v[0-9]+\\.[0-9]+\\.[0-9]+[^\\s]*", RegexOptions.CultureInvariant)]
+    private static partial Regex VersionPattern();
+
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Information, Message = "Kubelet healthz {Url} did not answer: {Reason}")]
+    private partial void LogHealthzFailed(string url, string reason);
+}

@@ -1,0 +1,34 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Periscope.Agent.Collectors.Kubelet;
+
+/// <summary>Settings of the <c>kubelet</c> collector. Bound from <c>Periscope:Collectors:Kubelet</c>.</summary>
+public sealed class KubeletCollectorOptions
+{
+    public const string SectionName = "Periscope:Collectors:Kubelet";
+
+    /// <summary>Config file when the kubelet's <c>--config</c> flag is not found (node path).</summary>
+    [Required]
+    public string ConfigPath { get; set; } = "/var/lib/kubelet/config.yaml";
+
+    /// <summary>Kubeconfigs tried when the <c>--kubeconfig</c> flag is not found (node paths).</summary>
+    public string[] KubeconfigPaths { get; set; } = ["/var/lib/kubelet/kubeconfig", "/etc/kubernetes/kubelet.conf"];
+
+    /// <summary>The kubelet's certificate directory (node path). Only CERTIFICATE blocks are parsed; nothing is copied.</summary>
+    [Required]
+    public string PkiDirectory { get; set; } = "/var/lib/kubelet/pki";
+
+    /// <summary>The healthz endpoint; on the node's loopback (the DaemonSet runs with hostNetwork).</summary>
+    [Required]
+    public string HealthzUrl { get; set; } = "http://127.0.0.1:10248/healthz";
+
+    /// <summary>Deadline of the healthz probe.</summary>
+    public TimeSpan HealthzTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>KUBELET_CERT_EXPIRING when a certificate expires sooner than this.</summary>
+    public TimeSpan CertificateExpiryWarning { get; set; } = TimeSpan.FromDays(7);
+}
+
+[OptionsValidator]
+internal sealed partial class KubeletCollectorOptionsValidator : IValidateOptions<KubeletCollectorOptions>;
