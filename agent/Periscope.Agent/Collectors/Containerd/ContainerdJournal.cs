@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Periscope.Agent.Collection;
 using Periscope.Bundle;
 
@@ -13,77 +12,34 @@ namespace Periscope.Agent.Collectors.Containerd;
 /// </summary>
 internal static class ContainerdJournal
 {
-    private static readonly string[] Directories = ["/var/log/journal", "/run/log/journal"];
     private static readonly string[] StartMarkers = ["containerd successfully booted", "Started containerd"];
 
     public static async Task CollectAsync(CollectionContext context, ContainerdCollectorOptions options, CancellationToken cancellationToken)
     {
-        var starts = new List<(DateTimeOffset Time, long Line)>();
-        long line = 0;
-        Stream? file = null;
-        StreamWriter? writer = null;
-        try
+        var (entries, _, capped) = await HostJournal.ReadAsync(context, ["--unit=containerd"], options.JournalMaxBytes, cancellationToken);
+        if (capped)
         {
-            foreach (var directory in Directories.Where(context.Host.DirectoryExists))
-            {
-                var request = new ProcessRequest
-                {
-                    FileName = "journalctl",
-                    Arguments =
-                    [
-                        "--directory=" + context.Host.Resolve(directory), "--unit=containerd", "--output=json", "--no-pager", "--quiet",
-                        "--since=@" + context.Since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-                        "--until=@" + context.Until.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-                    ],
-                    Timeout = TimeSpan.FromSeconds(20),
-                    MaxOutputBytes = options.JournalMaxBytes,
-                };
-                var result = await context.Commands.RunAsync(request, cancellationToken);
-                context.Output.RecordCommand(new CommandRecord
-                {
-                    CommandLine = request.Display,
-                    Binary = result.Binary,
-                    ExitCode = result.ExitCode,
-                    Outcome = result.Outcome,
-                    DurationMs = result.Duration.TotalMilliseconds,
-                });
-                if (result.Outcome == "missing-binary")
-                {
-                    return;
-                }
-
-                if (result.Outcome == "output-capped")
-                {
-                    context.Output.MarkPartial($"containerd journal cut at {options.JournalMaxBytes} bytes");
-                }
-
-                foreach (var json in Encoding.UTF8.GetString(result.Output).Split('\n', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    if (!TryParse(json, out var time, out var message))
-                    {
-                        continue;
-                    }
-
-                    file ??= context.Output.CreateFile("journal.log");
-                    writer ??= new StreamWriter(file, new UTF8Encoding(false)) { NewLine = "\n" };
-                    line++;
-                    await writer.WriteLineAsync($"{(time is { } t ? UtcTimestampConverter.Format(t) : "-")} {Escape(message)}");
-                    if (time is { } started && StartMarkers.Any(m => message.Contains(m, StringComparison.Ordinal)))
-                    {
-                        starts.Add((started, line));
-                    }
-                }
-            }
+            context.Output.MarkPartial($"containerd journal cut at {options.JournalMaxBytes} bytes");
         }
-        finally
+
+        if (entries.Count == 0)
         {
-            if (writer is not null)
+            return;
+        }
+
+        var starts = new List<(DateTimeOffset Time, long Line)>();
+        await using (var file = context.Output.CreateFile("journal.log"))
+        await using (var writer = new StreamWriter(file, new UTF8Encoding(false)) { NewLine = "\n" })
+        {
+            long line = 0;
+            foreach (var entry in entries)
             {
-                await writer.DisposeAsync();
-            }
-            else if (file is not null)
-            {
-                await file.DisposeAsync();
+                line++;
+                await writer.WriteLineAsync($"{(entry.Time is { } t ? UtcTimestampConverter.Format(t) : "-")} {Kernel.KmsgRecordParser.Escape(entry.Message)}");
+                if (entry.Time is { } started && StartMarkers.Any(m => entry.Message.Contains(m, StringComparison.Ordinal)))
+                {
+                    starts.Add((started, line));
+                }
             }
         }
 
@@ -140,39 +96,4 @@ internal static class ContainerdJournal
             Evidence = new EvidenceReference(context.Output.BundlePath("journal.log"), end.Line),
         });
     }
-
-    private static bool TryParse(string json, out DateTimeOffset? time, out string message)
-    {
-        time = null;
-        message = string.Empty;
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            var root = document.RootElement;
-            if (!root.TryGetProperty("MESSAGE", out var value))
-            {
-                return false;
-            }
-
-            message = value.ValueKind switch
-            {
-                JsonValueKind.String => value.GetString() ?? string.Empty,
-                JsonValueKind.Array => Encoding.UTF8.GetString(value.EnumerateArray().Select(e => (byte)e.GetInt32()).ToArray()),
-                _ => string.Empty,
-            };
-            if (root.TryGetProperty("__REALTIME_TIMESTAMP", out var realtime)
-                && long.TryParse(realtime.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var us))
-            {
-                time = DateTimeOffset.UnixEpoch.AddTicks(us * 10);
-            }
-
-            return true;
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
-        {
-            return false;
-        }
-    }
-
-    private static string Escape(string text) => Kernel.KmsgRecordParser.Escape(text);
 }

@@ -12,7 +12,6 @@ namespace Periscope.Agent.Collectors.Kernel;
 /// </summary>
 internal static class KernelTextReaders
 {
-    private static readonly string[] JournalDirectories = ["/var/log/journal", "/run/log/journal"];
     private static readonly string[] SyslogTimeFormats = ["MMM d HH:mm:ss", "MMM  d HH:mm:ss", "MMM dd HH:mm:ss"];
 
     /// <summary>
@@ -101,132 +100,31 @@ internal static class KernelTextReaders
         }, cancellationToken);
     }
 
-    /// <summary>Runs journalctl over the host root's journal directories for kernel-transport entries.</summary>
+    /// <summary>Kernel-transport entries of the host root's journal.</summary>
     /// <returns>Null on success, else why the journal could not be read.</returns>
     public static async Task<string?> ReadJournalAsync(
         CollectionContext context, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
     {
-        var directories = JournalDirectories.Where(context.Host.DirectoryExists).ToList();
-        if (directories.Count == 0)
+        var (entries, problem, capped) = await HostJournal.ReadAsync(context, ["_TRANSPORT=kernel"], maxBytes, cancellationToken);
+        stats.Truncated |= capped;
+        foreach (var entry in entries)
         {
-            return "no journal directory (/var/log/journal, /run/log/journal) under the host root";
+            sink.Accept(ToRecord(entry));
         }
 
-        var errors = new List<string>();
-        foreach (var directory in directories)
-        {
-            var request = new ProcessRequest
-            {
-                FileName = "journalctl",
-                Arguments =
-                [
-                    "--directory=" + context.Host.Resolve(directory),
-                    "--output=json", "--no-pager", "--quiet", "--all",
-                    "--since=@" + context.Since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-                    "--until=@" + context.Until.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-                    "_TRANSPORT=kernel",
-                ],
-                Timeout = TimeSpan.FromSeconds(20),
-                MaxOutputBytes = maxBytes,
-            };
-            var result = await context.Commands.RunAsync(request, cancellationToken);
-            context.Output.RecordCommand(new Bundle.CommandRecord
-            {
-                CommandLine = request.Display,
-                Binary = result.Binary,
-                ExitCode = result.ExitCode,
-                Outcome = result.Outcome,
-                DurationMs = result.Duration.TotalMilliseconds,
-            });
-            if (result.Outcome == "missing-binary")
-            {
-                return "journalctl is not installed";
-            }
-
-            if (result.Outcome == "output-capped")
-            {
-                stats.Truncated = true;
-            }
-            else if (!result.Succeeded)
-            {
-                errors.Add($"journalctl over {directory}: {result.Outcome} (exit {result.ExitCode}) {result.Error.Trim()}");
-                continue;
-            }
-
-            stats.BytesRead += result.OutputBytes;
-            foreach (var line in Encoding.UTF8.GetString(result.Output).Split('\n'))
-            {
-                if (line.Length == 0)
-                {
-                    continue;
-                }
-
-                if (TryParseJournalEntry(line, out var record))
-                {
-                    sink.Accept(record);
-                }
-                else
-                {
-                    sink.Unparsed++;
-                }
-            }
-        }
-
-        return errors.Count == directories.Count ? string.Join("; ", errors) : null;
+        return problem;
     }
 
-    internal static bool TryParseJournalEntry(string json, out KmsgRecord record)
+    internal static KmsgRecord ToRecord(JournalEntry entry)
     {
-        record = null!;
-        try
+        ArgumentNullException.ThrowIfNull(entry);
+        return new KmsgRecord
         {
-            using var document = JsonDocument.Parse(json);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("MESSAGE", out var message))
-            {
-                return false;
-            }
-
-            string text;
-            if (message.ValueKind == JsonValueKind.String)
-            {
-                text = message.GetString() ?? string.Empty;
-            }
-            else if (message.ValueKind == JsonValueKind.Array)
-            {
-                // journald emits non-UTF-8 messages as an array of byte values
-                text = Encoding.UTF8.GetString(message.EnumerateArray().Select(e => (byte)e.GetInt32()).ToArray());
-            }
-            else
-            {
-                return false;
-            }
-
-            int? Number(string name)
-                => root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-                   && int.TryParse(value.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
-
-            DateTimeOffset? time = null;
-            if (root.TryGetProperty("__REALTIME_TIMESTAMP", out var realtime) && realtime.ValueKind == JsonValueKind.String
-                && long.TryParse(realtime.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var us))
-            {
-                time = DateTimeOffset.UnixEpoch.AddTicks(us * 10);
-            }
-
-            var transport = root.TryGetProperty("_TRANSPORT", out var t) ? t.GetString() : null;
-            record = new KmsgRecord
-            {
-                Facility = transport == "kernel" ? 0 : Number("SYSLOG_FACILITY"),
-                Level = Number("PRIORITY"),
-                Time = time,
-                Text = text,
-            };
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
+            Facility = entry.Transport == "kernel" ? 0 : entry.Facility,
+            Level = entry.Priority,
+            Time = entry.Time,
+            Text = entry.Message,
+        };
     }
 
     internal static bool TryParseSyslog(string line, DateTimeOffset now, out KmsgRecord record)

@@ -1,4 +1,5 @@
 using System.Text;
+using Periscope.Agent.Collection;
 using Periscope.Agent.Collectors.Kernel;
 using Periscope.Testing;
 using Xunit;
@@ -147,14 +148,15 @@ public sealed class KmsgReaderTests
     [Fact]
     public void TryParseJournalEntry_KernelTransportAndByteArrayMessage_AreRead()
     {
-        Assert.True(KernelTextReaders.TryParseJournalEntry(
-            """{"__REALTIME_TIMESTAMP":"1763632800000000","PRIORITY":"3","_TRANSPORT":"kernel","MESSAGE":[69,88,84,52]}""", out var record));
+        Assert.True(HostJournal.TryParse(
+            """{"__REALTIME_TIMESTAMP":"1763632800000000","PRIORITY":"3","_TRANSPORT":"kernel","MESSAGE":[69,88,84,52]}""", out var entry));
+        var record = KernelTextReaders.ToRecord(entry);
 
         Assert.True(record.IsKernel);
         Assert.Equal("EXT4", record.Text);
         Assert.Equal(3, record.Level);
         Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1763632800), record.Time);
-        Assert.False(KernelTextReaders.TryParseJournalEntry("{not json", out _));
+        Assert.False(HostJournal.TryParse("{not json", out _));
     }
 
     private static (KernelRecordSink Sink, StringWriter Evidence, KernelEventAnalyzer Analyzer) NewSink()
