@@ -42,6 +42,7 @@ internal static class FindingCatalog
         new("KUBELET_UNHEALTHY", "kubelet", Severity.Critical, "The kubelet's healthz does not answer 200."),
         new("KUBELET_CERT_EXPIRING", "kubelet", Severity.Warning, "A kubelet certificate expires soon."),
         new("KUBELET_CERT_EXPIRED", "kubelet", Severity.Critical, "A kubelet certificate has expired."),
+        new("KUBELET_RESTARTS_FREQUENT", "kubelet", Severity.Warning, "The kubelet started many times within a short window (from its journal)."),
 
         // containerd (CRI)
         new("RUNTIME_UNREACHABLE", "containerd", Severity.Critical, "The container runtime's CRI socket is missing, refuses connections or does not answer."),

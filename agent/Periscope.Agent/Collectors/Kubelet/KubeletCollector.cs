@@ -22,6 +22,7 @@ namespace Periscope.Agent.Collectors.Kubelet;
 internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions> options, ILogger<KubeletCollector> logger) : ICollector
 {
     private const int MaxBody = 4096;
+    private static readonly string[] StartMarkers = ["Started kubelet", "Started Kubernetes Kubelet", "Kubelet version"];
     private readonly ILogger _logger = logger;
 
     public string Name => "kubelet"; // bundle folder + config key: never rename
@@ -102,7 +103,13 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
         }
 
         var certificates = await ReadCertificatesAsync(context, o, cancellationToken);
-        var version = context.Offline || process is null ? null : await VersionAsync(context, process, cancellationToken);
+        var journal = await UnitJournal.CollectAsync(context, "kubelet", StartMarkers, o.JournalMaxBytes, cancellationToken);
+        UnitJournal.ReportFrequentStarts(context, "KUBELET_RESTARTS_FREQUENT", "The kubelet", journal.Starts, o.RestartsThreshold, o.RestartsWindow);
+
+        // The binary's own answer, else its start-up line in the journal ("Kubelet version" kubeletVersion="v1.29.2").
+        var version = (context.Offline || process is null ? null : await VersionAsync(context, process, cancellationToken))
+            ?? journal.Entries.Where(e => e.Message.Contains("Kubelet version", StringComparison.Ordinal))
+                .Select(e => VersionPattern().Match(e.Message)).LastOrDefault(m => m.Success)?.Value;
 
         context.Output.SetFacts(new KubeletFacts
         {
@@ -281,7 +288,7 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
     [GeneratedRegex("-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]+?-----END CERTIFICATE-----", RegexOptions.CultureInvariant)]
     private static partial Regex CertificateBlock();
 
-    [GeneratedRegex("v[0-9]+\\.[0-9]+\\.[0-9]+[^\\s]*", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("v[0-9]+\\.[0-9]+\\.[0-9]+[0-9A-Za-z.+-]*", RegexOptions.CultureInvariant)]
     private static partial Regex VersionPattern();
 
     [LoggerMessage(EventId = 2301, Level = LogLevel.Information, Message = "Kubelet healthz {Url} did not answer: {Reason}")]

@@ -26,6 +26,17 @@ public sealed class KubeletCollectorOptions
     /// <summary>Deadline of the healthz probe.</summary>
     public TimeSpan HealthzTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>KUBELET_RESTARTS_FREQUENT at this many starts within <see cref="RestartsWindow"/>.</summary>
+    [Range(2, 1000)]
+    public int RestartsThreshold { get; set; } = 5;
+
+    /// <summary>The window of <see cref="RestartsThreshold"/>.</summary>
+    public TimeSpan RestartsWindow { get; set; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>Most bytes of kubelet journal read.</summary>
+    [Range(4096, 1024L * 1024 * 1024)]
+    public long JournalMaxBytes { get; set; } = 16L * 1024 * 1024;
+
     /// <summary>KUBELET_CERT_EXPIRING when a certificate expires sooner than this.</summary>
     public TimeSpan CertificateExpiryWarning { get; set; } = TimeSpan.FromDays(7);
 }
