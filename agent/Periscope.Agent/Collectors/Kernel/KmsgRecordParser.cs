@@ -125,17 +125,8 @@ internal static class KmsgRecordParser
         }
     }
 
-    /// <summary>The text written to the evidence file for a record: one line per record, escapes kept.</summary>
-    public static string EvidenceLine(KmsgRecord record)
-    {
-        ArgumentNullException.ThrowIfNull(record);
-        var writer = new StringWriter();
-        WriteEvidenceLine(writer, record.Time, record.MonotonicMicroseconds, record.Facility, record.Level, Escape(record.Text));
-        return writer.ToString();
-    }
-
     /// <summary>
-    /// Writes <c>TIME FACILITY.LEVEL TEXT</c> (no newline). <paramref name="escapedText"/> must hold no control
+    /// Writes one evidence line, <c>TIME FACILITY.LEVEL TEXT</c> (no newline): one line per record, escapes kept. <paramref name="escapedText"/> must hold no control
     /// character; kmsg text arrives escaped already.
     /// </summary>
     public static void WriteEvidenceLine(TextWriter writer, DateTimeOffset? time, long? monotonicMicroseconds, int? facilityCode, int? levelCode, ReadOnlySpan<char> escapedText)
