@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Collection.LogRules;
 using Periscope.Agent.Collectors.Kernel;
 
 // periscope-bench classify FILE [EVIDENCE]   classify a kmsg-format log exactly as the kernel collector does
@@ -11,7 +12,7 @@ switch (args.FirstOrDefault())
     case "classify" when args.Length >= 2:
         return await ClassifyAsync(args[1], args.Length > 2 ? args[2] : null);
     case "export-patterns":
-        foreach (var rule in KernelRuleSet.Default.Rules)
+        foreach (var rule in KernelRules.Default.Rules)
         {
             Console.WriteLine(Regex.Replace(rule.Definition.Pattern, @"\(\?<[A-Za-z0-9]+>", "("));
         }
@@ -25,7 +26,7 @@ switch (args.FirstOrDefault())
 static async Task<int> ClassifyAsync(string path, string? evidencePath)
 {
     var stopwatch = Stopwatch.StartNew();
-    var analyzer = new KernelEventAnalyzer(KernelRuleSet.Default, ContainerDirectory.Load(new HostRoot("/nonexistent")), "bench", "kernel/kmsg.log");
+    var analyzer = new KernelEventAnalyzer(KernelRules.Default, ContainerDirectory.Load(new HostRoot("/nonexistent")), "bench", "kernel/kmsg.log");
     // Without an evidence path only classification is measured; with one, the collector's whole text path.
     await using var evidence = evidencePath is null ? null : new StreamWriter(evidencePath, false, new System.Text.UTF8Encoding(false), 64 * 1024);
     var sink = new KernelRecordSink(evidence, analyzer, DateTimeOffset.MinValue, DateTimeOffset.MaxValue);

@@ -51,13 +51,13 @@ internal static class FindingAggregator
         private DateTimeOffset? _last = first.Time;
         private long _dropped;
 
-        public long Count { get; private set; } = 1;
+        public long Count { get; private set; } = Math.Max(1, first.Count);
 
         public int MinCount { get; private set; } = first.MinCount;
 
         public void Add(Collection.Observation observation)
         {
-            Count++;
+            Count += Math.Max(1, observation.Count);
             MinCount = Math.Max(MinCount, observation.MinCount);
             if (observation.Severity >= _severity)
             {

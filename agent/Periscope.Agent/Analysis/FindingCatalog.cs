@@ -43,6 +43,12 @@ internal static class FindingCatalog
         new("KUBELET_CERT_EXPIRING", "kubelet", Severity.Warning, "A kubelet certificate expires soon."),
         new("KUBELET_CERT_EXPIRED", "kubelet", Severity.Critical, "A kubelet certificate has expired."),
         new("KUBELET_RESTARTS_FREQUENT", "kubelet", Severity.Warning, "The kubelet started many times within a short window (from its journal)."),
+        new("KUBELET_PLEG_UNHEALTHY", "kubelet", Severity.Warning, "The kubelet logged that its pod lifecycle event generator was not healthy."),
+        new("KUBELET_SANDBOX_CREATE_FAILED", "kubelet", Severity.Warning, "The kubelet logged that it could not create a pod's sandbox."),
+        new("KUBELET_IMAGEFS_UNAVAILABLE", "kubelet", Severity.Warning, "The kubelet logged that it could not read the image filesystem."),
+        new("KUBELET_EVICTING", "kubelet", Severity.Warning, "The kubelet's eviction manager logged that it was reclaiming a resource."),
+        new("KUBELET_NODE_NOT_READY", "kubelet", Severity.Warning, "The kubelet logged that it marked the node NotReady."),
+        new("KUBELET_API_UNREACHABLE", "kubelet", Severity.Warning, "The kubelet logged that it could not reach or authenticate to the API server."),
 
         // containerd (CRI)
         new("RUNTIME_UNREACHABLE", "containerd", Severity.Critical, "The container runtime's CRI socket is missing, refuses connections or does not answer."),

@@ -13,48 +13,103 @@ namespace Periscope.Agent.Collection;
 /// <param name="Transport">_TRANSPORT (<c>kernel</c>, <c>journal</c>, <c>syslog</c>, <c>stdout</c>).</param>
 internal sealed record JournalEntry(string Message, DateTimeOffset? Time, int? Priority, int? Facility, string? Transport);
 
+/// <summary>How a journal read went.</summary>
+/// <param name="Entries">Entries handed out.</param>
+/// <param name="Problem">Why nothing could be read, or null when the journal was read.</param>
+/// <param name="Capped">True when the output cap cut the read short.</param>
+internal sealed record JournalRead(long Entries, string? Problem, bool Capped);
+
 /// <summary>
 /// The node's journal under the host root: <c>journalctl --directory=&lt;root&gt;/var/log/journal</c> (and
-/// <c>/run/log/journal</c>) through the command runner, bounded by the run's window, a timeout and an output cap;
-/// every invocation is recorded in the manifest. journald need not run: the files are read directly.
+/// <c>/run/log/journal</c>) through the command runner, bounded by the run's window, a timeout, an entry count and an
+/// output cap; every invocation is recorded in the manifest. journald need not run: the files are read directly.
+/// Output is parsed as it arrives and handed out entry by entry, so a large journal is never held whole.
 /// </summary>
 internal static class HostJournal
 {
     private static readonly string[] Directories = ["/var/log/journal", "/run/log/journal"];
 
     /// <summary>Reads the entries matching <paramref name="filter"/> (journalctl match or option arguments).</summary>
-    /// <returns>The entries, or why none could be read (null when the journal was read).</returns>
-    public static async Task<(List<JournalEntry> Entries, string? Problem, bool Capped)> ReadAsync(
-        CollectionContext context, IReadOnlyList<string> filter, long maxBytes, CancellationToken cancellationToken)
+    /// <param name="context">The run.</param>
+    /// <param name="filter">journalctl matches or options.</param>
+    /// <param name="maxBytes">Most bytes of journalctl output read per journal directory.</param>
+    /// <param name="tailEntries">When set, only the newest this many entries of the window (<c>--lines</c>).</param>
+    /// <param name="onEntry">Receives each entry, oldest first within a directory.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    public static async Task<JournalRead> ReadAsync(
+        CollectionContext context, IReadOnlyList<string> filter, long maxBytes, int? tailEntries,
+        Action<JournalEntry> onEntry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(filter);
-        var entries = new List<JournalEntry>();
+        ArgumentNullException.ThrowIfNull(onEntry);
         var directories = Directories.Where(context.Host.DirectoryExists).ToList();
         if (directories.Count == 0)
         {
-            return (entries, "no journal directory (/var/log/journal, /run/log/journal) under the host root", false);
+            return new JournalRead(0, "no journal directory (/var/log/journal, /run/log/journal) under the host root", false);
         }
 
         var problems = new List<string>();
         var capped = false;
+        long entries = 0;
         foreach (var directory in directories)
         {
-            var request = new ProcessRequest
+            List<string> arguments =
+            [
+                "--directory=" + context.Host.Resolve(directory),
+                "--output=json", "--output-fields=MESSAGE,PRIORITY,SYSLOG_FACILITY,_TRANSPORT",
+                "--no-pager", "--quiet", "--all",
+                "--since=@" + context.Since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+                "--until=@" + context.Until.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            ];
+            if (tailEntries is { } tail)
             {
-                FileName = "journalctl",
-                Arguments =
-                [
-                    "--directory=" + context.Host.Resolve(directory),
-                    "--output=json", "--no-pager", "--quiet", "--all",
-                    "--since=@" + context.Since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-                    "--until=@" + context.Until.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-                    .. filter,
-                ],
-                Timeout = TimeSpan.FromSeconds(20),
-                MaxOutputBytes = maxBytes,
-            };
-            var result = await context.Commands.RunAsync(request, cancellationToken);
+                // Newest first from the window's end, so that the byte and entry bounds keep the newest entries;
+                // spooled to a scratch file and read back from its end, so they are still handed out oldest first.
+                arguments.Add("--reverse");
+                arguments.Add("--lines=" + tail.ToString(CultureInfo.InvariantCulture));
+            }
+
+            arguments.AddRange(filter);
+            var lines = new JournalJsonStream(onEntry);
+            FileStream? spool = null;
+            ProcessResult result;
+            var request = new ProcessRequest { FileName = "journalctl", Arguments = arguments, Timeout = TimeSpan.FromSeconds(20), MaxOutputBytes = maxBytes };
+            try
+            {
+                if (tailEntries is not null)
+                {
+                    spool = new FileStream(Path.Combine(Path.GetTempPath(), $"periscope-journal-{Guid.NewGuid():N}.json"),
+                        FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+                }
+
+                request = request with { OutputTo = (Stream?)spool ?? lines };
+                result = await context.Commands.RunAsync(request, cancellationToken);
+                if (spool is not null)
+                {
+                    await ReverseLines.ReadAsync(spool, lines.Handle, JournalJsonStream.MaxLineBytes, cancellationToken);
+                }
+                else
+                {
+                    lines.Flush(); // a last line without its newline
+                }
+            }
+            catch (IOException ex)
+            {
+                problems.Add($"journal over {directory}: {ex.Message}"); // no room for the scratch file, a read error
+                continue;
+            }
+            finally
+            {
+                if (spool is not null)
+                {
+                    await spool.DisposeAsync();
+                }
+
+                await lines.DisposeAsync();
+            }
+
+            entries += lines.Entries;
             context.Output.RecordCommand(new CommandRecord
             {
                 CommandLine = request.Display,
@@ -65,7 +120,7 @@ internal static class HostJournal
             });
             if (result.Outcome == "missing-binary")
             {
-                return (entries, "journalctl is not installed", false);
+                return new JournalRead(entries, "journalctl is not installed", false);
             }
 
             if (result.Outcome == "output-capped")
@@ -75,28 +130,27 @@ internal static class HostJournal
             else if (!result.Succeeded)
             {
                 problems.Add($"journalctl over {directory}: {result.Outcome} (exit {result.ExitCode}) {result.Error.Trim()}");
-                continue;
-            }
-
-            foreach (var line in Encoding.UTF8.GetString(result.Output).Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                if (TryParse(line, out var entry))
-                {
-                    entries.Add(entry);
-                }
             }
         }
 
-        return (entries, problems.Count == directories.Count ? string.Join("; ", problems) : null, capped);
+        return new JournalRead(entries, problems.Count == directories.Count ? string.Join("; ", problems) : null, capped);
     }
 
     /// <summary>Parses one line of <c>journalctl -o json</c>; false for anything else.</summary>
     public static bool TryParse(string json, out JournalEntry entry)
     {
+        ArgumentNullException.ThrowIfNull(json);
+        return TryParse(Encoding.UTF8.GetBytes(json), out entry);
+    }
+
+    /// <summary>Parses one UTF-8 line of <c>journalctl -o json</c>; false for anything else.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> json, out JournalEntry entry)
+    {
         entry = null!;
         try
         {
-            using var document = JsonDocument.Parse(json);
+            var reader = new Utf8JsonReader(json);
+            using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("MESSAGE", out var message))
             {

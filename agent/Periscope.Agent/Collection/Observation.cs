@@ -31,4 +31,10 @@ public sealed record Observation
 
     /// <summary>Events of this code and subject needed before a finding is raised (for example 3 link flaps).</summary>
     public int MinCount { get; init; } = 1;
+
+    /// <summary>
+    /// How many events this observation stands for: 1, or more where a collector folds a storm of like events itself
+    /// (it then reports the first and the latest, and the others as a count).
+    /// </summary>
+    public long Count { get; init; } = 1;
 }

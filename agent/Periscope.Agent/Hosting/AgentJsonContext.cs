@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Periscope.Agent.Cli;
+using Periscope.Agent.Collection.LogRules;
 using Periscope.Agent.Collectors.Kernel;
 using Periscope.Bundle;
 
@@ -12,7 +13,7 @@ namespace Periscope.Agent.Hosting;
     ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
     WriteIndented = true,
     Converters = [typeof(UtcTimestampConverter)])]
-[JsonSerializable(typeof(KernelRuleFile))]
+[JsonSerializable(typeof(LogRuleFile))]
 [JsonSerializable(typeof(CollectOutput))]
 [JsonSerializable(typeof(CollectorsOutput))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext;

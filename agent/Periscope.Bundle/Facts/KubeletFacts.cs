@@ -50,7 +50,17 @@ public sealed record KubeletFacts
 
     /// <summary>Certificates found under the kubelet's pki directory (only CERTIFICATE blocks are parsed).</summary>
     public IReadOnlyList<CertificateFacts> Certificates { get; init; } = [];
+
+    /// <summary>The kubelet's log over the run's window (journal, or a plain log file as fallback).</summary>
+    public KubeletLogFacts? Log { get; init; }
 }
+
+/// <summary>What was read of the kubelet's log, and which known signatures it holds.</summary>
+/// <param name="Source"><c>journal</c>, the node path of the plain log file read, or null when neither had entries.</param>
+/// <param name="Entries">Entries read in the window.</param>
+/// <param name="Problem">Why the journal could not be read, when it could not.</param>
+/// <param name="Signatures">Lines matching each log signature, by finding code.</param>
+public sealed record KubeletLogFacts(string? Source, long Entries, string? Problem, IReadOnlyDictionary<string, long> Signatures);
 
 /// <summary>The kubelet's healthz answer.</summary>
 /// <param name="Url">The URL probed.</param>

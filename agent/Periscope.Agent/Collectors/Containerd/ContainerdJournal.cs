@@ -13,7 +13,13 @@ internal static class ContainerdJournal
 
     public static async Task CollectAsync(CollectionContext context, ContainerdCollectorOptions options, CancellationToken cancellationToken)
     {
-        var journal = await UnitJournal.CollectAsync(context, "containerd", StartMarkers, options.JournalMaxBytes, cancellationToken);
+        var journal = await UnitJournal.CollectAsync(context, new UnitJournalRequest
+        {
+            Unit = "containerd",
+            StartMarkers = StartMarkers,
+            MaxBytes = options.JournalMaxBytes,
+            FallbackFiles = ["/var/log/containerd.log"],
+        }, inspect: null, cancellationToken);
         UnitJournal.ReportFrequentStarts(context, "CONTAINERD_RESTARTS_FREQUENT", "containerd", journal.Starts, options.RestartsThreshold, options.RestartsWindow);
     }
 }

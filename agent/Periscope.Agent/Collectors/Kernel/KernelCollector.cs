@@ -46,7 +46,7 @@ internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> o
         var o = options.Value;
         var bootTime = await BootTimeAsync(context, cancellationToken);
         var containers = ContainerDirectory.Load(context.Host);
-        var analyzer = new KernelEventAnalyzer(KernelRuleSet.Default, containers, context.NodeName, context.Output.BundlePath(EvidenceFile));
+        var analyzer = new KernelEventAnalyzer(KernelRules.Default, containers, context.NodeName, context.Output.BundlePath(EvidenceFile));
         var stats = new KmsgReadStats();
         var errors = new List<string>();
         string source = "none";

@@ -1,5 +1,6 @@
 using System.Text;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Collection.LogRules;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Collectors.Kernel;
@@ -9,7 +10,7 @@ namespace Periscope.Agent.Collectors.Kernel;
 /// several lines (a context line naming the cgroup, the kill line, on older kernels a detail line with the memory
 /// figures); they are joined into one event, and the container is the <c>task_memcg</c>, not the <c>oom_memcg</c>.
 /// </summary>
-internal sealed class KernelEventAnalyzer(KernelRuleSet rules, ContainerDirectory containers, string nodeName, string evidencePath)
+internal sealed class KernelEventAnalyzer(LogRuleSet rules, ContainerDirectory containers, string nodeName, string evidencePath)
 {
     private const int ContextReach = 64; // records an OOM context line stays attached to the next kill
     private const int MaxDetail = 512;
@@ -83,44 +84,25 @@ internal sealed class KernelEventAnalyzer(KernelRuleSet rules, ContainerDirector
         return _observations;
     }
 
-    private void AddEvent(KernelMatch match, KmsgRecord record, long evidenceLine)
+    private void AddEvent(LogRuleMatch match, KmsgRecord record, long evidenceLine)
     {
         var rule = match.Rule;
-        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var name in rule.Regex.GetGroupNames())
-        {
-            if (!char.IsAsciiDigit(name[0]) && match.Group(name) is { } value)
-            {
-                attributes[name] = value;
-            }
-        }
-
-        var subject = new FindingSubject(SubjectKind.Node, _nodeName);
-        if (rule.SubjectKind is { } kind && rule.Definition.Subject is { } definition)
-        {
-            var id = definition.Groups.Select(match.Group).FirstOrDefault(v => !string.IsNullOrEmpty(v));
-            if (id is not null)
-            {
-                subject = new FindingSubject(kind, id);
-            }
-        }
-
         Count(rule.Code);
         _observations.Add(new Observation
         {
             Code = rule.Code,
             Severity = rule.SeverityFor(match.Match),
-            Title = Expand(rule.Definition.Title, match),
+            Title = match.Title(),
             Detail = Trim(record.Text),
-            Subject = subject,
-            Attributes = attributes,
+            Subject = match.Subject(new FindingSubject(SubjectKind.Node, _nodeName)),
+            Attributes = match.Attributes(),
             Time = record.Time,
             Evidence = new EvidenceReference(_evidencePath, evidenceLine),
             MinCount = rule.MinCount,
         });
     }
 
-    private void AddKill(KernelMatch match, KmsgRecord record, long evidenceLine)
+    private void AddKill(LogRuleMatch match, KmsgRecord record, long evidenceLine)
     {
         var context = _context is not null && _index - _context.Index <= ContextReach
                       && (_context.Pid is null || _context.Pid == match.Group("pid"))
@@ -137,38 +119,11 @@ internal sealed class KernelEventAnalyzer(KernelRuleSet rules, ContainerDirector
 
     private void Count(string code) => _events[code] = _events.GetValueOrDefault(code) + 1;
 
-    private static string Expand(string template, KernelMatch match)
-    {
-        if (!template.Contains('{', StringComparison.Ordinal))
-        {
-            return template;
-        }
-
-        var builder = new StringBuilder(template.Length + 16);
-        var i = 0;
-        while (i < template.Length)
-        {
-            var open = template.IndexOf('{', i);
-            var close = open < 0 ? -1 : template.IndexOf('}', open);
-            if (open < 0 || close < 0)
-            {
-                builder.Append(template, i, template.Length - i);
-                break;
-            }
-
-            builder.Append(template, i, open - i);
-            builder.Append(match.Group(template[(open + 1)..close]) ?? "?");
-            i = close + 1;
-        }
-
-        return builder.ToString();
-    }
-
     private static string Trim(string text) => text.Length <= MaxDetail ? text : text[..MaxDetail] + "…";
 
     private sealed record OomContext(string? Memcg, string? Constraint, string? Pid, long Index);
 
-    private sealed class OomKill(KernelMatch match, KmsgRecord record, long evidenceLine, OomContext? context, long index)
+    private sealed class OomKill(LogRuleMatch match, KmsgRecord record, long evidenceLine, OomContext? context, long index)
     {
         private readonly Dictionary<string, string> _figures = Figures(match);
 
@@ -176,7 +131,7 @@ internal sealed class KernelEventAnalyzer(KernelRuleSet rules, ContainerDirector
 
         public string? Pid { get; } = match.Group("pid");
 
-        public void Merge(KernelMatch detail)
+        public void Merge(LogRuleMatch detail)
         {
             foreach (var (name, value) in Figures(detail))
             {
@@ -256,7 +211,7 @@ internal sealed class KernelEventAnalyzer(KernelRuleSet rules, ContainerDirector
             };
         }
 
-        private static Dictionary<string, string> Figures(KernelMatch match)
+        private static Dictionary<string, string> Figures(LogRuleMatch match)
         {
             var figures = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var name in new[] { "totalVmKb", "anonRssKb", "fileRssKb" })

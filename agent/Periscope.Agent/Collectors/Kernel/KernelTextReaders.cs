@@ -105,14 +105,9 @@ internal static class KernelTextReaders
     public static async Task<string?> ReadJournalAsync(
         CollectionContext context, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
     {
-        var (entries, problem, capped) = await HostJournal.ReadAsync(context, ["_TRANSPORT=kernel"], maxBytes, cancellationToken);
-        stats.Truncated |= capped;
-        foreach (var entry in entries)
-        {
-            sink.Accept(ToRecord(entry));
-        }
-
-        return problem;
+        var read = await HostJournal.ReadAsync(context, ["_TRANSPORT=kernel"], maxBytes, tailEntries: null, entry => sink.Accept(ToRecord(entry)), cancellationToken);
+        stats.Truncated |= read.Capped;
+        return read.Problem;
     }
 
     internal static KmsgRecord ToRecord(JournalEntry entry)
@@ -176,7 +171,7 @@ internal static class KernelTextReaders
     }
 
     /// <summary>Keeps the newest <paramref name="maxBytes"/>: seeks there; true when the first line is partial.</summary>
-    private static bool SeekToTail(Stream stream, long maxBytes, KmsgReadStats stats)
+    internal static bool SeekToTail(Stream stream, long maxBytes, KmsgReadStats stats)
     {
         if (stream.CanSeek && stream.Length > maxBytes)
         {

@@ -17,7 +17,9 @@ namespace Periscope.Agent.Collectors.Kubelet;
 /// The kubelet: its process and flags (host /proc), its config file (path from <c>--config</c>, re-rooted), the
 /// kubeconfig's API server URL (never credentials), healthz, and the certificates under its pki directory — parsed in
 /// memory from their CERTIFICATE blocks only (a kubelet client .pem also holds the private key); no pki file is
-/// copied. It owns maxPods, eviction thresholds, cgroupDriver, clusterDNS/clusterDomain and the runtime endpoint.
+/// copied. Its log (journal, or a plain log file) is kept as evidence and matched against the signature table
+/// <c>kubelet-rules.json</c>. It owns maxPods, eviction thresholds, cgroupDriver, clusterDNS/clusterDomain and the
+/// runtime endpoint.
 /// </summary>
 internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions> options, ILogger<KubeletCollector> logger) : ICollector
 {
@@ -27,7 +29,7 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
 
     public string Name => "kubelet"; // bundle folder + config key: never rename
 
-    public string Description => "Kubelet process and flags, config, API server URL, healthz, certificate expiry, node labels and version.";
+    public string Description => "Kubelet process and flags, config, API server URL, healthz, certificate expiry, log signatures, restarts, node labels and version.";
 
     public CollectorSupport CheckSupport(INodeFileSystem host)
     {
@@ -103,13 +105,28 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
         }
 
         var certificates = await ReadCertificatesAsync(context, o, cancellationToken);
-        var journal = await UnitJournal.CollectAsync(context, "kubelet", StartMarkers, o.JournalMaxBytes, cancellationToken);
+        var signatures = new KubeletLogSignatures(KubeletLogSignatures.Default, context);
+        string? loggedVersion = null;
+        var journal = await UnitJournal.CollectAsync(context, new UnitJournalRequest
+        {
+            Unit = "kubelet",
+            StartMarkers = StartMarkers,
+            MaxBytes = o.JournalMaxBytes,
+            MaxEntries = o.JournalMaxEntries,
+            FallbackFiles = o.LogFiles,
+        }, (entry, line) =>
+        {
+            signatures.Inspect(entry, line);
+            if (entry.Message.Contains("Kubelet version", StringComparison.Ordinal) && VersionPattern().Match(entry.Message) is { Success: true } m)
+            {
+                loggedVersion = m.Value; // its start-up line: "Kubelet version" kubeletVersion="v1.29.2"
+            }
+        }, cancellationToken);
+        signatures.Report();
         UnitJournal.ReportFrequentStarts(context, "KUBELET_RESTARTS_FREQUENT", "The kubelet", journal.Starts, o.RestartsThreshold, o.RestartsWindow);
 
-        // The binary's own answer, else its start-up line in the journal ("Kubelet version" kubeletVersion="v1.29.2").
-        var version = (context.Offline || process is null ? null : await VersionAsync(context, process, cancellationToken))
-            ?? journal.Entries.Where(e => e.Message.Contains("Kubelet version", StringComparison.Ordinal))
-                .Select(e => VersionPattern().Match(e.Message)).LastOrDefault(m => m.Success)?.Value;
+        // The binary's own answer, else its latest start-up line.
+        var version = (context.Offline || process is null ? null : await VersionAsync(context, process, cancellationToken)) ?? loggedVersion;
 
         context.Output.SetFacts(new KubeletFacts
         {
@@ -131,6 +148,7 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
             NodeLabels = process?.NodeLabels(),
             Healthz = healthz,
             Certificates = certificates,
+            Log = new KubeletLogFacts(journal.Source, journal.Entries, journal.Problem, new Dictionary<string, long>(signatures.Counts, StringComparer.Ordinal)),
         });
     }
 

@@ -37,6 +37,13 @@ public sealed class KubeletCollectorOptions
     [Range(4096, 1024L * 1024 * 1024)]
     public long JournalMaxBytes { get; set; } = 16L * 1024 * 1024;
 
+    /// <summary>Only the newest this many kubelet journal entries of the window are read.</summary>
+    [Range(100, 10_000_000)]
+    public int JournalMaxEntries { get; set; } = 200_000;
+
+    /// <summary>Plain kubelet log files (node paths), read when the journal has no kubelet entries.</summary>
+    public string[] LogFiles { get; set; } = ["/var/log/kubelet.log", "/var/log/kubelet/kubelet.log"];
+
     /// <summary>KUBELET_CERT_EXPIRING when a certificate expires sooner than this.</summary>
     public TimeSpan CertificateExpiryWarning { get; set; } = TimeSpan.FromDays(7);
 }

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Periscope.Agent.Analysis;
+using Periscope.Agent.Collection.LogRules;
 using Periscope.Agent.Collectors.Kernel;
 using Periscope.Bundle;
 using Xunit;
@@ -9,7 +10,7 @@ namespace Periscope.Agent.Tests.Collectors.Kernel;
 /// <summary>The shipped rule table, checked like a shipped config file, against real kernel lines.</summary>
 public sealed class KernelRuleTableTests
 {
-    private static readonly KernelRuleSet Rules = KernelRuleSet.Default;
+    private static readonly LogRuleSet Rules = KernelRules.Default;
 
     public static TheoryData<string, string, string?> MatchingLines => new()
     {
@@ -138,9 +139,9 @@ public sealed class KernelRuleTableTests
     [Fact]
     public void Compile_RuleWithoutKeywords_IsRefused()
     {
-        var error = Assert.Throws<InvalidDataException>(() => KernelRuleSet.FromDefinitions(
+        var error = Assert.Throws<InvalidDataException>(() => LogRuleSet.FromDefinitions(
         [
-            new KernelRuleDefinition { Code = "X", Title = "x", Pattern = "x" },
+            new LogRuleDefinition { Code = "X", Title = "x", Pattern = "x" },
         ]));
         Assert.Contains("keywords", error.Message, StringComparison.Ordinal);
     }
@@ -148,9 +149,9 @@ public sealed class KernelRuleTableTests
     [Fact]
     public void Compile_InvalidPattern_IsRefusedWithRuleName()
     {
-        var error = Assert.Throws<InvalidDataException>(() => KernelRuleSet.FromDefinitions(
+        var error = Assert.Throws<InvalidDataException>(() => LogRuleSet.FromDefinitions(
         [
-            new KernelRuleDefinition { Code = "X", Title = "x", Pattern = "(unclosed", Keywords = ["u"] },
+            new LogRuleDefinition { Code = "X", Title = "x", Pattern = "(unclosed", Keywords = ["u"] },
         ]));
         Assert.Contains("X", error.Message, StringComparison.Ordinal);
     }

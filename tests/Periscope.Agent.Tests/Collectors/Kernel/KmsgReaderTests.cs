@@ -162,7 +162,7 @@ public sealed class KmsgReaderTests
     private static (KernelRecordSink Sink, StringWriter Evidence, KernelEventAnalyzer Analyzer) NewSink()
     {
         using var root = new NodeRoot();
-        var analyzer = new KernelEventAnalyzer(KernelRuleSet.Default, ContainerDirectory.Load(new Periscope.Agent.Collection.HostRoot(root.Path)), "n", "kernel/kmsg.log");
+        var analyzer = new KernelEventAnalyzer(KernelRules.Default, ContainerDirectory.Load(new Periscope.Agent.Collection.HostRoot(root.Path)), "n", "kernel/kmsg.log");
         var evidence = new StringWriter();
         return (new KernelRecordSink(evidence, analyzer, DateTimeOffset.MinValue, DateTimeOffset.MaxValue), evidence, analyzer);
     }
@@ -180,7 +180,7 @@ public sealed class RealKmsgDeviceTests
         var marker = $"periscope-test-marker-{Guid.NewGuid():N} Out of memory: Killed process 1 (init)";
         await File.AppendAllTextAsync("/dev/kmsg", marker + "\n");
 
-        var analyzer = new KernelEventAnalyzer(KernelRuleSet.Default, ContainerDirectory.Load(new Periscope.Agent.Collection.HostRoot("/nonexistent-root")), "n", "kernel/kmsg.log");
+        var analyzer = new KernelEventAnalyzer(KernelRules.Default, ContainerDirectory.Load(new Periscope.Agent.Collection.HostRoot("/nonexistent-root")), "n", "kernel/kmsg.log");
         var evidence = new StringWriter();
         var sink = new KernelRecordSink(evidence, analyzer, DateTimeOffset.MinValue, DateTimeOffset.MaxValue);
         var stats = new KmsgReadStats();

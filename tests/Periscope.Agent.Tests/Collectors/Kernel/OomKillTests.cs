@@ -122,7 +122,7 @@ public sealed class OomKillTests
     public void Process_UserFacilityOomLookalike_IsNeverClassified()
     {
         using var root = new NodeRoot();
-        var analyzer = new KernelEventAnalyzer(KernelRuleSet.Default, ContainerDirectory.Load(new HostRoot(root.Path)), "n", "kernel/kmsg.log");
+        var analyzer = new KernelEventAnalyzer(KernelRules.Default, ContainerDirectory.Load(new HostRoot(root.Path)), "n", "kernel/kmsg.log");
 
         analyzer.Process(new KmsgRecord { Facility = 1, Level = 6, Text = "Out of memory: Killed process 1 (init) total-vm:1kB, anon-rss:1kB, file-rss:1kB" }, 1);
 
@@ -134,7 +134,7 @@ public sealed class OomKillTests
         using var root = new NodeRoot()
             .File($"/var/log/containers/stress-7d9f_default_stress-{ContainerId}.log", string.Empty)
             .Dir($"/var/log/pods/default_stress-7d9f_{PodUid}");
-        var analyzer = new KernelEventAnalyzer(KernelRuleSet.Default, ContainerDirectory.Load(new HostRoot(root.Path)), "node-1", "kernel/kmsg.log");
+        var analyzer = new KernelEventAnalyzer(KernelRules.Default, ContainerDirectory.Load(new HostRoot(root.Path)), "node-1", "kernel/kmsg.log");
         for (var i = 0; i < lines.Count; i++)
         {
             analyzer.Process(new KmsgRecord { Facility = 0, Level = 3, Text = lines[i] }, i + 1);

@@ -1,0 +1,140 @@
+namespace Periscope.Agent.Collection;
+
+/// <summary>
+/// A write-only stream that takes <c>journalctl -o json</c> output as it arrives, splits it into lines and hands each
+/// parsed entry on. Only a partial last line is buffered; a line longer than <see cref="MaxLineBytes"/> is dropped
+/// whole, so memory stays bounded whatever journalctl writes.
+/// </summary>
+internal sealed class JournalJsonStream(Action<JournalEntry> onEntry) : Stream
+{
+    public const int MaxLineBytes = 1024 * 1024;
+    private byte[] _pending = new byte[16 * 1024];
+    private int _pendingLength;
+    private bool _overlong;
+
+    /// <summary>Entries handed on.</summary>
+    public long Entries { get; private set; }
+
+    /// <summary>Lines that were not journal entries, or too long.</summary>
+    public long Unparsed { get; private set; }
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        Write(buffer.AsSpan(offset, count));
+        return Task.CompletedTask;
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Write(buffer.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        while (!buffer.IsEmpty)
+        {
+            var newline = buffer.IndexOf((byte)'\n');
+            if (newline < 0)
+            {
+                Append(buffer);
+                return;
+            }
+
+            if (_pendingLength == 0 && !_overlong)
+            {
+                Handle(buffer[..newline]); // the common case: a whole line inside one block, no copy
+            }
+            else
+            {
+                Append(buffer[..newline]);
+                if (!_overlong)
+                {
+                    Handle(_pending.AsSpan(0, _pendingLength));
+                }
+                else
+                {
+                    Unparsed++;
+                }
+
+                _pendingLength = 0;
+                _overlong = false;
+            }
+
+            buffer = buffer[(newline + 1)..];
+        }
+    }
+
+    /// <summary>Hands on a last line that had no newline.</summary>
+    public override Task FlushAsync(CancellationToken cancellationToken)
+    {
+        Flush();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Hands on a last line that had no newline (call once the writer is done).</summary>
+    public override void Flush()
+    {
+        if (_pendingLength > 0 && !_overlong)
+        {
+            Handle(_pending.AsSpan(0, _pendingLength));
+        }
+
+        _pendingLength = 0;
+        _overlong = false;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        if (_overlong)
+        {
+            return;
+        }
+
+        if (_pendingLength + bytes.Length > MaxLineBytes)
+        {
+            _overlong = true;
+            _pendingLength = 0;
+            return;
+        }
+
+        if (_pendingLength + bytes.Length > _pending.Length)
+        {
+            Array.Resize(ref _pending, Math.Min(MaxLineBytes, Math.Max(_pending.Length * 2, _pendingLength + bytes.Length)));
+        }
+
+        bytes.CopyTo(_pending.AsSpan(_pendingLength));
+        _pendingLength += bytes.Length;
+    }
+
+    /// <summary>Parses one whole line and hands its entry on.</summary>
+    public void Handle(ReadOnlySpan<byte> line)
+    {
+        if (line.IsEmpty)
+        {
+            return;
+        }
+
+        if (HostJournal.TryParse(line, out var entry))
+        {
+            Entries++;
+            onEntry(entry);
+        }
+        else
+        {
+            Unparsed++;
+        }
+    }
+}
