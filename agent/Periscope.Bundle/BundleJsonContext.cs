@@ -17,5 +17,7 @@ namespace Periscope.Bundle;
 [JsonSerializable(typeof(KernelFacts))]
 [JsonSerializable(typeof(ContainerdFacts))]
 [JsonSerializable(typeof(KubeletFacts))]
+[JsonSerializable(typeof(DnsFacts))]
+[JsonSerializable(typeof(CniFacts))]
 [JsonSerializable(typeof(Finding))]
 public sealed partial class BundleJsonContext : JsonSerializerContext;

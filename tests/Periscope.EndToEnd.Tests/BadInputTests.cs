@@ -56,7 +56,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task Collect_NodeWithoutProcFiles_SealsABundleWithSystemPartial()
     {
-        using var root = new NodeRoot().File("/etc/hostname", "bare-node\n").File("/etc/os-release", "PRETTY_NAME=\"Bare\"\n");
+        using var root = new NodeRoot().File("/etc/hostname", "bare-node\n").File("/etc/os-release", "PRETTY_NAME=\"Bare\"\n").File("/etc/resolv.conf", "nameserver 192.0.2.53\n");
         using var store = new TempDirectory();
 
         var (exit, stdout, stderr) = await CliRunner.AgentAsync("collect", "--host-root", root.Path, "--offline", "--out", store.Path, "--json");

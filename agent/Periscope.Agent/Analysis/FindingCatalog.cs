@@ -60,6 +60,24 @@ internal static class FindingCatalog
         new("IMAGEFS_PRESSURE", "containerd", Severity.Warning, "The runtime's image filesystem is nearly full."),
         new("RUNTIME_API_SLOW", "containerd", Severity.Warning, "A CRI call took longer than the threshold."),
         new("CONTAINERD_RESTARTS_FREQUENT", "containerd", Severity.Warning, "containerd started many times within a short window (from its journal)."),
+
+        // dns
+        new("DNS_NO_NAMESERVERS", "dns", Severity.Critical, "The node's resolv.conf is missing or names no name server."),
+        new("DNS_TIMEOUT", "dns", Severity.Critical, "A name server did not answer within the deadline."),
+        new("DNS_SERVFAIL", "dns", Severity.Critical, "A name server answered SERVFAIL."),
+        new("DNS_CLUSTER_NAME_FAILS", "dns", Severity.Critical, "Cluster DNS answered, but not with an address for kubernetes.default.svc.<clusterDomain>."),
+        new("DNS_SLOW", "dns", Severity.Warning, "A name server answered slower than the threshold."),
+        new("DNS_SEARCH_LIMITS", "dns", Severity.Warning, "The resolv.conf pods are built from has more search domains, search characters or name servers than are honoured."),
+        new("DNS_NDOTS_AMPLIFICATION", "dns", Severity.Info, "Pods' ndots:5 and search list multiply the lookups for every external name."),
+
+        // cni
+        new("CNI_CONFIG_MISSING", "cni", Severity.Critical, "No CNI configuration on a Kubernetes node."),
+        new("CNI_PLUGIN_MISSING", "cni", Severity.Critical, "A plugin binary the active CNI configuration needs is missing or not executable."),
+        new("CNI_CONFIG_INVALID", "cni", Severity.Warning, "A CNI configuration file is not valid (critical when no valid one is left)."),
+        new("CNI_IP_EXHAUSTION", "cni", Severity.Warning, "A pod address range is nearly (warning) or completely (critical) allocated."),
+        new("CNI_MTU_MISMATCH", "cni", Severity.Warning, "A pod-side interface or the CNI config has a larger MTU than the node's primary interface allows."),
+        new("NIC_ERRORS", "cni", Severity.Warning, "An interface has errors or drops above the threshold share of its packets."),
+        new("IPTABLES_RULES_EXCESSIVE", "cni", Severity.Warning, "The node has more packet-filter rules than the threshold."),
     ];
 
     private static readonly FrozenDictionary<string, FindingDefinition> ByCode = All.ToFrozenDictionary(d => d.Code, StringComparer.Ordinal);

@@ -71,7 +71,17 @@ internal static class HostJournal
             }
 
             arguments.AddRange(filter);
-            var lines = new JournalJsonStream(onEntry);
+            long read = 0;
+            void Parse(ReadOnlySpan<byte> line)
+            {
+                if (TryParse(line, out var entry))
+                {
+                    read++;
+                    onEntry(entry);
+                }
+            }
+
+            var lines = new LineSplitStream(Parse);
             FileStream? spool = null;
             ProcessResult result;
             var request = new ProcessRequest { FileName = "journalctl", Arguments = arguments, Timeout = TimeSpan.FromSeconds(20), MaxOutputBytes = maxBytes };
@@ -87,7 +97,7 @@ internal static class HostJournal
                 result = await context.Commands.RunAsync(request, cancellationToken);
                 if (spool is not null)
                 {
-                    await ReverseLines.ReadAsync(spool, lines.Handle, JournalJsonStream.MaxLineBytes, cancellationToken);
+                    await ReverseLines.ReadAsync(spool, Parse, LineSplitStream.MaxLineBytes, cancellationToken);
                 }
                 else
                 {
@@ -109,7 +119,7 @@ internal static class HostJournal
                 await lines.DisposeAsync();
             }
 
-            entries += lines.Entries;
+            entries += read;
             context.Output.RecordCommand(new CommandRecord
             {
                 CommandLine = request.Display,

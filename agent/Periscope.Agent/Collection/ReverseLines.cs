@@ -8,10 +8,8 @@ internal static class ReverseLines
 {
     private const int BlockSize = 64 * 1024;
 
-    public delegate void LineHandler(ReadOnlySpan<byte> line);
-
     /// <summary>Hands out the lines (without newlines) of <paramref name="stream"/>, last first.</summary>
-    public static async Task ReadAsync(Stream stream, LineHandler onLine, int maxLineBytes, CancellationToken cancellationToken)
+    public static async Task ReadAsync(Stream stream, ByteLineHandler onLine, int maxLineBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(onLine);
@@ -61,7 +59,7 @@ internal static class ReverseLines
         }
     }
 
-    private static void Emit(ReadOnlySpan<byte> line, LineHandler onLine)
+    private static void Emit(ReadOnlySpan<byte> line, ByteLineHandler onLine)
     {
         if (!line.IsEmpty && line[^1] == '\r')
         {

@@ -203,6 +203,8 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
                 KernelFacts kernel => facts with { Kernel = kernel },
                 ContainerdFacts containerd => facts with { Containerd = containerd },
                 KubeletFacts kubelet => facts with { Kubelet = kubelet },
+                DnsFacts dns => facts with { Dns = dns },
+                CniFacts cni => facts with { Cni = cni },
                 null => facts,
                 _ => throw new InvalidOperationException($"Collector {result.Name} set facts of unregistered type {result.Facts.GetType().Name}; add it to FactsDocument."),
             };

@@ -3,7 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Collectors.Cni;
 using Periscope.Agent.Collectors.Containerd;
+using Periscope.Agent.Collectors.Dns;
 using Periscope.Agent.Collectors.Kernel;
 using Periscope.Agent.Collectors.Kubelet;
 using Periscope.Agent.Collectors.System;
@@ -32,6 +34,8 @@ internal static class ServiceCollectionExtensions
         services.AddKernelCollector();
         services.AddKubeletCollector();
         services.AddContainerdCollector();
+        services.AddDnsCollector();
+        services.AddCniCollector();
         return services;
     }
 
@@ -62,6 +66,20 @@ internal static class ServiceCollectionExtensions
         services.AddOptions<ContainerdCollectorOptions>().BindConfiguration(ContainerdCollectorOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ContainerdCollectorOptions>, ContainerdCollectorOptionsValidator>();
         return services.AddCollector<ContainerdCollector>();
+    }
+
+    public static IServiceCollection AddDnsCollector(this IServiceCollection services)
+    {
+        services.AddOptions<DnsCollectorOptions>().BindConfiguration(DnsCollectorOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DnsCollectorOptions>, DnsCollectorOptionsValidator>();
+        return services.AddCollector<DnsCollector>();
+    }
+
+    public static IServiceCollection AddCniCollector(this IServiceCollection services)
+    {
+        services.AddOptions<CniCollectorOptions>().BindConfiguration(CniCollectorOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CniCollectorOptions>, CniCollectorOptionsValidator>();
+        return services.AddCollector<CniCollector>();
     }
 
     public static IServiceCollection AddKernelCollector(this IServiceCollection services)

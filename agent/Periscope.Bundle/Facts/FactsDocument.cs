@@ -20,4 +20,10 @@ public sealed record FactsDocument
 
     /// <summary>Facts of the <c>containerd</c> collector.</summary>
     public ContainerdFacts? Containerd { get; init; }
+
+    /// <summary>Facts of the <c>dns</c> collector.</summary>
+    public DnsFacts? Dns { get; init; }
+
+    /// <summary>Facts of the <c>cni</c> collector.</summary>
+    public CniFacts? Cni { get; init; }
 }

@@ -9,8 +9,8 @@ public sealed class JournalStreamTests
     [Fact]
     public void Write_LinesSplitAcrossWrites_AreEachParsedOnce()
     {
-        var entries = new List<JournalEntry>();
-        using var stream = new JournalJsonStream(entries.Add);
+        var lines = new List<string>();
+        using var stream = new LineSplitStream(line => lines.Add(Encoding.UTF8.GetString(line)));
         var bytes = Encoding.UTF8.GetBytes(
             "{\"MESSAGE\":\"one\",\"__REALTIME_TIMESTAMP\":\"1763632800000000\"}\n{\"MESSAGE\":\"tw\u00f6\"}\nnot json\n{\"MESSAGE\":\"last\"}");
 
@@ -21,17 +21,19 @@ public sealed class JournalStreamTests
 
         stream.Flush();
 
+        Assert.Equal(4, lines.Count);
+        Assert.Equal("not json", lines[2]);
+        var entries = lines.Select(l => HostJournal.TryParse(l, out var e) ? e : null).OfType<JournalEntry>().ToList();
         Assert.Equal(["one", "twö", "last"], entries.Select(e => e.Message));
         Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1_763_632_800), entries[0].Time);
-        Assert.Equal(1, stream.Unparsed);
     }
 
     [Fact]
     public void Write_LineLongerThanTheLimit_IsDroppedAndTheNextLineStillRead()
     {
-        var entries = new List<JournalEntry>();
-        using var stream = new JournalJsonStream(entries.Add);
-        var huge = "{\"MESSAGE\":\"" + new string('x', JournalJsonStream.MaxLineBytes) + "\"}\n";
+        var lines = new List<string>();
+        using var stream = new LineSplitStream(line => lines.Add(Encoding.UTF8.GetString(line)));
+        var huge = "{\"MESSAGE\":\"" + new string('x', LineSplitStream.MaxLineBytes) + "\"}\n";
 
         foreach (var chunk in Encoding.UTF8.GetBytes(huge + "{\"MESSAGE\":\"after\"}\n").Chunk(64 * 1024))
         {
@@ -40,8 +42,8 @@ public sealed class JournalStreamTests
 
         stream.Flush();
 
-        Assert.Equal("after", Assert.Single(entries).Message);
-        Assert.Equal(1, stream.Unparsed);
+        Assert.Equal("{\"MESSAGE\":\"after\"}", Assert.Single(lines));
+        Assert.Equal(1, stream.Dropped);
     }
 }
 

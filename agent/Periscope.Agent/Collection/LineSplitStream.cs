@@ -1,22 +1,22 @@
 namespace Periscope.Agent.Collection;
 
+/// <summary>Receives one line of bytes, without its newline.</summary>
+internal delegate void ByteLineHandler(ReadOnlySpan<byte> line);
+
 /// <summary>
-/// A write-only stream that takes <c>journalctl -o json</c> output as it arrives, splits it into lines and hands each
-/// parsed entry on. Only a partial last line is buffered; a line longer than <see cref="MaxLineBytes"/> is dropped
-/// whole, so memory stays bounded whatever journalctl writes.
+/// A write-only stream that takes a command's output as it arrives (journalctl, iptables-save) and hands it on line by
+/// line. Only a partial last line is buffered; a line longer than <see cref="MaxLineBytes"/> is dropped whole, so
+/// memory stays bounded whatever the command writes.
 /// </summary>
-internal sealed class JournalJsonStream(Action<JournalEntry> onEntry) : Stream
+internal sealed class LineSplitStream(ByteLineHandler onLine) : Stream
 {
     public const int MaxLineBytes = 1024 * 1024;
     private byte[] _pending = new byte[16 * 1024];
     private int _pendingLength;
     private bool _overlong;
 
-    /// <summary>Entries handed on.</summary>
-    public long Entries { get; private set; }
-
-    /// <summary>Lines that were not journal entries, or too long.</summary>
-    public long Unparsed { get; private set; }
+    /// <summary>Lines dropped for being too long.</summary>
+    public long Dropped { get; private set; }
 
     public override bool CanRead => false;
     public override bool CanSeek => false;
@@ -62,7 +62,7 @@ internal sealed class JournalJsonStream(Action<JournalEntry> onEntry) : Stream
                 }
                 else
                 {
-                    Unparsed++;
+                    Dropped++;
                 }
 
                 _pendingLength = 0;
@@ -119,22 +119,11 @@ internal sealed class JournalJsonStream(Action<JournalEntry> onEntry) : Stream
         _pendingLength += bytes.Length;
     }
 
-    /// <summary>Parses one whole line and hands its entry on.</summary>
-    public void Handle(ReadOnlySpan<byte> line)
+    private void Handle(ReadOnlySpan<byte> line)
     {
-        if (line.IsEmpty)
+        if (!line.IsEmpty)
         {
-            return;
-        }
-
-        if (HostJournal.TryParse(line, out var entry))
-        {
-            Entries++;
-            onEntry(entry);
-        }
-        else
-        {
-            Unparsed++;
+            onLine(line);
         }
     }
 }
