@@ -111,9 +111,10 @@ public sealed class RealContainerd : IAsyncLifetime
 
     public void Require() => Requires.That(Missing is null, Missing ?? string.Empty);
 
-    /// <summary>Runs a host-network pod sandbox labelled as the kubelet labels it.</summary>
+    /// <summary>Runs a pod sandbox labelled as the kubelet labels it: on the host network, or with a pod network from CNI.</summary>
     /// <param name="cgroupParent">A kubelet-style parent (<c>/kubepods/burstable/pod&lt;uid&gt;</c>), or null for containerd's default.</param>
-    internal async Task<(string Id, PodSandboxConfig Config)> RunSandboxAsync(CriClient cri, string ns, string pod, string uid, string? cgroupParent = null)
+    /// <param name="podNetwork">True for a network namespace of its own, set up by the CNI config in <see cref="CniConfDir"/>.</param>
+    internal async Task<(string Id, PodSandboxConfig Config)> RunSandboxAsync(CriClient cri, string ns, string pod, string uid, string? cgroupParent = null, bool podNetwork = false)
     {
         var config = new PodSandboxConfig
         {
@@ -123,7 +124,7 @@ public sealed class RealContainerd : IAsyncLifetime
             Linux = new LinuxPodSandboxConfig
             {
                 CgroupParent = cgroupParent ?? string.Empty,
-                SecurityContext = new LinuxSandboxSecurityContext { NamespaceOptions = new NamespaceOption { Network = NamespaceMode.Node } },
+                SecurityContext = new LinuxSandboxSecurityContext { NamespaceOptions = new NamespaceOption { Network = podNetwork ? NamespaceMode.Pod : NamespaceMode.Node } },
             },
         };
         Directory.CreateDirectory(config.LogDirectory);
