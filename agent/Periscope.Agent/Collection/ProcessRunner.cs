@@ -56,6 +56,7 @@ internal sealed partial class ProcessRunner(TimeProvider timeProvider, ILogger<P
         var stderrTask = ReadErrorAsync(process.StandardError.BaseStream, deadline.Token);
 
         var outcome = "ok";
+        string? sinkError = null;
         long written = 0;
         try
         {
@@ -79,6 +80,13 @@ internal sealed partial class ProcessRunner(TimeProvider timeProvider, ILogger<P
             outcome = "timed-out";
             LogTimedOut(request.Display, request.Timeout);
         }
+        catch (IOException ex) when (request.OutputTo is not null)
+        {
+            // The caller's sink failed (a full disk under a spool file): the command is stopped, not left running.
+            Kill(process);
+            outcome = "failed";
+            sinkError = $"writing its output failed: {ex.Message}";
+        }
 
         string error;
         try
@@ -97,7 +105,7 @@ internal sealed partial class ProcessRunner(TimeProvider timeProvider, ILogger<P
             ExitCode = outcome == "ok" && process.HasExited ? process.ExitCode : null,
             Output = buffer?.ToArray() ?? [],
             OutputBytes = written,
-            Error = error,
+            Error = sinkError is null ? error : $"{sinkError} {error}".TrimEnd(),
             Duration = timeProvider.GetElapsedTime(start),
         };
     }

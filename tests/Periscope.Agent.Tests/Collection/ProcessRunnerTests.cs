@@ -41,6 +41,19 @@ public sealed class ProcessRunnerTests
     }
 
     [Fact]
+    public async Task RunAsync_SinkOnAFullDisk_StopsTheCommandWithAClearError()
+    {
+        Requires.Tool("yes");
+        await using var full = new FileStream("/dev/full", FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
+
+        var result = await _runner.RunAsync(new ProcessRequest { FileName = "yes", OutputTo = full, Timeout = TimeSpan.FromSeconds(30) }, CancellationToken.None);
+
+        Assert.Equal("failed", result.Outcome);
+        Assert.Contains("writing its output failed", result.Error, StringComparison.Ordinal);
+        Assert.True(result.Duration < TimeSpan.FromSeconds(10)); // stopped, not left to its timeout
+    }
+
+    [Fact]
     public async Task RunAsync_NormalCommand_ReturnsOutputAndExitCode()
     {
         Requires.Tool("sh");
