@@ -26,7 +26,8 @@ public sealed class NativeAotTests
         using var native = JsonDocument.Parse(stdout);
         using var managed = JsonDocument.Parse(inProcess);
         Assert.Equal(Codes(managed), Codes(native));
-        Assert.Equal(18, native.RootElement.GetProperty("findings").GetArrayLength());
+        using var expected = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Fixtures.Repository, "tests/fixtures/nodes/fault-node.expected.json")));
+        Assert.Equal(expected.RootElement.GetProperty("findings").GetArrayLength(), native.RootElement.GetProperty("findings").GetArrayLength());
 
         var (reportExit, _, reportError) = await CliRunner.CollectorAsync("verify", "--store", store.Path, "--run-id", "aot-1");
         Assert.True(reportExit == 0, reportError);
