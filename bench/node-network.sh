@@ -14,7 +14,7 @@ machine=0123456789abcdef0123456789abcdef
 if [ ! -f "$node/var/log/journal/$machine/system.journal" ]; then
   rm -rf "$node" && mkdir -p "$node/var/log/journal/$machine" "$node/proc" "$node/etc/cni/net.d" "$node/opt/cni/bin" \
     "$node/var/lib/cni/networks/kubenet" "$node/var/lib/kubelet" "$node/proc/net"
-  python3 "$repo/bench/generate-kubelet-journal.py" 260 "$end" > "$work/kubelet.export"
+  python3 "$repo/bench/generate-kubelet-journal.py" 275 "$end" > "$work/kubelet.export"
   /lib/systemd/systemd-journal-remote -o "$node/var/log/journal/$machine/system.journal" "$work/kubelet.export" 2>/dev/null
   rm -f "$work/kubelet.export"
   printf 'kind: KubeletConfiguration\nclusterDNS:\n- 127.0.0.61\nclusterDomain: cluster.local\nmaxPods: 110\n' > "$node/var/lib/kubelet/config.yaml"
