@@ -8,14 +8,15 @@ namespace Periscope.Agent.Tests;
 internal static class CollectorHarness
 {
     public static async Task<CollectorResult> RunAsync(
-        ICollector collector, INodeFileSystem host, DateTimeOffset? since = null, DateTimeOffset? until = null, bool offline = false)
+        ICollector collector, INodeFileSystem host, DateTimeOffset? since = null, DateTimeOffset? until = null, bool offline = false,
+        IProcessRunner? commands = null)
     {
         var staging = Directory.CreateTempSubdirectory("periscope-collector-").FullName;
         var output = new CollectorOutput(collector.Name, staging, 16 * 1024 * 1024);
         await collector.CollectAsync(new CollectionContext
         {
             Host = host,
-            Commands = new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance),
+            Commands = commands ?? new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance),
             Output = output,
             NodeName = "node-1",
             Since = since ?? DateTimeOffset.UnixEpoch,

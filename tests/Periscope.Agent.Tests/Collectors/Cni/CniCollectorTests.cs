@@ -259,6 +259,40 @@ public sealed class CniCollectorTests
         Assert.Equal(new Dictionary<string, long> { ["ip filter"] = 3, ["inet cilium"] = 1 }, nft.Tables);
     }
 
+    [Fact]
+    public async Task Collect_RuleListingThatHangsOrIsMissing_IsRecordedAndTheRunGoesOn()
+    {
+        Requires.Tool("sleep");
+        using var root = KubernetesNode().File("/etc/cni/net.d/10-kubenet.conflist", Kubenet).Plugins("bridge", "host-local", "portmap");
+        var collector = new CniCollector(Options.Create(new CniCollectorOptions { CommandTimeout = TimeSpan.FromMilliseconds(500) }));
+        var runner = new SubstitutingRunner(new Dictionary<string, (string, string[])>
+        {
+            ["iptables-save"] = ("sleep", ["60"]), // an iptables stuck on the xtables lock
+            ["ip6tables-save"] = ("periscope-no-such-binary", []),
+            ["nft"] = ("sh", ["-c", "echo 'table ip filter {'; echo '  chain INPUT {'; echo '    counter accept'; exit 1"]),
+        });
+
+        var started = DateTime.UtcNow;
+        var result = await CollectorHarness.RunAsync(collector, new HostRoot(root.Path), commands: runner);
+
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(10));
+        var facts = (CniFacts)result.Facts!;
+        Assert.Equal(["timed-out", "missing-binary", "failed"], facts.Rules.Select(r => r.Outcome));
+        Assert.Equal(1, facts.Rules.Single(r => r.Tool == "nft").Total); // what it printed before failing is kept
+        Assert.Equal(CollectorStatus.Partial, result.Status);
+        Assert.Contains("iptables-save: timed-out", result.Error, StringComparison.Ordinal);
+        Assert.Equal("kubenet", facts.NetworkMode); // the rest of the collection is whole
+    }
+
+    /// <summary>Runs another real command in place of a named one, under the same limits.</summary>
+    private sealed class SubstitutingRunner(IReadOnlyDictionary<string, (string File, string[] Arguments)> substitutes) : IProcessRunner
+    {
+        private readonly ProcessRunner _inner = new(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProcessRunner>.Instance);
+
+        public Task<ProcessResult> RunAsync(ProcessRequest request, CancellationToken cancellationToken)
+            => _inner.RunAsync(substitutes.TryGetValue(request.FileName, out var s) ? request with { FileName = s.File, Arguments = s.Arguments } : request, cancellationToken);
+    }
+
     private static async Task<(IReadOnlyList<Observation> Observations, CniFacts Facts)> CollectAsync(NodeRoot root)
     {
         var collector = new CniCollector(Options.Create(new CniCollectorOptions()));
