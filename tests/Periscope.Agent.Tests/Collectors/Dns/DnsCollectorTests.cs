@@ -44,8 +44,23 @@ public sealed class DnsCollectorTests(LoopbackDnsServers servers)
 
         var timeout = Assert.Single(observations, o => o.Code == "DNS_TIMEOUT");
         Assert.Equal((Severity.Critical, SubjectKind.Server, LoopbackDnsServers.Silent), (timeout.Severity, timeout.Subject.Kind, timeout.Subject.Id));
-        Assert.Equal("timed-out", Assert.Single(facts.Probes).Outcome); // a silent server is asked once, not again
+        Assert.Equal("timed-out", Assert.Single(facts.Probes).Outcome);
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Collect_SilentClusterDns_CostsOneQueryDeadlineNotOnePerName()
+    {
+        servers.Require();
+        using var root = Node(resolv: $"nameserver {LoopbackDnsServers.Dnsmasq}\n", clusterDns: LoopbackDnsServers.Silent);
+
+        var (observations, facts) = await CollectAsync(root, new DnsCollectorOptions { QueryTimeout = TimeSpan.FromSeconds(2) });
+
+        var silent = facts.Probes.Where(p => p.Server == LoopbackDnsServers.Silent).ToList();
+        Assert.Equal(2, silent.Count);
+        Assert.All(silent, p => Assert.Equal("timed-out", p.Outcome));
+        Assert.Equal(Severity.Critical, Assert.Single(observations, o => o.Code == "DNS_TIMEOUT").Severity);
+        Assert.True(silent.Max(p => p.LatencyMs) < 3500, "the two questions went out together");
     }
 
     [Fact]
