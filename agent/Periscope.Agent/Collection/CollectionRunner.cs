@@ -34,7 +34,7 @@ internal sealed partial class CollectionRunner(
 
     private async Task<CollectorResult> RunOneAsync(ICollector collector, RunRequest request, CancellationToken cancellationToken)
     {
-        var output = new CollectorOutput(collector.Name, request.StagingDirectory, options.Value.CollectorOutputCapBytes);
+        var output = new CollectorOutput(collector.Name, request.StagingDirectory, options.Value.CollectorOutputCapBytes, request.Redactor);
         var started = Stopwatch.GetTimestamp();
 
         CollectorSupport support;

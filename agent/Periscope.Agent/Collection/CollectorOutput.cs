@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Periscope.Agent.Redaction;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Collection;
@@ -26,8 +27,11 @@ internal sealed class CollectorOutput : ICollectorOutput
     private object? _facts;
     private volatile bool _closed;
 
-    public CollectorOutput(string name, string stagingRoot, long capBytes)
+    private readonly Redactor _redactor;
+
+    public CollectorOutput(string name, string stagingRoot, long capBytes, Redactor? redactor = null)
     {
+        _redactor = redactor ?? Redactor.Default;
         _name = name;
         _directory = Path.Combine(stagingRoot, name);
         _cap = capBytes;
@@ -38,7 +42,14 @@ internal sealed class CollectorOutput : ICollectorOutput
 
     public string BundlePath(string relativePath) => $"{_name}/{relativePath}";
 
+    /// <summary>A new evidence file; what is written to it is redacted line by line on its way to disk.</summary>
     public Stream CreateFile(string relativePath)
+    {
+        var (file, stream) = CreateStaged(relativePath);
+        return new RedactingStream(stream, new LineRedactor(_redactor, file.Redactions));
+    }
+
+    private (StagedFile File, Stream Stream) CreateStaged(string relativePath)
     {
         ObjectDisposedException.ThrowIf(_closed, this);
         var bundlePath = BundlePath(relativePath);
@@ -67,7 +78,7 @@ internal sealed class CollectorOutput : ICollectorOutput
             Access = FileAccess.Write,
             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
         });
-        return new BudgetStream(this, file, stream);
+        return (file, new BudgetStream(this, file, stream));
     }
 
     public async Task WriteTextAsync(string relativePath, string content, CancellationToken cancellationToken)
@@ -76,10 +87,15 @@ internal sealed class CollectorOutput : ICollectorOutput
         await stream.WriteAsync(Encoding.UTF8.GetBytes(content), cancellationToken);
     }
 
+    /// <summary>A JSON evidence file, redacted value by value (escapes decoded) so the document stays valid.</summary>
     public async Task WriteJsonAsync<T>(string relativePath, T value, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
     {
-        await using var stream = CreateFile(relativePath);
-        await JsonSerializer.SerializeAsync(stream, value, typeInfo, cancellationToken);
+        var (file, stream) = CreateStaged(relativePath);
+        await using (stream)
+        {
+            var json = JsonRedaction.Redact(JsonSerializer.SerializeToUtf8Bytes(value, typeInfo), new LineRedactor(_redactor, file.Redactions));
+            await stream.WriteAsync(json, cancellationToken);
+        }
     }
 
     public void SetFacts<T>(T facts)

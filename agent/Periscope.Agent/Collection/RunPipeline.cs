@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Analysis;
 using Periscope.Agent.Export;
+using Periscope.Agent.Redaction;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Collection;
@@ -13,6 +14,7 @@ namespace Periscope.Agent.Collection;
 internal sealed partial class RunPipeline(
     CollectionRunner runner,
     DirectoryBundleSink sink,
+    RedactorFactory redaction,
     INodeFileSystem host,
     TimeProvider timeProvider,
     IOptions<RunOptions> options,
@@ -43,6 +45,7 @@ internal sealed partial class RunPipeline(
         try
         {
             LogStarting(runId, node, host.Root);
+            var redactor = redaction.ForBundle();
             var results = await runner.RunAsync(new RunRequest
             {
                 RunId = runId,
@@ -53,9 +56,13 @@ internal sealed partial class RunPipeline(
                 StagingDirectory = staging,
                 Collectors = spec.Collectors,
                 Offline = spec.Offline,
+                Redactor = redactor,
             }, cancellationToken);
 
-            var findings = NodeAnalyzer.Analyze(results);
+            // Findings quote log lines: they are redacted like evidence, and the CLI prints the redacted ones.
+            var findingsRedactions = new Dictionary<string, long>(StringComparer.Ordinal);
+            var findings = DocumentRedaction.Redact(new FindingsDocument { Findings = NodeAnalyzer.Analyze(results) },
+                BundleJsonContext.Default.FindingsDocument, redactor, findingsRedactions).Findings;
             var identity = await NodeIdentityResolver.ResolveAsync(node, host, results, cancellationToken);
             var sealedBundle = await sink.SealAsync(spec.Store, new BundleContent
             {
@@ -67,6 +74,8 @@ internal sealed partial class RunPipeline(
                 Offline = spec.Offline,
                 Results = results,
                 Findings = findings,
+                FindingsRedactions = findingsRedactions,
+                Redactor = redactor,
             }, cancellationToken);
             return new RunOutcome(sealedBundle, results, findings);
         }

@@ -14,4 +14,7 @@ internal sealed record RunRequest
     public IReadOnlyCollection<string>? Collectors { get; init; }
 
     public bool Offline { get; init; }
+
+    /// <summary>The bundle's redactor: every evidence file passes through it on its way to the staging area.</summary>
+    public Redaction.Redactor Redactor { get; init; } = Redaction.Redactor.Default;
 }

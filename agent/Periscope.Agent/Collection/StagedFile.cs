@@ -10,4 +10,7 @@ internal sealed record StagedFile(string BundlePath, string StagedPath)
 
     /// <summary>Bytes the collector tried to write, where more than were kept.</summary>
     public long? AttemptedSize { get; set; }
+
+    /// <summary>Secrets replaced in it, by rule (filled while it is written).</summary>
+    public Dictionary<string, long> Redactions { get; } = new(StringComparer.Ordinal);
 }

@@ -13,5 +13,12 @@ internal sealed record BundleContent
     public required DateTimeOffset Until { get; init; }
     public required bool Offline { get; init; }
     public required IReadOnlyList<CollectorResult> Results { get; init; }
+    /// <summary>The findings, already redacted.</summary>
     public required IReadOnlyList<Finding> Findings { get; init; }
+
+    /// <summary>What redacting the findings replaced, by rule.</summary>
+    public IReadOnlyDictionary<string, long> FindingsRedactions { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>The bundle's redactor, for the facts and the manifest's free text.</summary>
+    public Redaction.Redactor Redactor { get; init; } = Redaction.Redactor.Default;
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Hosting;
 using Periscope.Bundle;
+using Periscope.Agent.Redaction;
 using Periscope.Bundle.Facts;
 
 namespace Periscope.Agent.Export;
@@ -77,10 +78,11 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
                 var collectors = new List<CollectorRecord>();
                 foreach (var result in content.Results)
                 {
-                    collectors.Add(await WriteCollectorAsync(writer, result, cancellationToken));
+                    collectors.Add(await WriteCollectorAsync(writer, result, content.Redactor, cancellationToken));
                 }
 
-                var facts = BuildFacts(content.Results);
+                var factsRedactions = new Dictionary<string, long>(StringComparer.Ordinal);
+                var facts = DocumentRedaction.Redact(BuildFacts(content.Results), BundleJsonContext.Default.FactsDocument, content.Redactor, factsRedactions);
                 var findings = new FindingsDocument { Findings = content.Findings };
                 manifest = await writer.SealAsync(facts, findings, documents => new Manifest
                 {
@@ -93,7 +95,12 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
                     Until = content.Until,
                     Offline = content.Offline,
                     Collectors = collectors,
-                    Documents = documents,
+                    Documents = [.. documents.Select(d => d.Path switch
+                    {
+                        BundleSchema.FactsEntry when factsRedactions.Count > 0 => d with { Redactions = factsRedactions },
+                        BundleSchema.FindingsEntry when content.FindingsRedactions.Count > 0 => d with { Redactions = content.FindingsRedactions },
+                        _ => d,
+                    })],
                 }, cancellationToken);
                 file.Flush(flushToDisk: true);
                 bundleSize = writer.BundleSize;
@@ -150,7 +157,7 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
         return new SealedBundle(finalZip, finalStatus, manifest, status);
     }
 
-    private static async Task<CollectorRecord> WriteCollectorAsync(BundleWriter writer, CollectorResult result, CancellationToken cancellationToken)
+    private static async Task<CollectorRecord> WriteCollectorAsync(BundleWriter writer, CollectorResult result, Redactor redactor, CancellationToken cancellationToken)
     {
         var files = new List<BundleFileRecord>();
         foreach (var staged in result.Files)
@@ -164,6 +171,11 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
             catch (FileNotFoundException)
             {
                 continue; // created and removed by an abandoned collector
+            }
+
+            if (staged.Redactions.Count > 0)
+            {
+                record = record with { Redactions = new Dictionary<string, long>(staged.Redactions, StringComparer.Ordinal) };
             }
 
             if (staged.Note is not null)
@@ -185,7 +197,7 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
             Name = result.Name,
             Status = result.Status,
             DurationMs = Math.Round(result.Duration.TotalMilliseconds, 3),
-            Error = result.Error,
+            Error = result.Error is null ? null : redactor.RedactLine(result.Error, new Dictionary<string, long>(StringComparer.Ordinal)),
             Files = files,
             Counters = result.Counters.Count == 0 ? null : result.Counters,
             Commands = result.Commands.Count == 0 ? null : result.Commands,

@@ -10,6 +10,7 @@ using Periscope.Agent.Collectors.Kernel;
 using Periscope.Agent.Collectors.Kubelet;
 using Periscope.Agent.Collectors.System;
 using Periscope.Agent.Export;
+using Periscope.Agent.Redaction;
 
 namespace Periscope.Agent.Hosting;
 
@@ -28,6 +29,9 @@ internal static class ServiceCollectionExtensions
         services.TryAddSingleton<IProcessRunner, ProcessRunner>();
         services.AddSingleton<CollectionRunner>();
         services.AddSingleton<DirectoryBundleSink>();
+        services.AddOptions<RedactionOptions>().BindConfiguration(RedactionOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RedactionOptions>, RedactionOptionsValidator>();
+        services.AddSingleton<RedactorFactory>();
         services.AddSingleton<RunPipeline>();
 
         services.AddSystemCollector();

@@ -1,0 +1,23 @@
+using System.Text.RegularExpressions;
+
+namespace Periscope.Agent.Redaction;
+
+/// <summary>
+/// One way a secret shows itself: a pattern whose group <c>secret</c> (else the whole match) is replaced, and the
+/// literal strings (compared ignoring case) one of which every match contains, so that a line without any of them is
+/// never run through the pattern.
+/// </summary>
+/// <param name="Name">The rule's name, as it appears in markers and counts (<c>jwt</c>, <c>password</c>).</param>
+/// <param name="Pattern">The pattern; compiled with a match timeout or the non-backtracking engine.</param>
+/// <param name="Triggers">Literals, one of which every match contains (case-insensitive).</param>
+internal sealed record RedactionRule(string Name, Regex Pattern, IReadOnlyList<string> Triggers)
+{
+    public const string SecretGroup = "secret";
+
+    /// <summary>The part of a match that is the secret.</summary>
+    public static Group SecretOf(Match match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        return match.Groups[SecretGroup] is { Success: true } secret ? secret : match;
+    }
+}
