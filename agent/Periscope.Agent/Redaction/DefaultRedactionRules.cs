@@ -18,14 +18,15 @@ internal static partial class DefaultRedactionRules
         new("azure-sas-url", AzureSasUrl(), ["core.windows.net"]),
         new("azure-sas-signature", AzureSasSignature(), ["sig="]),
         new("azure-storage-key", AzureStorageKey(), ["AccountKey", "SharedAccessKey"]),
-        new("jwt", Jwt(), ["eyJ"]),
         new("bearer-token", Bearer(), ["bearer"]),
         new("basic-auth", Basic(), ["basic"]),
+        new("jwt", Jwt(), ["eyJ"]),
         new("url-credentials", UrlCredentials(), ["://"]),
         new("kubeconfig-credential", KubeconfigCredential(), ["-data", "token"]),
         new("password", Password(), ["pass", "pwd"]),
         new("secret-value", SecretValue(), ["secret"]),
         new("token-value", TokenValue(), ["token"]),
+        new("registry-auth", RegistryAuth(), ["auth"]),
         new("api-key", ApiKey(), ["apikey", "api_key", "api-key"]),
         new("aws-access-key", AwsAccessKey(), ["AKIA", "ASIA"]),
         new("secret-env", SecretEnv(), ["SECRET", "PASSWORD", "PASSWD", "TOKEN", "KEY", "CREDENTIAL"]),
@@ -69,8 +70,12 @@ internal static partial class DefaultRedactionRules
     [GeneratedRegex("""(?<![A-Za-z0-9])(secret|client[_-]?secret|secret[_-]?key|secret[_-]?access[_-]?key)["']?\s*[:=]\s*["']?(?<secret>(?!\*\*\*REDACTED)[^\s"',;&<>{}()\[\]\\]{3,})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
     private static partial Regex SecretValue();
 
-    [GeneratedRegex("""(?<![A-Za-z0-9])((access|auth|bootstrap|refresh|session|api)[_-]?)?token["']?\s*[:=]\s*["']?(?<secret>(?!\*\*\*REDACTED)[^\s"',;&<>{}()\[\]\\]{3,})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
+    [GeneratedRegex("""(?<![A-Za-z0-9])((access|auth|bootstrap|refresh|session|api|identity|registry|id)[_-]?)?token["']?\s*[:=]\s*["']?(?<secret>(?!\*\*\*REDACTED)[^\s"',;&<>{}()\[\]\\]{3,})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
     private static partial Regex TokenValue();
+
+    /// <summary>Registry credentials as base64 <c>user:password</c>: docker's config.json, containerd's registry auth.</summary>
+    [GeneratedRegex("""(?<![A-Za-z0-9_])auth["']?\s*[:=]\s*["']?(?<secret>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
+    private static partial Regex RegistryAuth();
 
     [GeneratedRegex("""(?<![A-Za-z0-9])(x-)?api[_-]?key["']?\s*[:=]\s*["']?(?<secret>(?!\*\*\*REDACTED)[^\s"',;&<>{}()\[\]\\]{3,})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
     private static partial Regex ApiKey();
@@ -82,7 +87,11 @@ internal static partial class DefaultRedactionRules
     [GeneratedRegex("""(?<![A-Za-z0-9_])[A-Z][A-Z0-9_]*(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?)[A-Z0-9_]*=(?<secret>(?!\*\*\*REDACTED)[^\s"'\\]+)""", RegexOptions.CultureInvariant, TimeoutMs)]
     private static partial Regex SecretEnv();
 
-    /// <summary>The CRI's environment form: <c>{"key":"DB_PASSWORD","value":"…"}</c>.</summary>
+    /// <summary>An environment variable name that says it holds a secret (<c>DB_PASSWORD</c>, <c>API_TOKEN</c>).</summary>
+    [GeneratedRegex("""^[A-Z0-9_]*(SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIALS?|[A-Z0-9]_?KEY)[A-Z0-9_]*$""", RegexOptions.CultureInvariant, TimeoutMs)]
+    public static partial Regex SecretName();
+
+    /// <summary>The CRI's environment form on one line: <c>{"key":"DB_PASSWORD","value":"…"}</c>.</summary>
     [GeneratedRegex("""
         "key"\s*:\s*"[A-Z0-9_]*(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?)[A-Z0-9_]*"\s*,\s*"value"\s*:\s*"(?<secret>(?!\*\*\*REDACTED)([^"\\]|\\.)+)"
         """, RegexOptions.CultureInvariant, TimeoutMs)]

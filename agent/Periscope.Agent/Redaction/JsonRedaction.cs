@@ -27,21 +27,40 @@ internal static class JsonRedaction
             var indented = json.AsSpan().IndexOf((byte)'\n') >= 0;
             using var writer = new Utf8JsonWriter(output, indented ? Indented : Compact);
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = 256 });
+            var secretObjects = new Stack<bool>(); // per open object: its "key"/"name" names a secret variable
+            string? property = null;
             while (reader.Read())
             {
                 switch (reader.TokenType)
                 {
-                    case JsonTokenType.StartObject: writer.WriteStartObject(); break;
-                    case JsonTokenType.EndObject: writer.WriteEndObject(); break;
+                    case JsonTokenType.StartObject: writer.WriteStartObject(); secretObjects.Push(false); break;
+                    case JsonTokenType.EndObject: writer.WriteEndObject(); secretObjects.TryPop(out _); break;
                     case JsonTokenType.StartArray: writer.WriteStartArray(); break;
                     case JsonTokenType.EndArray: writer.WriteEndArray(); break;
-                    case JsonTokenType.PropertyName: writer.WritePropertyName(reader.GetString()!); break;
-                    case JsonTokenType.String: writer.WriteStringValue(RedactString(reader.GetString()!, redactor)); break;
+                    case JsonTokenType.PropertyName: property = reader.GetString()!; writer.WritePropertyName(property); continue;
+                    case JsonTokenType.String:
+                        var value = reader.GetString()!;
+                        if (property is "key" or "name" && secretObjects.Count > 0 && DefaultRedactionRules.SecretName().IsMatch(value))
+                        {
+                            secretObjects.Pop();
+                            secretObjects.Push(true); // {"key":"DB_PASSWORD","value":"…"}: the CRI's and Kubernetes' env form
+                        }
+                        else if (property == "value" && secretObjects.TryPeek(out var secret) && secret && !value.StartsWith(Redactor.MarkerPrefix, StringComparison.Ordinal))
+                        {
+                            redactor.Counts["secret-env"] = redactor.Counts.GetValueOrDefault("secret-env") + 1;
+                            writer.WriteStringValue(redactor.Redactor.Marker("secret-env", value));
+                            break;
+                        }
+
+                        writer.WriteStringValue(RedactString(value, redactor));
+                        break;
                     case JsonTokenType.Number: writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true); break;
                     case JsonTokenType.True: writer.WriteBooleanValue(true); break;
                     case JsonTokenType.False: writer.WriteBooleanValue(false); break;
                     case JsonTokenType.Null: writer.WriteNullValue(); break;
                 }
+
+                property = null;
             }
 
             writer.Flush();

@@ -53,7 +53,66 @@ internal sealed class Redactor
     /// <returns>The line, or the same instance when nothing was replaced.</returns>
     internal string RedactLine(string line, Dictionary<string, long> counts)
     {
+        // One rule's marker can complete another rule's match (or remove what kept it from matching): repeat to a
+        // fixed point, so that redacting a redacted line changes nothing.
+        var result = line;
+        for (var pass = 0; pass < 4; pass++)
+        {
+            var next = RedactOnce(result, counts);
+            if (ReferenceEquals(next, result))
+            {
+                break;
+            }
+
+            result = next;
+        }
+
+        return result;
+    }
+
+    /// <summary>One pass of every rule. Markers already in the line are boundaries no match may cross.</summary>
+    private string RedactOnce(string line, Dictionary<string, long> counts)
+    {
         if (!MayHoldSecret(line))
+        {
+            return line;
+        }
+
+        if (!line.Contains(MarkerPrefix, StringComparison.Ordinal))
+        {
+            return RedactSegment(line, counts);
+        }
+
+        StringBuilder? builder = null;
+        var position = 0;
+        while (position <= line.Length)
+        {
+            var marker = line.IndexOf(MarkerPrefix, position, StringComparison.Ordinal);
+            var segmentEnd = marker < 0 ? line.Length : marker;
+            var close = marker < 0 ? -1 : line.IndexOf(MarkerSuffix, marker + MarkerPrefix.Length, StringComparison.Ordinal);
+            var after = marker < 0 ? line.Length : close < 0 ? line.Length : close + MarkerSuffix.Length;
+            var segment = line[position..segmentEnd];
+            var redacted = RedactSegment(segment, counts);
+            if (!ReferenceEquals(redacted, segment) && builder is null)
+            {
+                builder = new StringBuilder(line.Length + 32).Append(line, 0, position);
+            }
+
+            builder?.Append(redacted).Append(line, segmentEnd, after - segmentEnd);
+            if (marker < 0)
+            {
+                break;
+            }
+
+            position = after;
+        }
+
+        return builder?.ToString() ?? line;
+    }
+
+    private string RedactSegment(string line, Dictionary<string, long> counts)
+    {
+        if (line.Length == 0 || !MayHoldSecret(line))
         {
             return line;
         }
@@ -159,6 +218,7 @@ internal sealed partial class LineRedactor(Redactor redactor, Dictionary<string,
 {
     private const int MaxPemLines = 512;
     private int _pemLines = -1; // -1: not inside a block
+    private bool _secretNameLine; // the previous line was "name: SOME_PASSWORD"
 
     public LineRedactor(Redactor redactor)
         : this(redactor, new Dictionary<string, long>(StringComparer.Ordinal))
@@ -191,8 +251,8 @@ internal sealed partial class LineRedactor(Redactor redactor, Dictionary<string,
                 }
 
                 Count();
-                return line[..start] + redactor.Marker("pem-private-key", line.AsSpan(start, end.Index + end.Length - start))
-                    + redactor.RedactLine(line[(end.Index + end.Length)..], Counts);
+                return RedactPrefix(line[..start]) + redactor.Marker("pem-private-key", line.AsSpan(start, end.Index + end.Length - start))
+                    + Redact(line[(end.Index + end.Length)..]); // the block is closed: the rest is an ordinary line
             }
 
             if (string.IsNullOrWhiteSpace(line))
@@ -204,27 +264,55 @@ internal sealed partial class LineRedactor(Redactor redactor, Dictionary<string,
             {
                 var secret = body.Groups["body"];
                 Count();
-                return line[..secret.Index] + redactor.Marker("pem-private-key", secret.ValueSpan);
+                return RedactPrefix(line[..secret.Index]) + redactor.Marker("pem-private-key", secret.ValueSpan);
             }
 
             _pemLines = -1; // not a key's line: the block was cut short; this line is judged on its own
         }
 
-        var redacted = redactor.RedactLine(line, Counts);
-        var begin = PemBegin().Match(redacted);
-        if (begin.Success && !PemEnd().IsMatch(redacted, begin.Index))
+        var begin = PemBegin().Match(line);
+        if (begin.Success && !PemEnd().IsMatch(line, begin.Index))
         {
             _pemLines = 0;
             Count();
-            return redacted[..begin.Index] + redactor.Marker("pem-private-key", redacted.AsSpan(begin.Index));
+            return redactor.RedactLine(line[..begin.Index], Counts) + redactor.Marker("pem-private-key", line.AsSpan(begin.Index));
         }
 
-        return redacted;
+        // A YAML env entry names the variable on one line and gives its value on the next.
+        if (_secretNameLine && SecretValueLine().Match(line) is { Success: true } value)
+        {
+            _secretNameLine = false;
+            var secret = value.Groups["secret"];
+            Counts["secret-env"] = Counts.GetValueOrDefault("secret-env") + 1;
+            return line[..secret.Index] + redactor.Marker("secret-env", secret.ValueSpan) + line[(secret.Index + secret.Length)..];
+        }
+
+        _secretNameLine = SecretNameLine().Match(line) is { Success: true } name && DefaultRedactionRules.SecretName().IsMatch(name.Groups["name"].Value);
+        return redactor.RedactLine(line, Counts);
     }
 
     private void Count() => Counts["pem-private-key"] = Counts.GetValueOrDefault("pem-private-key") + 1;
 
+    /// <summary>What comes before a key's line inside an open block: redacted as text; a key beginning in it runs to its end.</summary>
+    private string RedactPrefix(string prefix)
+    {
+        var begin = PemBegin().Match(prefix);
+        if (!begin.Success)
+        {
+            return redactor.RedactLine(prefix, Counts);
+        }
+
+        Count();
+        return redactor.RedactLine(prefix[..begin.Index], Counts) + redactor.Marker("pem-private-key", prefix.AsSpan(begin.Index));
+    }
+
     private static bool IsBase64(char c) => char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '=';
+
+    [GeneratedRegex("""^\s*(-\s+)?name:\s*["']?(?<name>[A-Za-z0-9_]+)["']?\s*$""", RegexOptions.CultureInvariant)]
+    private static partial Regex SecretNameLine();
+
+    [GeneratedRegex("""^\s*value:\s*["']?(?<secret>(?!\*\*\*REDACTED)[^"'\s][^"']*?)["']?\s*$""", RegexOptions.CultureInvariant)]
+    private static partial Regex SecretValueLine();
 
     [GeneratedRegex("-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----", RegexOptions.CultureInvariant)]
     private static partial Regex PemBegin();
