@@ -3,12 +3,16 @@ using System.Text.RegularExpressions;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Collection.LogRules;
 using Periscope.Agent.Collectors.Kernel;
+using Periscope.Agent.Redaction;
 
 // periscope-bench classify FILE [EVIDENCE]   classify a kmsg-format log exactly as the kernel collector does
 //                                            (window and size bound off); prints the matching record count
 // periscope-bench export-patterns            the rule table's patterns as POSIX ERE, one per line, for grep -E -f
+// periscope-bench redact IN OUT               redact IN to OUT exactly as evidence files are (default rules)
 switch (args.FirstOrDefault())
 {
+    case "redact" when args.Length >= 3:
+        return await RedactAsync(args[1], args[2]);
     case "classify" when args.Length >= 2:
         return await ClassifyAsync(args[1], args.Length > 2 ? args[2] : null);
     case "export-patterns":
@@ -19,7 +23,7 @@ switch (args.FirstOrDefault())
 
         return 0;
     default:
-        await Console.Error.WriteLineAsync("usage: periscope-bench classify FILE [EVIDENCE] | export-patterns");
+        await Console.Error.WriteLineAsync("usage: periscope-bench classify FILE [EVIDENCE] | export-patterns | redact IN OUT");
         return 2;
 }
 
@@ -39,5 +43,22 @@ static async Task<int> ClassifyAsync(string path, string? evidencePath)
     var findings = analyzer.Finish();
     Console.WriteLine(analyzer.MatchedRecords);
     await Console.Error.WriteLineAsync($"records {sink.Records}, matched {analyzer.MatchedRecords}, observations {findings.Count}, {stats.BytesRead} bytes in {stopwatch.Elapsed.TotalSeconds:0.000} s");
+    return 0;
+}
+
+static async Task<int> RedactAsync(string input, string output)
+{
+    var stopwatch = Stopwatch.StartNew();
+    var redactor = new LineRedactor(Redactor.Default);
+    long bytes;
+    await using (var source = new FileStream(input, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan))
+    await using (var destination = new FileStream(output, FileMode.Create, FileAccess.Write, FileShare.None, 1024 * 1024))
+    await using (var redacting = new RedactingStream(destination, redactor, leaveOpen: true))
+    {
+        bytes = source.Length;
+        await source.CopyToAsync(redacting, 1024 * 1024);
+    }
+
+    await Console.Error.WriteLineAsync($"{bytes} bytes in {stopwatch.Elapsed.TotalSeconds:0.000} s; replaced {string.Join(", ", redactor.Counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value}"))}");
     return 0;
 }

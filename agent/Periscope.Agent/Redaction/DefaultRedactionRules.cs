@@ -57,7 +57,7 @@ internal static partial class DefaultRedactionRules
     [GeneratedRegex("""authorization["']?\s*[:=]\s*["']?basic\s+(?<secret>[A-Za-z0-9+/]{4,}={0,2})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
     private static partial Regex Basic();
 
-    [GeneratedRegex("""(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://(?<secret>(?!\*\*\*REDACTED)[^/\s:@"'<>\\]+:[^/\s@"'<>\\]+)@""", RegexOptions.CultureInvariant, TimeoutMs)]
+    [GeneratedRegex("""(?<=(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20})://(?<secret>(?!\*\*\*REDACTED)[^/\s:@"'<>\\]+:[^/\s@"'<>\\]+)@""", RegexOptions.CultureInvariant, TimeoutMs)]
     private static partial Regex UrlCredentials();
 
     /// <summary>kubeconfig user credentials: <c>client-key-data</c>, <c>client-certificate-data</c>, <c>id-token</c>, <c>refresh-token</c>.</summary>

@@ -152,7 +152,7 @@ internal sealed class RedactingStream(Stream inner, LineRedactor redactor, bool 
             System.Text.Ascii.ToUtf16(block, chars, out _);
             while (position < block.Length)
             {
-                if (!redactor.InsidePem)
+                if (!redactor.NeedsNextLine)
                 {
                     var hit = redactor.Redactor.MayHoldSecretAt(chars[position..]);
                     if (hit < 0)

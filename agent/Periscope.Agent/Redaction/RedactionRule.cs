@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.RegularExpressions;
 
 namespace Periscope.Agent.Redaction;
@@ -13,6 +14,13 @@ namespace Periscope.Agent.Redaction;
 internal sealed record RedactionRule(string Name, Regex Pattern, IReadOnlyList<string> Triggers)
 {
     public const string SecretGroup = "secret";
+
+    private readonly SearchValues<string>? _triggers = Triggers.All(t => t.Length > 0)
+        ? SearchValues.Create([.. Triggers.Distinct(StringComparer.OrdinalIgnoreCase)], StringComparison.OrdinalIgnoreCase)
+        : null;
+
+    /// <summary>True when <paramref name="line"/> holds one of the triggers (always, for a rule without any).</summary>
+    public bool IsTriggeredBy(ReadOnlySpan<char> line) => _triggers is null || line.IndexOfAny(_triggers) >= 0;
 
     /// <summary>The part of a match that is the secret.</summary>
     public static Group SecretOf(Match match)

@@ -129,7 +129,7 @@ internal sealed class Redactor
 
         foreach (var rule in Rules)
         {
-            if (!Triggered(rule, line))
+            if (!rule.IsTriggeredBy(line))
             {
                 continue;
             }
@@ -161,19 +161,6 @@ internal sealed class Redactor
         var bytes = Encoding.UTF8.GetBytes(secret.ToArray());
         HMACSHA256.HashData(_tokenKey, bytes, hash);
         return $"{MarkerPrefix}{rule}:{Convert.ToHexStringLower(hash[..4])}{MarkerSuffix}";
-    }
-
-    private static bool Triggered(RedactionRule rule, string line)
-    {
-        foreach (var trigger in rule.Triggers)
-        {
-            if (line.Contains(trigger, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private string Replace(RedactionRule rule, string line, Dictionary<string, long> counts)
@@ -231,6 +218,9 @@ internal sealed partial class LineRedactor(Redactor redactor, Dictionary<string,
     /// <summary>True while a PEM block begun on an earlier line is open.</summary>
     public bool InsidePem => _pemLines >= 0;
 
+    /// <summary>True when the next line must be looked at whatever it holds: a PEM block is open, or an env name waits for its value.</summary>
+    public bool NeedsNextLine => _pemLines >= 0 || _secretNameLine;
+
     public Redactor Redactor => redactor;
 
     /// <summary>Redacts one line (without its newline).</summary>
@@ -270,7 +260,7 @@ internal sealed partial class LineRedactor(Redactor redactor, Dictionary<string,
             _pemLines = -1; // not a key's line: the block was cut short; this line is judged on its own
         }
 
-        var begin = PemBegin().Match(line);
+        var begin = line.Contains("-----BEGIN", StringComparison.Ordinal) ? PemBegin().Match(line) : Match.Empty;
         if (begin.Success && !PemEnd().IsMatch(line, begin.Index))
         {
             _pemLines = 0;
@@ -279,7 +269,7 @@ internal sealed partial class LineRedactor(Redactor redactor, Dictionary<string,
         }
 
         // A YAML env entry names the variable on one line and gives its value on the next.
-        if (_secretNameLine && SecretValueLine().Match(line) is { Success: true } value)
+        if (_secretNameLine && line.Contains("value:", StringComparison.Ordinal) && SecretValueLine().Match(line) is { Success: true } value)
         {
             _secretNameLine = false;
             var secret = value.Groups["secret"];
@@ -287,7 +277,8 @@ internal sealed partial class LineRedactor(Redactor redactor, Dictionary<string,
             return line[..secret.Index] + redactor.Marker("secret-env", secret.ValueSpan) + line[(secret.Index + secret.Length)..];
         }
 
-        _secretNameLine = SecretNameLine().Match(line) is { Success: true } name && DefaultRedactionRules.SecretName().IsMatch(name.Groups["name"].Value);
+        _secretNameLine = line.Contains("name:", StringComparison.Ordinal)
+            && SecretNameLine().Match(line) is { Success: true } name && DefaultRedactionRules.SecretName().IsMatch(name.Groups["name"].Value);
         return redactor.RedactLine(line, Counts);
     }
 
