@@ -113,6 +113,10 @@ internal sealed partial class HostRoot : INodeFileSystem
     public Stream OpenRead(string nodePath)
     {
         var path = Resolve(nodePath);
+        if (NeverRead.Reason(ToNodePath(path)) is { } reason)
+        {
+            throw new UnauthorizedAccessException($"{nodePath} is never read: {reason}.");
+        }
 
         // Opening a FIFO for reading blocks until a writer appears, and a socket cannot be read as a file: refuse
         // anything but regular files and character devices so that a hostile node root cannot hang a run.
@@ -158,7 +162,13 @@ internal sealed partial class HostRoot : INodeFileSystem
     {
         try
         {
-            return Directory.EnumerateFileSystemEntries(Resolve(nodePath)).Select(Path.GetFileName).OfType<string>().ToList();
+            var path = Resolve(nodePath);
+            if (NeverRead.Reason(ToNodePath(path)) is not null)
+            {
+                return []; // not even the names of what a secret volume holds
+            }
+
+            return Directory.EnumerateFileSystemEntries(path).Select(Path.GetFileName).OfType<string>().ToList();
         }
         catch (Exception ex) when (ex is DirectoryNotFoundException or UnauthorizedAccessException or IOException)
         {
