@@ -51,10 +51,16 @@ internal static class AgentCli
         var list = new Command("collectors", "List the collectors and whether each is supported on this node, with the reason.") { listHostRoot, listJson };
         list.SetAction((parse, cancellationToken) => ListCollectorsAsync(parse.GetValue(listHostRoot), parse.GetValue(listJson), stdout, stderr, configure, cancellationToken));
 
+        var redactIn = new Option<string>("--in") { Description = "The bundle to re-redact (a .zip).", Required = true };
+        var redactOut = new Option<string>("--out") { Description = "Where the re-redacted bundle is written (must not exist).", Required = true };
+        var redact = new Command("redact", "Re-redact an existing bundle with the current rules and verify its hashes. Exit code: 0 written, 3 could not.") { redactIn, redactOut };
+        redact.SetAction((parse, cancellationToken) => RedactCommand.RunAsync(parse.GetValue(redactIn)!, parse.GetValue(redactOut)!, stdout, stderr, configure, cancellationToken));
+
         var root = new RootCommand("periscope-agent: node-level Kubernetes diagnostics. Collects kernel, system and component diagnostics into one bundle per node per run.")
         {
             collect,
             list,
+            redact,
         };
 
         var result = root.Parse(args);
