@@ -27,6 +27,11 @@ internal sealed class RunOptionsValidator : IValidateOptions<RunOptions>
             failures.Add($"{RunOptions.SectionName}:CollectorOutputCapBytes must be at least 1024 (found {options.CollectorOutputCapBytes}).");
         }
 
+        if (options.MaxFileBytes < 4096 || options.MaxBundleEvidenceBytes < options.MaxFileBytes)
+        {
+            failures.Add($"{RunOptions.SectionName}:MaxFileBytes must be at least 4096 and at most MaxBundleEvidenceBytes (found {options.MaxFileBytes} and {options.MaxBundleEvidenceBytes}).");
+        }
+
         if (options.DefaultWindow <= TimeSpan.Zero)
         {
             failures.Add($"{RunOptions.SectionName}:DefaultWindow must be positive (found {options.DefaultWindow}).");

@@ -59,9 +59,13 @@ internal sealed partial class RunPipeline(
                 Redactor = redactor,
             }, cancellationToken);
 
+            // The bundle's size bounds cut the largest files to their newest part; evidence lines follow the cut.
+            var droppedLines = await BundleBudget.ApplyAsync(results, options.Value, cancellationToken);
+            var analysed = BundleBudget.Rebase(NodeAnalyzer.Analyze(results), droppedLines);
+
             // Findings quote log lines: they are redacted like evidence, and the CLI prints the redacted ones.
             var findingsRedactions = new Dictionary<string, long>(StringComparer.Ordinal);
-            var findings = DocumentRedaction.Redact(new FindingsDocument { Findings = NodeAnalyzer.Analyze(results) },
+            var findings = DocumentRedaction.Redact(new FindingsDocument { Findings = analysed },
                 BundleJsonContext.Default.FindingsDocument, redactor, findingsRedactions).Findings;
             var identity = await NodeIdentityResolver.ResolveAsync(node, host, results, cancellationToken);
             var sealedBundle = await sink.SealAsync(spec.Store, new BundleContent

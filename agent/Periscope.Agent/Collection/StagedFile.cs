@@ -11,6 +11,12 @@ internal sealed record StagedFile(string BundlePath, string StagedPath)
     /// <summary>Bytes the collector tried to write, where more than were kept.</summary>
     public long? AttemptedSize { get; set; }
 
+    /// <summary>Where the part kept in the bundle starts in what the collector wrote, when the bundle's bounds cut it.</summary>
+    public long? KeptFrom { get; set; }
+
+    /// <summary>What the collector wrote (and staged), before the bundle's bounds cut it.</summary>
+    public long? StagedSize { get; set; }
+
     /// <summary>Secrets replaced in it, by rule (filled while it is written).</summary>
     public Dictionary<string, long> Redactions { get; } = new(StringComparer.Ordinal);
 }

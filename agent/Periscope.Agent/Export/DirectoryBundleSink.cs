@@ -183,9 +183,9 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
                 record = record with
                 {
                     Note = staged.Note,
-                    OriginalSize = record.Size + (staged.AttemptedSize ?? 0),
+                    OriginalSize = (staged.StagedSize ?? record.Size) + (staged.AttemptedSize ?? 0),
                     KeptSize = record.Size,
-                    Offset = 0,
+                    Offset = staged.KeptFrom ?? 0,
                 };
             }
 
