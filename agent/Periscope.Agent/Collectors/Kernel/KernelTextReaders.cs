@@ -100,12 +100,15 @@ internal static class KernelTextReaders
         }, cancellationToken);
     }
 
-    /// <summary>Kernel-transport entries of the host root's journal.</summary>
+    /// <summary>Most kernel journal entries read: the newest of the window, like the other readers' newest bytes.</summary>
+    private const int MaxJournalEntries = 1_000_000;
+
+    /// <summary>Kernel-transport entries of the host root's journal (the newest, when the window holds more than the bounds).</summary>
     /// <returns>Null on success, else why the journal could not be read.</returns>
     public static async Task<string?> ReadJournalAsync(
         CollectionContext context, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
     {
-        var read = await HostJournal.ReadAsync(context, ["_TRANSPORT=kernel"], maxBytes, tailEntries: null, entry => sink.Accept(ToRecord(entry)), cancellationToken);
+        var read = await HostJournal.ReadAsync(context, ["_TRANSPORT=kernel"], maxBytes, tailEntries: MaxJournalEntries, entry => sink.Accept(ToRecord(entry)), cancellationToken);
         stats.Truncated |= read.Capped;
         return read.Problem;
     }
