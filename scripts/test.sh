@@ -23,6 +23,20 @@ fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 mkdir -p artifacts
 
+# --- npm packages the tests use: Azurite, the Blob Storage emulator (3.35 is the newest for node 20) ----------
+azurite_dir="$repo/.tools/azurite"
+if [ ! -x "$azurite_dir/node_modules/.bin/azurite-blob" ]; then
+  if ! command -v npm > /dev/null; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >&2
+  fi
+  echo "Installing azurite@3.35.0 into .tools/azurite" >&2
+  npm install --prefix "$azurite_dir" --no-audit --no-fund --loglevel=error azurite@3.35.0 >&2
+fi
+export PERISCOPE_AZURITE="$azurite_dir/node_modules/.bin/azurite-blob"
+
 # --- Build, and publish the agent as the native binary the end-to-end tests run ---------------------------
 dotnet build Periscope.NET.sln -c Release -warnaserror -nologo -v quiet
 dotnet publish agent/Periscope.Agent/Periscope.Agent.csproj -c Release -r linux-x64 -o artifacts/aot -nologo -v quiet \

@@ -108,9 +108,18 @@ internal static class AgentCli
                 Until = TimeArgument.Parse(arguments.Until, now, "--until"),
                 Offline = arguments.Offline,
             }, cancellationToken);
+
+            // A configured Blob sink is part of the run: a bundle that did not arrive is not a finished run (exit 3),
+            // and it stays in the local store to be sent again.
+            var exporter = host.Services.GetRequiredService<Export.BlobBundleExporter>();
+            Export.UploadResult? upload = exporter.Enabled ? await exporter.UploadAsync(outcome.Bundle, cancellationToken) : null;
             await host.StopAsync(CancellationToken.None);
 
-            var exitCode = (int)outcome.Health;
+            var exitCode = upload is { Succeeded: false } ? ExitCodes.Unknown : (int)outcome.Health;
+            if (upload is { Succeeded: false })
+            {
+                await stderr.WriteLineAsync($"periscope-agent collect: the bundle is sealed at {outcome.Bundle.BundlePath} but was not uploaded: {upload.Error}");
+            }
             if (arguments.Json)
             {
                 var document = new CollectOutput
@@ -124,12 +133,17 @@ internal static class AgentCli
                     Counts = FindingCounts.Of(outcome.Findings),
                     Collectors = outcome.Bundle.Manifest.Collectors.Select(c => new CollectorSummary(c.Name, c.Status, c.DurationMs, c.Error)).ToList(),
                     Findings = outcome.Findings,
+                    Upload = upload is null ? null : new UploadSummary(upload.Succeeded, upload.Location, upload.Error),
                 };
                 await stdout.WriteLineAsync(JsonSerializer.Serialize(document, AgentJsonContext.Default.CollectOutput));
             }
             else
             {
                 new SummaryPrinter(stdout, SummaryPrinter.UseColor(stdout)).Print(outcome);
+                if (upload is { Succeeded: true })
+                {
+                    await stdout.WriteLineAsync($"Uploaded to {upload.Location}");
+                }
             }
 
             return exitCode;

@@ -15,7 +15,13 @@ internal sealed record CollectOutput
     public FindingCounts? Counts { get; init; }
     public IReadOnlyList<CollectorSummary> Collectors { get; init; } = [];
     public IReadOnlyList<Finding> Findings { get; init; } = [];
+
+    /// <summary>The upload to Blob Storage, when a Blob sink is configured.</summary>
+    public UploadSummary? Upload { get; init; }
 }
+
+/// <summary>How the upload went: where the bundle is (never with a SAS), or why it is not there.</summary>
+internal sealed record UploadSummary(bool Succeeded, string? Location, string? Error);
 
 /// <summary>One collector's outcome in CLI output.</summary>
 internal sealed record CollectorSummary(string Name, CollectorStatus Status, double DurationMs, string? Error);

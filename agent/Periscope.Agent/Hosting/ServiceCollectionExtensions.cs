@@ -32,6 +32,9 @@ internal static class ServiceCollectionExtensions
         services.AddOptions<RedactionOptions>().BindConfiguration(RedactionOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RedactionOptions>, RedactionOptionsValidator>();
         services.AddSingleton<RedactorFactory>();
+        services.AddOptions<BlobSinkOptions>().BindConfiguration(BlobSinkOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BlobSinkOptions>, BlobSinkOptionsValidator>();
+        services.AddSingleton<BlobBundleExporter>();
         services.AddSingleton<RunPipeline>();
 
         services.AddSystemCollector();

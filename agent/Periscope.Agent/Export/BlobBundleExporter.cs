@@ -1,0 +1,96 @@
+using Azure;
+using Azure.Storage;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Microsoft.Extensions.Options;
+using Periscope.Bundle;
+
+namespace Periscope.Agent.Export;
+
+/// <summary>How an upload ended.</summary>
+/// <param name="Succeeded">True when the bundle and then its status record were written.</param>
+/// <param name="Location">The bundle's blob URL, without any query (never a SAS).</param>
+/// <param name="Error">Why it failed, in a sentence; the bundle stays in the local store.</param>
+internal sealed record UploadResult(bool Succeeded, string? Location, string? Error);
+
+/// <summary>
+/// Uploads a sealed bundle to Azure Blob Storage in the store layout: <c>&lt;runId&gt;/&lt;node&gt;.zip</c> from its
+/// file, a block at a time (never the whole bundle in memory), then <c>&lt;runId&gt;/&lt;node&gt;.status.json</c>, written
+/// last and never overwritten — so a reader listing a run never sees half a bundle. Credentials are read from their
+/// files on every upload. A failure is a clear sentence and leaves the local bundle as it is.
+/// </summary>
+internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
+{
+    public bool Enabled => options.Value.Enabled;
+
+    public async Task<UploadResult> UploadAsync(SealedBundle bundle, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        var o = options.Value;
+        var prefix = $"{bundle.Manifest.RunId}/{bundle.Manifest.Node.Name}";
+        string? location = null;
+        try
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(o.Timeout);
+            var container = await ContainerAsync(o, deadline.Token);
+            var zip = container.GetBlobClient(prefix + ".zip");
+            location = new UriBuilder(zip.Uri) { Query = string.Empty }.Uri.ToString();
+            var status = container.GetBlobClient(prefix + ".status.json");
+
+            // The zip may be uploaded again (an earlier try failed before its status record); the status record never is.
+            await zip.UploadAsync(bundle.BundlePath, new BlobUploadOptions
+            {
+                HttpHeaders = new BlobHttpHeaders { ContentType = "application/zip" },
+                TransferOptions = new StorageTransferOptions
+                {
+                    InitialTransferSize = o.BlockSizeBytes,
+                    MaximumTransferSize = o.BlockSizeBytes,
+                    MaximumConcurrency = o.MaxConcurrency,
+                },
+            }, deadline.Token);
+            await status.UploadAsync(bundle.StatusPath, new BlobUploadOptions
+            {
+                HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
+                Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
+            }, deadline.Token);
+            return new UploadResult(true, location, null);
+        }
+        catch (RequestFailedException ex)
+        {
+            return new UploadResult(false, location, Explain(ex));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException
+                                       || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            var message = ex is OperationCanceledException ? $"no answer within {o.Timeout.TotalSeconds:0} s" : ex.Message;
+            return new UploadResult(false, location, $"upload to Blob Storage failed: {message}");
+        }
+    }
+
+    /// <summary>The container client, built from credentials read now (a rotated secret is picked up on the next run).</summary>
+    private static async Task<BlobContainerClient> ContainerAsync(BlobSinkOptions o, CancellationToken cancellationToken)
+    {
+        var clientOptions = new BlobClientOptions();
+        clientOptions.Retry.MaxRetries = 3;
+        clientOptions.Retry.Mode = Azure.Core.RetryMode.Exponential;
+        if (o.Auth == "sas")
+        {
+            var url = (await File.ReadAllTextAsync(o.SasUrlFile!, cancellationToken)).Trim();
+            return new BlobContainerClient(new Uri(url), clientOptions);
+        }
+
+        var connection = o.ConnectionStringFile is { Length: > 0 } file ? (await File.ReadAllTextAsync(file, cancellationToken)).Trim() : o.ConnectionString!;
+        return new BlobContainerClient(connection, o.Container, clientOptions);
+    }
+
+    private static string Explain(RequestFailedException ex) => (ex.Status, ex.ErrorCode) switch
+    {
+        (403, "AuthenticationFailed") => "Blob Storage refused the credential (AuthenticationFailed: a wrong key, or a SAS that is expired or malformed); the bundle stays in the local store.",
+        (403, "AuthorizationPermissionMismatch" or "AuthorizationResourceTypeMismatch") => $"Blob Storage refused the upload ({ex.ErrorCode}): the credential lacks create or write permission on the container; the bundle stays in the local store.",
+        (403, _) => $"Blob Storage refused the credential or its permissions ({ex.ErrorCode}): check the key or SAS (account, expiry) and that it grants create and write on the container; the bundle stays in the local store.",
+        (404, "ContainerNotFound") => "the Blob container does not exist; create it (the agent needs no right to list or create containers); the bundle stays in the local store.",
+        (409, "BlobAlreadyExists") => "this node's status record for the run is already in Blob Storage: a node never uploads the same run twice; the bundle stays in the local store.",
+        _ => $"upload to Blob Storage failed: HTTP {ex.Status} {ex.ErrorCode}; the bundle stays in the local store.",
+    };
+}

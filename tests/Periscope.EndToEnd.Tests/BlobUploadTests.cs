@@ -1,0 +1,173 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using Azure.Storage.Sas;
+using Microsoft.Extensions.DependencyInjection;
+using Periscope.Agent.Export;
+using Periscope.Bundle;
+using Periscope.Testing;
+using Xunit;
+
+namespace Periscope.EndToEnd.Tests;
+
+[CollectionDefinition(Name)]
+public sealed class AzuriteTests : ICollectionFixture<Azurite>
+{
+    public const string Name = "azurite";
+}
+
+/// <summary><c>collect</c> with a Blob sink, against a real Azurite: the store layout, SAS and key failures.</summary>
+[Collection(AzuriteTests.Name)]
+public sealed class BlobUploadTests(Azurite azurite)
+{
+    [Fact]
+    public async Task Collect_WithConnectionString_UploadsTheBundleThenItsStatusRecord()
+    {
+        azurite.Require();
+        var container = await CreateContainerAsync();
+        using var store = new TempDirectory();
+
+        var (exit, output, stderr) = await CollectAsync(store.Path, "up-1", o =>
+        {
+            o.Auth = "connection-string";
+            o.ConnectionString = azurite.ConnectionString;
+            o.Container = container.Name;
+            o.BlockSizeBytes = 64 * 1024; // several blocks even for a small bundle
+        });
+
+        Assert.True(exit == 2, stderr);
+        var upload = output.GetProperty("upload");
+        Assert.True(upload.GetProperty("succeeded").GetBoolean(), upload.ToString());
+        var local = output.GetProperty("bundle").GetString()!;
+        var zip = (await container.GetBlobClient("up-1/fault-node.zip").DownloadContentAsync()).Value.Content.ToArray();
+        var status = JsonSerializer.Deserialize((await container.GetBlobClient("up-1/fault-node.status.json").DownloadContentAsync()).Value.Content.ToArray(), BundleJsonContext.Default.StatusRecord)!;
+        Assert.Equal(await File.ReadAllBytesAsync(local), zip);
+        Assert.Equal(status.Sha256, Convert.ToHexStringLower(SHA256.HashData(zip)));
+        Assert.Equal(("up-1", "fault-node"), (status.RunId, status.Node));
+        Assert.Equal($"{azurite.ServiceUri}/{container.Name}/up-1/fault-node.zip", upload.GetProperty("location").GetString());
+
+        // The status record is never overwritten: the same run again is refused, and its local bundle kept.
+        using var again = new TempDirectory();
+        var (secondExit, secondOutput, secondError) = await CollectAsync(again.Path, "up-1", o =>
+        {
+            o.Auth = "connection-string";
+            o.ConnectionString = azurite.ConnectionString;
+            o.Container = container.Name;
+        });
+        Assert.Equal(3, secondExit);
+        Assert.Contains("never uploads the same run twice", secondError, StringComparison.Ordinal);
+        Assert.True(File.Exists(secondOutput.GetProperty("bundle").GetString()));
+    }
+
+    [Fact]
+    public async Task Collect_WithCreateWriteSas_UploadsAndAReadOnlySasIsRefused()
+    {
+        azurite.Require();
+        var container = await CreateContainerAsync();
+        using var store = new TempDirectory();
+        var writeOnly = Path.Combine(store.Path, "write.sas");
+        var readOnly = Path.Combine(store.Path, "read.sas");
+        await File.WriteAllTextAsync(writeOnly, container.GenerateSasUri(BlobContainerSasPermissions.Create | BlobContainerSasPermissions.Write, DateTimeOffset.UtcNow.AddHours(1)) + "\n");
+        await File.WriteAllTextAsync(readOnly, container.GenerateSasUri(BlobContainerSasPermissions.Read | BlobContainerSasPermissions.List, DateTimeOffset.UtcNow.AddHours(1)).ToString());
+
+        var (exit, output, stderr) = await CollectAsync(Path.Combine(store.Path, "a"), "sas-1", o => { o.Auth = "sas"; o.SasUrlFile = writeOnly; });
+        var (refused, refusedOutput, refusedError) = await CollectAsync(Path.Combine(store.Path, "b"), "sas-2", o => { o.Auth = "sas"; o.SasUrlFile = readOnly; });
+
+        Assert.True(exit == 2, stderr);
+        Assert.True(output.GetProperty("upload").GetProperty("succeeded").GetBoolean());
+        Assert.DoesNotContain("sig=", output.ToString(), StringComparison.Ordinal); // the location never carries the SAS
+        Assert.True(await container.GetBlobClient("sas-1/fault-node.status.json").ExistsAsync());
+        Assert.Equal(3, refused);
+        Assert.True(refusedError.Contains("create and write", StringComparison.Ordinal) || refusedError.Contains("create or write", StringComparison.Ordinal), refusedError);
+        Assert.True(File.Exists(refusedOutput.GetProperty("bundle").GetString())); // kept locally
+        Assert.False(await container.GetBlobClient("sas-2/fault-node.zip").ExistsAsync());
+    }
+
+    [Fact]
+    public async Task Collect_WithAWrongKey_IsAClearErrorAndTheBundleStays()
+    {
+        azurite.Require();
+        var container = await CreateContainerAsync();
+        using var store = new TempDirectory();
+        var wrong = azurite.ConnectionString.Replace(Azurite.Key, Convert.ToBase64String(new byte[64]), StringComparison.Ordinal);
+        var secret = Path.Combine(store.Path, "connection");
+        await File.WriteAllTextAsync(secret, wrong);
+
+        var (exit, output, stderr) = await CollectAsync(Path.Combine(store.Path, "s"), "key-1", o =>
+        {
+            o.Auth = "connection-string";
+            o.ConnectionStringFile = secret;
+            o.Container = container.Name;
+        });
+
+        Assert.Equal(3, exit);
+        Assert.True(stderr.Contains("refused the credential", StringComparison.Ordinal), stderr); // Azure says AuthenticationFailed, Azurite AuthorizationFailure
+        Assert.DoesNotContain(Convert.ToBase64String(new byte[64]), stderr + output, StringComparison.Ordinal);
+        Assert.True(File.Exists(output.GetProperty("bundle").GetString()));
+        Assert.False(output.GetProperty("upload").GetProperty("succeeded").GetBoolean());
+    }
+
+    [Fact]
+    public async Task NativeAgent_ConfiguredFromTheEnvironment_UploadsToBlobStorage()
+    {
+        azurite.Require();
+        var binary = Environment.GetEnvironmentVariable("PERISCOPE_AOT_BINARY");
+        Requires.That(binary is not null && File.Exists(binary), "PERISCOPE_AOT_BINARY does not name a published native agent (scripts/test.sh publishes one)");
+        var container = await CreateContainerAsync();
+        using var store = new TempDirectory();
+        var secret = Path.Combine(store.Path, "connection-string");
+        await File.WriteAllTextAsync(secret, azurite.ConnectionString);
+        var info = new System.Diagnostics.ProcessStartInfo(binary!, ["collect", "--host-root", Fixtures.Node("healthy"), "--offline",
+            CliRunner.FixtureWindow, CliRunner.FixtureWindowEnd, "--out", Path.Combine(store.Path, "out"), "--run-id", "native-up", "--json"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["Periscope__Sinks__Blob__Auth"] = "connection-string";
+        info.Environment["Periscope__Sinks__Blob__ConnectionStringFile"] = secret;
+        info.Environment["Periscope__Sinks__Blob__Container"] = container.Name;
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var stdout = await process.StandardOutput.ReadToEndAsync();
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.True(process.ExitCode == 0, stderr);
+        Assert.True(JsonDocument.Parse(stdout).RootElement.GetProperty("upload").GetProperty("succeeded").GetBoolean());
+        Assert.True(await container.GetBlobClient("native-up/healthy.status.json").ExistsAsync());
+        Assert.True(await container.GetBlobClient("native-up/healthy.zip").ExistsAsync());
+    }
+
+    [Theory]
+    [InlineData("guess", "must be connection-string or sas")]
+    [InlineData("sas", "SasUrlFile is not set")]
+    [InlineData("connection-string", "neither ConnectionStringFile nor ConnectionString")]
+    public async Task Collect_WithIncompleteBlobSettings_StopsAtStartWithEveryProblem(string auth, string expected)
+    {
+        using var store = new TempDirectory();
+        var stderr = new StringWriter();
+
+        var exit = await Periscope.Agent.Cli.AgentCli.RunAsync(["collect", "--host-root", Fixtures.Node("healthy"), "--offline", "--out", store.Path],
+            new StringWriter(), stderr, services => services.Configure<BlobSinkOptions>(o => o.Auth = auth));
+
+        Assert.Equal(3, exit);
+        Assert.Contains(expected, stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    private async Task<BlobContainerClient> CreateContainerAsync()
+    {
+        var container = new BlobContainerClient(azurite.ConnectionString, "bundles-" + Guid.NewGuid().ToString("N")[..12]);
+        await container.CreateAsync();
+        return container;
+    }
+
+    private static async Task<(int Exit, JsonElement Output, string Stderr)> CollectAsync(string store, string runId, Action<BlobSinkOptions> blob)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = await Periscope.Agent.Cli.AgentCli.RunAsync(
+            ["collect", "--host-root", Fixtures.Node("fault-node"), "--offline", CliRunner.FixtureWindow, CliRunner.FixtureWindowEnd, "--out", store, "--run-id", runId, "--json"],
+            stdout, stderr, services => services.Configure(blob));
+        return (exit, JsonDocument.Parse(stdout.ToString()).RootElement.Clone(), stderr.ToString());
+    }
+}
