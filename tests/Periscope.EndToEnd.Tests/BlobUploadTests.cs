@@ -57,6 +57,7 @@ public sealed class BlobUploadTests(Azurite azurite)
         Assert.Equal(3, secondExit);
         Assert.Contains("never uploads the same run twice", secondError, StringComparison.Ordinal);
         Assert.True(File.Exists(secondOutput.GetProperty("bundle").GetString()));
+        Assert.Equal(zip, (await container.GetBlobClient("up-1/fault-node.zip").DownloadContentAsync()).Value.Content.ToArray()); // not replaced
     }
 
     [Fact]

@@ -16,7 +16,7 @@ internal sealed record UploadResult(bool Succeeded, string? Location, string? Er
 /// <summary>
 /// Uploads a sealed bundle to Azure Blob Storage in the store layout: <c>&lt;runId&gt;/&lt;node&gt;.zip</c> from its
 /// file, a block at a time (never the whole bundle in memory), then <c>&lt;runId&gt;/&lt;node&gt;.status.json</c>, written
-/// last and never overwritten — so a reader listing a run never sees half a bundle. Credentials are read from their
+/// last; neither is ever overwritten — so a reader listing a run never sees half a bundle, or a bundle replaced. Credentials are read from their
 /// files on every upload. A failure is a clear sentence and leaves the local bundle as it is.
 /// </summary>
 internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
@@ -38,17 +38,27 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
             location = new UriBuilder(zip.Uri) { Query = string.Empty }.Uri.ToString();
             var status = container.GetBlobClient(prefix + ".status.json");
 
-            // The zip may be uploaded again (an earlier try failed before its status record); the status record never is.
-            await zip.UploadAsync(bundle.BundlePath, new BlobUploadOptions
+            // Neither blob is ever overwritten. A zip already there is this bundle from an earlier try that failed before
+            // its status record (a node's store refuses a second bundle for a run), so the status record is written next.
+            try
             {
-                HttpHeaders = new BlobHttpHeaders { ContentType = "application/zip" },
-                TransferOptions = new StorageTransferOptions
+                await zip.UploadAsync(bundle.BundlePath, new BlobUploadOptions
                 {
-                    InitialTransferSize = o.BlockSizeBytes,
-                    MaximumTransferSize = o.BlockSizeBytes,
-                    MaximumConcurrency = o.MaxConcurrency,
-                },
-            }, deadline.Token);
+                    HttpHeaders = new BlobHttpHeaders { ContentType = "application/zip" },
+                    Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
+                    TransferOptions = new StorageTransferOptions
+                    {
+                        InitialTransferSize = o.BlockSizeBytes,
+                        MaximumTransferSize = o.BlockSizeBytes,
+                        MaximumConcurrency = o.MaxConcurrency,
+                    },
+                }, deadline.Token);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 409)
+            {
+                // already uploaded by an earlier try
+            }
+
             await status.UploadAsync(bundle.StatusPath, new BlobUploadOptions
             {
                 HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
