@@ -155,6 +155,69 @@ public sealed class BlobUploadTests(Azurite azurite)
         Assert.Contains(expected, stderr.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Collect_AfterAFailedUpload_SendsThePendingBundleWithItsOwn()
+    {
+        azurite.Require();
+        var container = await CreateContainerAsync();
+        using var store = new TempDirectory();
+        var wrong = azurite.ConnectionString.Replace(Azurite.Key, Convert.ToBase64String(new byte[64]), StringComparison.Ordinal);
+
+        var (failed, failedOutput, _) = await CollectAsync(store.Path, "spool-1", o => Sink(o, wrong, container.Name));
+        var (exit, output, stderr) = await CollectAsync(store.Path, "spool-2", o => Sink(o, azurite.ConnectionString, container.Name));
+
+        Assert.Equal(3, failed);
+        Assert.Equal(1, failedOutput.GetProperty("spool").GetProperty("pending").GetInt32());
+        Assert.True(exit == 2, stderr);
+        var spool = output.GetProperty("spool");
+        Assert.Equal((2, 0, 0), (spool.GetProperty("uploaded").GetInt32(), spool.GetProperty("pending").GetInt32(), spool.GetProperty("evicted").GetInt32()));
+        foreach (var run in new[] { "spool-1", "spool-2" })
+        {
+            var local = await File.ReadAllBytesAsync(Path.Combine(store.Path, run, "fault-node.zip"));
+            Assert.Equal(local, (await container.GetBlobClient($"{run}/fault-node.zip").DownloadContentAsync()).Value.Content.ToArray());
+            Assert.True(File.Exists(Path.Combine(store.Path, run, ".fault-node.uploaded")));
+        }
+    }
+
+    [Fact]
+    public async Task Collect_SpoolOverItsCap_EvictsTheOldestBundleFirst()
+    {
+        azurite.Require();
+        using var store = new TempDirectory();
+        var missing = "absent-" + Guid.NewGuid().ToString("N")[..8]; // uploads fail: every bundle stays pending
+        var (_, first, _) = await CollectAsync(store.Path, "cap-1", o => Sink(o, azurite.ConnectionString, missing));
+        var size = new FileInfo(first.GetProperty("bundle").GetString()!).Length + new FileInfo(first.GetProperty("statusRecord").GetString()!).Length;
+        await Task.Delay(50); // distinct times
+        await CollectAsync(store.Path, "cap-2", o => Sink(o, azurite.ConnectionString, missing));
+        await Task.Delay(50);
+
+        var stderr = new StringWriter();
+        var stdout = new StringWriter();
+        var exit = await Periscope.Agent.Cli.AgentCli.RunAsync(
+            ["collect", "--host-root", Fixtures.Node("fault-node"), "--offline", CliRunner.FixtureWindow, CliRunner.FixtureWindowEnd, "--out", store.Path, "--run-id", "cap-3", "--json"],
+            stdout, stderr, services =>
+            {
+                services.Configure<BlobSinkOptions>(o => Sink(o, azurite.ConnectionString, missing));
+                services.Configure<SpoolOptions>(o => o.MaxBytes = (long)(size * 2.5));
+            });
+
+        Assert.Equal(3, exit);
+        Assert.Contains("does not exist", stderr.ToString(), StringComparison.Ordinal);
+        var spool = JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("spool");
+        Assert.Equal((1, 2), (spool.GetProperty("evicted").GetInt32(), spool.GetProperty("pending").GetInt32()));
+        Assert.False(File.Exists(Path.Combine(store.Path, "cap-1", "fault-node.zip")));
+        Assert.False(File.Exists(Path.Combine(store.Path, "cap-1", "fault-node.status.json")));
+        Assert.True(File.Exists(Path.Combine(store.Path, "cap-2", "fault-node.zip")));
+        Assert.True(File.Exists(Path.Combine(store.Path, "cap-3", "fault-node.zip")));
+    }
+
+    private static void Sink(BlobSinkOptions o, string connectionString, string container)
+    {
+        o.Auth = "connection-string";
+        o.ConnectionString = connectionString;
+        o.Container = container;
+    }
+
     private async Task<BlobContainerClient> CreateContainerAsync()
     {
         var container = new BlobContainerClient(azurite.ConnectionString, "bundles-" + Guid.NewGuid().ToString("N")[..12]);

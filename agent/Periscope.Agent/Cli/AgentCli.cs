@@ -111,8 +111,11 @@ internal static class AgentCli
 
             // A configured Blob sink is part of the run: a bundle that did not arrive is not a finished run (exit 3),
             // and it stays in the local store to be sent again.
-            var exporter = host.Services.GetRequiredService<Export.BlobBundleExporter>();
-            Export.UploadResult? upload = exporter.Enabled ? await exporter.UploadAsync(outcome.Bundle, cancellationToken) : null;
+            // The store is then a spool: this bundle and any an earlier run left pending are uploaded, oldest first.
+            var spool = host.Services.GetRequiredService<Export.SpoolUploader>();
+            Export.SpoolPass? pass = spool.Enabled ? await spool.RunAsync(storeDirectory, cancellationToken) : null;
+            Export.UploadResult? upload = pass is null ? null
+                : pass.Results.GetValueOrDefault(Path.GetFullPath(outcome.Bundle.BundlePath)) ?? new Export.UploadResult(false, null, "the bundle left the spool before it could be uploaded");
             await host.StopAsync(CancellationToken.None);
 
             var exitCode = upload is { Succeeded: false } ? ExitCodes.Unknown : (int)outcome.Health;
@@ -134,6 +137,7 @@ internal static class AgentCli
                     Collectors = outcome.Bundle.Manifest.Collectors.Select(c => new CollectorSummary(c.Name, c.Status, c.DurationMs, c.Error)).ToList(),
                     Findings = outcome.Findings,
                     Upload = upload is null ? null : new UploadSummary(upload.Succeeded, upload.Location, upload.Error),
+                    Spool = pass is null ? null : new SpoolSummary(pass.Uploaded, pass.Pending, pass.Evicted),
                 };
                 await stdout.WriteLineAsync(JsonSerializer.Serialize(document, AgentJsonContext.Default.CollectOutput));
             }

@@ -18,7 +18,13 @@ internal sealed record CollectOutput
 
     /// <summary>The upload to Blob Storage, when a Blob sink is configured.</summary>
     public UploadSummary? Upload { get; init; }
+
+    /// <summary>The spool pass after the run: bundles uploaded, still pending, evicted.</summary>
+    public SpoolSummary? Spool { get; init; }
 }
+
+/// <summary>What the spool pass did.</summary>
+internal sealed record SpoolSummary(int Uploaded, int Pending, int Evicted);
 
 /// <summary>How the upload went: where the bundle is (never with a SAS), or why it is not there.</summary>
 internal sealed record UploadSummary(bool Succeeded, string? Location, string? Error);

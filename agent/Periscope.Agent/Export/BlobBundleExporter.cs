@@ -11,7 +11,14 @@ namespace Periscope.Agent.Export;
 /// <param name="Succeeded">True when the bundle and then its status record were written.</param>
 /// <param name="Location">The bundle's blob URL, without any query (never a SAS).</param>
 /// <param name="Error">Why it failed, in a sentence; the bundle stays in the local store.</param>
-internal sealed record UploadResult(bool Succeeded, string? Location, string? Error);
+internal sealed record UploadResult(bool Succeeded, string? Location, string? Error)
+{
+    /// <summary>True when trying again cannot help without a change (a refused credential, no container, already there).</summary>
+    public bool Permanent { get; init; }
+
+    /// <summary>True when the status record was already in the store: the bundle was uploaded before.</summary>
+    public bool AlreadyUploaded { get; init; }
+}
 
 /// <summary>
 /// Uploads a sealed bundle to Azure Blob Storage in the store layout: <c>&lt;runId&gt;/&lt;node&gt;.zip</c> from its
@@ -23,11 +30,18 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
 {
     public bool Enabled => options.Value.Enabled;
 
-    public async Task<UploadResult> UploadAsync(SealedBundle bundle, CancellationToken cancellationToken)
+    public Task<UploadResult> UploadAsync(SealedBundle bundle, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(bundle);
+        return UploadAsync(bundle.Manifest.RunId, bundle.Manifest.Node.Name, bundle.BundlePath, bundle.StatusPath, cancellationToken);
+    }
+
+    /// <summary>Uploads the bundle <paramref name="zipPath"/> and then its status record <paramref name="statusPath"/>.</summary>
+    public async Task<UploadResult> UploadAsync(string runId, string node, string zipPath, string statusPath, CancellationToken cancellationToken)
+    {
         var o = options.Value;
-        var prefix = $"{bundle.Manifest.RunId}/{bundle.Manifest.Node.Name}";
+        var prefix = StoreLayout.BundlePath(runId, node)[..^StoreLayout.BundleSuffix.Length];
+        var bundle = (BundlePath: zipPath, StatusPath: statusPath);
         string? location = null;
         try
         {
@@ -68,7 +82,7 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
         }
         catch (RequestFailedException ex)
         {
-            return new UploadResult(false, location, Explain(ex));
+            return new UploadResult(false, location, Explain(ex)) { Permanent = ex.Status is 403 or 404 or 409, AlreadyUploaded = ex.Status == 409 };
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException
                                        || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))

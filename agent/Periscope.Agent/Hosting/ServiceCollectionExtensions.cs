@@ -35,6 +35,9 @@ internal static class ServiceCollectionExtensions
         services.AddOptions<BlobSinkOptions>().BindConfiguration(BlobSinkOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BlobSinkOptions>, BlobSinkOptionsValidator>();
         services.AddSingleton<BlobBundleExporter>();
+        services.AddOptions<SpoolOptions>().BindConfiguration(SpoolOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SpoolOptions>, SpoolOptionsValidator>();
+        services.AddSingleton<SpoolUploader>();
         services.AddSingleton<RunPipeline>();
 
         services.AddSystemCollector();
