@@ -28,7 +28,23 @@ public sealed class Azurite : IAsyncLifetime
 
     public void Require() => Requires.That(Missing is null, Missing ?? string.Empty);
 
-    public async ValueTask InitializeAsync()
+    public async ValueTask InitializeAsync() => await StartAsync();
+
+    /// <summary>Kills the service (as a crash would), keeping its data for <see cref="StartAsync"/>.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        _process = null;
+    }
+
+    /// <summary>Starts the service, on the same port and data as before when it ran already.</summary>
+    public async Task StartAsync()
     {
         var binary = Environment.GetEnvironmentVariable("PERISCOPE_AZURITE") is { Length: > 0 } configured
             ? configured
@@ -39,8 +55,9 @@ public sealed class Azurite : IAsyncLifetime
             return;
         }
 
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        if (Port == 0)
         {
+            using var probe = new TcpListener(IPAddress.Loopback, 0);
             probe.Start();
             Port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
@@ -78,13 +95,7 @@ public sealed class Azurite : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        if (_process is { HasExited: false })
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process?.Dispose();
+        await KillAsync();
         _location.Dispose();
     }
 }
