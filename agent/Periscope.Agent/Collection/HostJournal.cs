@@ -120,14 +120,7 @@ internal static class HostJournal
             }
 
             entries += read;
-            context.Output.RecordCommand(new CommandRecord
-            {
-                CommandLine = request.Display,
-                Binary = result.Binary,
-                ExitCode = result.ExitCode,
-                Outcome = result.Outcome,
-                DurationMs = result.Duration.TotalMilliseconds,
-            });
+            context.Output.RecordCommand(result.ToRecord(request));
             if (result.Outcome == "missing-binary")
             {
                 return new JournalRead(entries, "journalctl is not installed", false);

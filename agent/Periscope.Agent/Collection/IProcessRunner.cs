@@ -55,4 +55,18 @@ public sealed record ProcessResult
 
     /// <summary>True when the process ran and exited 0 within its limits.</summary>
     public bool Succeeded => Outcome == "ok" && ExitCode == 0;
+
+    /// <summary>The manifest's record of this run of <paramref name="request"/>.</summary>
+    public Bundle.CommandRecord ToRecord(ProcessRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return new Bundle.CommandRecord
+        {
+            CommandLine = request.Display,
+            Binary = Binary,
+            ExitCode = ExitCode,
+            Outcome = Outcome,
+            DurationMs = Duration.TotalMilliseconds,
+        };
+    }
 }

@@ -8,7 +8,7 @@ internal delegate void ByteLineHandler(ReadOnlySpan<byte> line);
 /// line. Only a partial last line is buffered; a line longer than <see cref="MaxLineBytes"/> is dropped whole, so
 /// memory stays bounded whatever the command writes.
 /// </summary>
-internal sealed class LineSplitStream(ByteLineHandler onLine) : Stream
+internal sealed class LineSplitStream(ByteLineHandler onLine) : WriteOnlyStream
 {
     public const int MaxLineBytes = 1024 * 1024;
     private byte[] _pending = new byte[16 * 1024];
@@ -17,26 +17,6 @@ internal sealed class LineSplitStream(ByteLineHandler onLine) : Stream
 
     /// <summary>Lines dropped for being too long.</summary>
     public long Dropped { get; private set; }
-
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-    {
-        Write(buffer.AsSpan(offset, count));
-        return Task.CompletedTask;
-    }
-
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        Write(buffer.Span);
-        return ValueTask.CompletedTask;
-    }
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -91,10 +71,6 @@ internal sealed class LineSplitStream(ByteLineHandler onLine) : Stream
         _pendingLength = 0;
         _overlong = false;
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     private void Append(ReadOnlySpan<byte> bytes)
     {

@@ -41,7 +41,6 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
     {
         var o = options.Value;
         var prefix = StoreLayout.BundlePath(runId, node)[..^StoreLayout.BundleSuffix.Length];
-        var bundle = (BundlePath: zipPath, StatusPath: statusPath);
         string? location = null;
         try
         {
@@ -56,7 +55,7 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
             // its status record (a node's store refuses a second bundle for a run), so the status record is written next.
             try
             {
-                await zip.UploadAsync(bundle.BundlePath, new BlobUploadOptions
+                await zip.UploadAsync(zipPath, new BlobUploadOptions
                 {
                     HttpHeaders = new BlobHttpHeaders { ContentType = "application/zip" },
                     Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
@@ -73,7 +72,7 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
                 // already uploaded by an earlier try
             }
 
-            await status.UploadAsync(bundle.StatusPath, new BlobUploadOptions
+            await status.UploadAsync(statusPath, new BlobUploadOptions
             {
                 HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
                 Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },

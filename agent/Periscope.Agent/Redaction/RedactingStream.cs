@@ -1,4 +1,5 @@
 using System.Text;
+using Periscope.Agent.Collection;
 
 namespace Periscope.Agent.Redaction;
 
@@ -11,7 +12,7 @@ namespace Periscope.Agent.Redaction;
 /// <see cref="MaxLineBytes"/> is redacted in pieces cut at a delimiter (space, quote, comma, ampersand, semicolon)
 /// and never inside a UTF-8 sequence, so memory stays bounded whatever the input.
 /// </summary>
-internal sealed class RedactingStream(Stream inner, LineRedactor redactor, bool leaveOpen = false) : Stream
+internal sealed class RedactingStream(Stream inner, LineRedactor redactor, bool leaveOpen = false) : WriteOnlyStream
 {
     public const int MaxLineBytes = 1024 * 1024;
     private const int BlockBytes = 256 * 1024;
@@ -22,14 +23,6 @@ internal sealed class RedactingStream(Stream inner, LineRedactor redactor, bool 
     private char[] _chars = new char[BlockBytes];
 
     public LineRedactor Redactor => redactor;
-
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -54,18 +47,6 @@ internal sealed class RedactingStream(Stream inner, LineRedactor redactor, bool 
         }
     }
 
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-    {
-        Write(buffer.AsSpan(offset, count));
-        return Task.CompletedTask;
-    }
-
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        Write(buffer.Span);
-        return ValueTask.CompletedTask;
-    }
-
     /// <summary>Passes on whole lines; a last line without its newline waits for more, or for <see cref="Dispose(bool)"/>.</summary>
     public override void Flush()
     {
@@ -78,10 +59,6 @@ internal sealed class RedactingStream(Stream inner, LineRedactor redactor, bool 
         Drain(final: false);
         await inner.FlushAsync(cancellationToken);
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

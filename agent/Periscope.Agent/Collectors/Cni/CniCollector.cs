@@ -338,14 +338,7 @@ internal sealed class CniCollector(IOptions<CniCollectorOptions> options) : ICol
         var request = new ProcessRequest { FileName = tool, Arguments = arguments, Timeout = o.CommandTimeout, MaxOutputBytes = o.MaxRulesetBytes, OutputTo = lines };
         var result = await context.Commands.RunAsync(request, cancellationToken);
         lines.Flush();
-        context.Output.RecordCommand(new CommandRecord
-        {
-            CommandLine = request.Display,
-            Binary = result.Binary,
-            ExitCode = result.ExitCode,
-            Outcome = result.Outcome,
-            DurationMs = result.Duration.TotalMilliseconds,
-        });
+        context.Output.RecordCommand(result.ToRecord(request));
         var outcome = result.Outcome == "ok" && result.ExitCode != 0 ? "failed" : result.Outcome;
         if (outcome is "timed-out" or "output-capped" or "failed")
         {

@@ -297,8 +297,9 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
             return null;
         }
 
-        var result = await context.Commands.RunAsync(new ProcessRequest { FileName = binary, Arguments = ["--version"], Timeout = TimeSpan.FromSeconds(5), MaxOutputBytes = 4096 }, cancellationToken);
-        context.Output.RecordCommand(new CommandRecord { CommandLine = $"{binary} --version", Binary = result.Binary, ExitCode = result.ExitCode, Outcome = result.Outcome, DurationMs = result.Duration.TotalMilliseconds });
+        var request = new ProcessRequest { FileName = binary, Arguments = ["--version"], Timeout = TimeSpan.FromSeconds(5), MaxOutputBytes = 4096 };
+        var result = await context.Commands.RunAsync(request, cancellationToken);
+        context.Output.RecordCommand(result.ToRecord(request));
         var match = VersionPattern().Match(Encoding.UTF8.GetString(result.Output));
         return match.Success ? match.Value : null;
     }

@@ -170,32 +170,3 @@ public sealed class KubeletCollectorTests
         }
     }
 }
-
-public sealed class KubeletJournalTests
-{
-    private const long Start = 1_763_632_800;
-
-    [Fact]
-    public async Task Collect_KubeletCrashLoopInJournal_RaisesRestartsFrequentAndTakesTheVersionFromItsStartLine()
-    {
-        using var root = new NodeRoot().File("/var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\n").Dir("/proc");
-        var entries = new List<string>();
-        for (var i = 0; i < 6; i++)
-        {
-            entries.Add(TestJournal.Entry(Start + (i * 60), "Started kubelet.service - kubelet: The Kubernetes Node Agent.", unit: "kubelet.service"));
-            entries.Add(TestJournal.Entry(Start + (i * 60) + 1, "I1120 10:00:01.000000 1234 server.go:487] \"Kubelet version\" kubeletVersion=\"v1.29.2\"", unit: "kubelet.service"));
-            entries.Add(TestJournal.Entry(Start + (i * 60) + 2, "E1120 10:00:02.000000 1234 run.go:74] \"command failed\" err=\"failed to load kubelet config file\"", unit: "kubelet.service"));
-        }
-
-        await TestJournal.WriteAsync(root, [.. entries]);
-        var collector = new KubeletCollector(Options.Create(new KubeletCollectorOptions()), NullLogger<KubeletCollector>.Instance);
-
-        var result = await CollectorHarness.RunAsync(collector, new HostRoot(root.Path),
-            DateTimeOffset.FromUnixTimeSeconds(Start - 60), DateTimeOffset.FromUnixTimeSeconds(Start + 3600), offline: true);
-
-        var restarts = Assert.Single(result.Observations, o => o.Code == "KUBELET_RESTARTS_FREQUENT");
-        Assert.Equal("6", restarts.Attributes["startsInWindow"]);
-        Assert.Equal("v1.29.2", ((KubeletFacts)result.Facts!).Version);
-        Assert.Equal(18, File.ReadAllLines(result.Files.Single(f => f.BundlePath == "kubelet/journal.log").StagedPath).Length);
-    }
-}

@@ -81,6 +81,28 @@ public sealed class KubeletLogTests
     private const long Start = 1_763_632_800; // 2025-11-20T10:00:00Z
 
     [Fact]
+    public async Task Collect_KubeletCrashLoopInJournal_RaisesRestartsFrequentAndTakesTheVersionFromItsStartLine()
+    {
+        using var root = new NodeRoot().File("/var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\n").Dir("/proc");
+        var entries = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            entries.Add(TestJournal.Entry(Start + (i * 60), "Started kubelet.service - kubelet: The Kubernetes Node Agent.", unit: "kubelet.service"));
+            entries.Add(TestJournal.Entry(Start + (i * 60) + 1, "I1120 10:00:01.000000 1234 server.go:487] \"Kubelet version\" kubeletVersion=\"v1.29.2\"", unit: "kubelet.service"));
+            entries.Add(TestJournal.Entry(Start + (i * 60) + 2, "E1120 10:00:02.000000 1234 run.go:74] \"command failed\" err=\"failed to load kubelet config file\"", unit: "kubelet.service"));
+        }
+
+        await TestJournal.WriteAsync(root, [.. entries]);
+
+        var result = await RunAsync(root, new KubeletCollectorOptions());
+
+        var restarts = Assert.Single(result.Observations, o => o.Code == "KUBELET_RESTARTS_FREQUENT");
+        Assert.Equal("6", restarts.Attributes["startsInWindow"]);
+        Assert.Equal("v1.29.2", ((KubeletFacts)result.Facts!).Version);
+        Assert.Equal(18, File.ReadAllLines(result.Files.Single(f => f.BundlePath == "kubelet/journal.log").StagedPath).Length);
+    }
+
+    [Fact]
     public async Task Collect_PlegStormInJournal_IsOneFindingWithItsCountAndEvidenceLines()
     {
         using var root = new NodeRoot().File("/var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\n").Dir("/proc");
