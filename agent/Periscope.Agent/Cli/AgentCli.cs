@@ -56,9 +56,22 @@ internal static class AgentCli
         var redact = new Command("redact", "Re-redact an existing bundle with the current rules and verify its hashes. Exit code: 0 written, 3 could not.") { redactIn, redactOut };
         redact.SetAction((parse, cancellationToken) => RedactCommand.RunAsync(parse.GetValue(redactIn)!, parse.GetValue(redactOut)!, stdout, stderr, configure, cancellationToken));
 
+        var runHostRoot = new Option<string?>("--host-root") { Description = "The node's filesystem root: / on the node itself, /host in the DaemonSet." };
+        var runStore = new Option<string?>("--out") { Description = "The spool: store directory bundles are sealed into (default ./periscope-data)." };
+        var runNode = new Option<string?>("--node") { Description = "Node name (default: NODE_NAME, else the host's /etc/hostname)." };
+        var runConfigDirs = new Option<string[]>("--config-dir") { Description = "A directory of option files (a mounted ConfigMap or Secret), one setting per file named like Periscope__Sinks__Blob__Auth. Repeatable." };
+        var runVerbose = new Option<bool>("--verbose", "-v") { Description = "Log debug detail to stderr." };
+        var run = new Command("run", "Run as the node agent: wait for triggers (the run-id ConfigMap, an interval, POST /v1/runs), collect once per run id, seal each bundle into the spool and upload it. Stops cleanly on SIGTERM. Exit code: 0 stopped, 3 could not start.")
+        {
+            runHostRoot, runStore, runNode, runConfigDirs, runVerbose,
+        };
+        run.SetAction((parse, cancellationToken) => RunServiceAsync(
+            parse.GetValue(runHostRoot), parse.GetValue(runStore), parse.GetValue(runNode), parse.GetValue(runConfigDirs) ?? [], parse.GetValue(runVerbose), stderr, configure));
+
         var root = new RootCommand("periscope-agent: node-level Kubernetes diagnostics. Collects kernel, system and component diagnostics into one bundle per node per run.")
         {
             collect,
+            run,
             list,
             redact,
         };
@@ -75,7 +88,57 @@ internal static class AgentCli
             return ExitCodes.Unknown;
         }
 
-        return await result.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
+        // `run` stops on SIGTERM through the host, which gives the run in progress its grace period; the command
+        // line's own handler would end the process two seconds after the signal.
+        var isService = result.CommandResult.Command == run;
+        return await result.InvokeAsync(new InvocationConfiguration
+        {
+            Output = stdout,
+            Error = stderr,
+            ProcessTerminationTimeout = isService ? null : TimeSpan.FromSeconds(2),
+        });
+    }
+
+    private static async Task<int> RunServiceAsync(
+        string? hostRoot, string? store, string? node, string[] configDirectories, bool verbose, TextWriter stderr, Action<IServiceCollection>? configure)
+    {
+        try
+        {
+            var overrides = Overrides(hostRoot);
+            if (store is not null)
+            {
+                overrides[$"{AgentOptions.SectionName}:Store"] = store;
+            }
+
+            if (node is not null)
+            {
+                overrides[$"{AgentOptions.SectionName}:Node"] = node;
+            }
+
+            using var host = AgentHost.BuildService(new HostSettings
+            {
+                Overrides = overrides,
+                ConfigDirectories = configDirectories,
+                Verbose = verbose,
+                DefaultLevel = Microsoft.Extensions.Logging.LogLevel.Information,
+                Configure = configure,
+            });
+
+            // Stops on SIGTERM or SIGINT (the host's console lifetime) and returns once the run in progress, if any,
+            // has sealed its bundle or been abandoned.
+            await host.RunAsync();
+            return 0;
+        }
+        catch (Exception ex)
+        {
+            // Isolation boundary of the command: whatever stopped the agent from starting, exit code 3 and the reasons.
+            var failures = AgentHost.ValidationFailures(ex);
+            var message = failures is not null ? "invalid settings: " + string.Join(" ", failures)
+                : ex is ArgumentException or IOException or UnauthorizedAccessException ? ex.Message
+                : $"unexpected {ex.GetType().Name}: {ex.Message}";
+            await stderr.WriteLineAsync($"periscope-agent run: {message}");
+            return ExitCodes.Unknown;
+        }
     }
 
     private static async Task<int> CollectAsync(
@@ -157,9 +220,10 @@ internal static class AgentCli
             // The top of the command is an isolation boundary: whatever went wrong (bad input, an unwritable or full
             // store, cancellation, a defect), the caller gets exit code 3 — never 1 or 2, which judge the node —
             // a sentence on stderr, and with --json still exactly one document on stdout.
+            var failures = AgentHost.ValidationFailures(ex);
             var message = ex switch
             {
-                OptionsValidationException validation => string.Join(" ", validation.Failures),
+                _ when failures is not null => string.Join(" ", failures),
                 OperationCanceledException => "cancelled before the bundle was sealed",
                 ArgumentException or IOException or UnauthorizedAccessException => ex.Message,
                 _ => $"unexpected {ex.GetType().Name}: {ex.Message}",

@@ -33,6 +33,13 @@ public sealed class RunOptions
     /// <summary>How far back logs are read when no <c>--since</c> is given.</summary>
     public TimeSpan DefaultWindow { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// After SIGTERM, how long the long-running agent lets the run in progress finish and seal its bundle before it
+    /// abandons it (deleting its staging; nothing half-written stays in the store). Keep the pod's
+    /// terminationGracePeriodSeconds above this plus ten seconds.
+    /// </summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(20);
+
     public TimeSpan TimeoutFor(string collector)
         => CollectorTimeouts.TryGetValue(collector, out var timeout) ? timeout : CollectorTimeout;
 }

@@ -22,6 +22,11 @@ internal sealed class RunOptionsValidator : IValidateOptions<RunOptions>
             failures.Add($"{RunOptions.SectionName}:AbandonGrace must be between 0 and 1 minute (found {options.AbandonGrace}).");
         }
 
+        if (options.ShutdownGrace < TimeSpan.Zero || options.ShutdownGrace > TimeSpan.FromMinutes(10))
+        {
+            failures.Add($"{RunOptions.SectionName}:ShutdownGrace must be between 0 and 10 minutes (found {options.ShutdownGrace}).");
+        }
+
         if (options.CollectorOutputCapBytes < 1024)
         {
             failures.Add($"{RunOptions.SectionName}:CollectorOutputCapBytes must be at least 1024 (found {options.CollectorOutputCapBytes}).");

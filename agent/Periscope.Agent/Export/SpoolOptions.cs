@@ -24,6 +24,12 @@ public sealed class SpoolOptions
 
     /// <summary>Longest wait between tries.</summary>
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How often the long-running agent (<c>periscope-agent run</c>) tries again to upload the bundles still pending
+    /// between runs (after a storage outage or a refused credential, say); each run tries them too.
+    /// </summary>
+    public TimeSpan RetryInterval { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 internal sealed class SpoolOptionsValidator : IValidateOptions<SpoolOptions>
@@ -50,6 +56,11 @@ internal sealed class SpoolOptionsValidator : IValidateOptions<SpoolOptions>
         if (options.InitialBackoff < TimeSpan.Zero || options.MaxBackoff < options.InitialBackoff)
         {
             failures.Add($"{SpoolOptions.SectionName}:InitialBackoff must be at least 0 and at most MaxBackoff.");
+        }
+
+        if (options.RetryInterval < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"{SpoolOptions.SectionName}:RetryInterval must be at least 1 second (found {options.RetryInterval}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -16,4 +16,11 @@ namespace Periscope.Agent.Hosting;
 [JsonSerializable(typeof(LogRuleFile))]
 [JsonSerializable(typeof(CollectOutput))]
 [JsonSerializable(typeof(CollectorsOutput))]
+[JsonSerializable(typeof(Triggers.RunHistoryDocument))]
+[JsonSerializable(typeof(Triggers.RunRequestBody))]
+[JsonSerializable(typeof(Triggers.RunAccepted))]
+[JsonSerializable(typeof(Triggers.RunRecord))]
+[JsonSerializable(typeof(Triggers.HealthDocument))]
+[JsonSerializable(typeof(Triggers.RunsDocument))]
+[JsonSerializable(typeof(Triggers.ProblemDocument))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext;

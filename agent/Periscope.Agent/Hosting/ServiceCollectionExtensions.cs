@@ -11,6 +11,8 @@ using Periscope.Agent.Collectors.Kubelet;
 using Periscope.Agent.Collectors.System;
 using Periscope.Agent.Export;
 using Periscope.Agent.Redaction;
+using Periscope.Agent.Triggers;
+using Microsoft.Extensions.Configuration;
 
 namespace Periscope.Agent.Hosting;
 
@@ -46,6 +48,30 @@ internal static class ServiceCollectionExtensions
         services.AddContainerdCollector();
         services.AddDnsCollector();
         services.AddCniCollector();
+        return services;
+    }
+
+    /// <summary>The long-running agent (<c>periscope-agent run</c>): run history and queue, triggers, the run loop.</summary>
+    public static IServiceCollection AddRunService(this IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        services.AddMetrics();
+        services.AddOptions<TriggerOptions>().BindConfiguration(TriggerOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TriggerOptions>, TriggerOptionsValidator>();
+        services.AddOptions<HttpEndpointOptions>().BindConfiguration(HttpEndpointOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<HttpEndpointOptions>, HttpEndpointOptionsValidator>();
+        services.AddSingleton(sp => RunHistory.Load(sp.GetRequiredService<IOptions<AgentOptions>>().Value.Store));
+        services.AddSingleton<RunQueue>();
+        services.AddSingleton<TriggerIntake>();
+        services.AddSingleton<AgentMetrics>();
+
+        // The run in progress gets its grace period after SIGTERM; the host must wait a little longer than that.
+        var grace = configuration.GetSection(RunOptions.SectionName).GetValue<TimeSpan?>(nameof(RunOptions.ShutdownGrace)) ?? new RunOptions().ShutdownGrace;
+        services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = grace + TimeSpan.FromSeconds(10));
+
+        services.AddHostedService<RunService>();
+        services.AddHostedService<IntervalTrigger>();
+        services.AddHostedService<ConfigMapFilesTrigger>();
+        services.AddHostedService<ConfigMapWatchTrigger>();
         return services;
     }
 

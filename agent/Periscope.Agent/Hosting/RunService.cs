@@ -1,0 +1,250 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Periscope.Agent.Cli;
+using Periscope.Agent.Collection;
+using Periscope.Agent.Export;
+using Periscope.Agent.Triggers;
+using Periscope.Bundle;
+
+namespace Periscope.Agent.Hosting;
+
+/// <summary>
+/// The long-running agent's loop: takes one trigger at a time off the <see cref="RunQueue"/>, collects, seals the
+/// bundle into the spool and uploads what the spool holds; between runs it retries pending uploads. At start it
+/// records runs a crash interrupted as abandoned, removes their staging, and uploads bundles sealed before the
+/// restart. On SIGTERM the run in progress has <see cref="RunOptions.ShutdownGrace"/> to seal and upload its bundle;
+/// then it is cancelled, its staging removed, and it is recorded as abandoned.
+/// </summary>
+internal sealed partial class RunService(
+    RunQueue queue,
+    RunPipeline pipeline,
+    SpoolUploader spool,
+    AgentMetrics metrics,
+    IOptions<AgentOptions> agentOptions,
+    IOptions<RunOptions> runOptions,
+    IOptions<SpoolOptions> spoolOptions,
+    TimeProvider time,
+    ILogger<RunService> logger) : BackgroundService
+{
+    private readonly ILogger _logger = logger;
+
+    private string Store => agentOptions.Value.Store;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var run in queue.History.AbandonInterrupted(time.GetUtcNow()))
+        {
+            LogInterrupted(run.RunId);
+            metrics.RunEnded(RunState.Abandoned);
+        }
+
+        RemoveStaleStaging();
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Bundles sealed before a restart (of the agent or of the node) are sent first.
+        await SpoolPassAsync(stoppingToken);
+
+        using var retry = new PeriodicTimer(spoolOptions.Value.RetryInterval, time);
+        Task<bool>? tick = null;
+        Task<bool>? next = null;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                tick ??= retry.WaitForNextTickAsync(stoppingToken).AsTask();
+                next ??= queue.Reader.WaitToReadAsync(stoppingToken).AsTask();
+                var done = await Task.WhenAny(next, tick);
+                if (done == tick)
+                {
+                    tick = null;
+                    if (await done)
+                    {
+                        await SpoolPassAsync(stoppingToken);
+                    }
+
+                    continue;
+                }
+
+                next = null;
+                if (!await done)
+                {
+                    return;
+                }
+
+                while (!stoppingToken.IsCancellationRequested && queue.Reader.TryRead(out var trigger))
+                {
+                    await RunOneAsync(trigger, stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutdown while waiting for a trigger.
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        LogStopping(queue.Current ?? "none");
+        await base.StopAsync(cancellationToken);
+    }
+
+    private async Task RunOneAsync(RunTrigger trigger, CancellationToken stoppingToken)
+    {
+        var runId = trigger.RunId!;
+        queue.Started(runId);
+        try
+        {
+            var started = time.GetUtcNow();
+            if (!queue.History.TryStart(runId, trigger.Source, started))
+            {
+                LogSkipped(runId, trigger.Source);
+                return;
+            }
+
+            // After SIGTERM the run (and its upload) may go on for the grace period, then it is cancelled.
+            var grace = runOptions.Value.ShutdownGrace;
+            using var runCancellation = new CancellationTokenSource();
+            using var onStop = stoppingToken.Register(() =>
+            {
+                LogShutdownDuringRun(runId, grace.TotalSeconds);
+                runCancellation.CancelAfter(grace);
+            });
+
+            LogStarting(runId, trigger.Source);
+            RunOutcome outcome;
+            try
+            {
+                outcome = await pipeline.RunAsync(new RunSpec
+                {
+                    RunId = runId,
+                    Node = agentOptions.Value.Node,
+                    Store = Store,
+                    Collectors = trigger.Collectors,
+                    Since = TimeArgument.Parse(trigger.Since, started, "since"),
+                }, runCancellation.Token);
+            }
+            catch (OperationCanceledException) when (runCancellation.IsCancellationRequested)
+            {
+                queue.History.End(runId, RunState.Abandoned, $"the agent was stopped and the run did not finish within {grace.TotalSeconds:0.#} s", time.GetUtcNow());
+                metrics.RunEnded(RunState.Abandoned);
+                LogAbandoned(runId);
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Isolation boundary of one run: the store refused the bundle, the node name cannot be found, a defect.
+                // The agent stays up for the next trigger.
+                queue.History.End(runId, RunState.Failed, ex.Message, time.GetUtcNow());
+                metrics.RunEnded(RunState.Failed);
+                LogFailed(runId, ex.Message);
+                return;
+            }
+
+            var counts = FindingCounts.Of(outcome.Findings);
+            var health = outcome.Health.ToString().ToLowerInvariant();
+            queue.History.End(runId, RunState.Completed,
+                $"{health}: {counts.Critical} critical, {counts.Warning} warning, {counts.Info} info; bundle {outcome.Bundle.BundlePath}", time.GetUtcNow());
+            metrics.RunEnded(RunState.Completed);
+            LogCompleted(runId, health, counts.Critical, counts.Warning, outcome.Bundle.BundlePath);
+            await SpoolPassAsync(runCancellation.Token);
+        }
+        finally
+        {
+            queue.Finished(runId);
+        }
+    }
+
+    private async Task SpoolPassAsync(CancellationToken cancellationToken)
+    {
+        if (!spool.Enabled)
+        {
+            return;
+        }
+
+        try
+        {
+            var pass = await spool.RunAsync(Store, cancellationToken);
+            metrics.SpoolPass(pass);
+            if (pass.Pending > 0)
+            {
+                LogPending(pass.Pending, spoolOptions.Value.RetryInterval.TotalSeconds);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            LogSpoolCancelled();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Isolation boundary of one spool pass: a full or unreadable spool must not stop the agent.
+            LogSpoolFailed(ex.Message);
+        }
+    }
+
+    /// <summary>Staging a crash left behind: the run it belonged to is abandoned, its evidence never sealed.</summary>
+    private void RemoveStaleStaging()
+    {
+        var staging = Path.Combine(Path.GetFullPath(Store), ".staging");
+        if (!Directory.Exists(staging))
+        {
+            return;
+        }
+
+        foreach (var directory in Directory.EnumerateDirectories(staging))
+        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+                LogStagingRemoved(directory);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                LogStagingLeft(directory, ex.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Run {RunId} starting (trigger: {Source}).")]
+    private partial void LogStarting(string runId, string source);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Run {RunId} sealed: {Health}, {Critical} critical and {Warning} warning findings, bundle {Bundle}.")]
+    private partial void LogCompleted(string runId, string health, int critical, int warning, string bundle);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "Run {RunId} failed: {Reason}")]
+    private partial void LogFailed(string runId, string reason);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Run {RunId} abandoned at shutdown; its staging was removed and nothing of it is in the store.")]
+    private partial void LogAbandoned(string runId);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "Run {RunId} was interrupted by an earlier stop of the agent; recorded as abandoned, not run again.")]
+    private partial void LogInterrupted(string runId);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Debug, Message = "Run {RunId} (trigger: {Source}) was collected before on this node; not run again.")]
+    private partial void LogSkipped(string runId, string source);
+
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "Stopping during run {RunId}: it has {Seconds:0.#} s to seal and upload its bundle.")]
+    private partial void LogShutdownDuringRun(string runId, double seconds);
+
+    [LoggerMessage(EventId = 1108, Level = LogLevel.Warning, Message = "{Pending} sealed bundle(s) wait in the spool for upload; next try in {Seconds:0} s.")]
+    private partial void LogPending(int pending, double seconds);
+
+    [LoggerMessage(EventId = 1109, Level = LogLevel.Warning, Message = "Spool pass cancelled by shutdown; pending bundles are sent after the next start.")]
+    private partial void LogSpoolCancelled();
+
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Error, Message = "Spool pass failed: {Reason}")]
+    private partial void LogSpoolFailed(string reason);
+
+    [LoggerMessage(EventId = 1113, Level = LogLevel.Information, Message = "Agent stopping (run in progress: {RunId}).")]
+    private partial void LogStopping(string runId);
+
+    [LoggerMessage(EventId = 1111, Level = LogLevel.Information, Message = "Removed staging {Path} left by an interrupted run.")]
+    private partial void LogStagingRemoved(string path);
+
+    [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "Staging {Path} left by an interrupted run could not be removed: {Reason}")]
+    private partial void LogStagingLeft(string path, string reason);
+}

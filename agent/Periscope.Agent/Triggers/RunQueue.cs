@@ -1,0 +1,82 @@
+using System.Threading.Channels;
+
+namespace Periscope.Agent.Triggers;
+
+/// <summary>What became of a trigger offered to the queue.</summary>
+internal enum OfferResult
+{
+    /// <summary>Queued: it runs after the run in progress, if any.</summary>
+    Accepted,
+
+    /// <summary>This node has collected (or tried) this run id before; it is not run again.</summary>
+    AlreadyRun,
+
+    /// <summary>The run id is queued or running already.</summary>
+    AlreadyQueued,
+}
+
+/// <summary>
+/// The one queue every trigger feeds and the run service drains, one run at a time. A run id is offered by many
+/// triggers and many times (each relist of the ConfigMap, each poll of its mounted files, a retried POST): the queue
+/// and the <see cref="RunHistory"/> make sure it runs once.
+/// </summary>
+internal sealed class RunQueue(RunHistory history)
+{
+    private readonly Channel<RunTrigger> _channel = Channel.CreateUnbounded<RunTrigger>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly HashSet<string> _pending = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+    public ChannelReader<RunTrigger> Reader => _channel.Reader;
+
+    public RunHistory History => history;
+
+    /// <summary>The run id being collected now, if any.</summary>
+    public string? Current { get; private set; }
+
+    public OfferResult Offer(RunTrigger trigger)
+    {
+        ArgumentNullException.ThrowIfNull(trigger);
+        ArgumentException.ThrowIfNullOrEmpty(trigger.RunId);
+        lock (_lock)
+        {
+            if (history.Get(trigger.RunId) is not null)
+            {
+                return OfferResult.AlreadyRun;
+            }
+
+            if (!_pending.Add(trigger.RunId))
+            {
+                return OfferResult.AlreadyQueued;
+            }
+        }
+
+        _channel.Writer.TryWrite(trigger);
+        return OfferResult.Accepted;
+    }
+
+    public bool IsPending(string runId)
+    {
+        lock (_lock)
+        {
+            return _pending.Contains(runId);
+        }
+    }
+
+    /// <summary>Called by the run service when it takes a trigger off the queue.</summary>
+    public void Started(string runId)
+    {
+        lock (_lock)
+        {
+            Current = runId;
+        }
+    }
+
+    /// <summary>Called by the run service when the run has ended and is in the history.</summary>
+    public void Finished(string runId)
+    {
+        lock (_lock)
+        {
+            _pending.Remove(runId);
+            Current = null;
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+using Periscope.Agent.Collection;
+
+namespace Periscope.Agent.Triggers;
+
+/// <summary>What became of a request to run: queued, known already, or refused for the reasons given.</summary>
+internal sealed record IntakeResult(OfferResult? Offer, IReadOnlyList<string> Errors, RunTrigger Trigger)
+{
+    public bool Valid => Errors.Count == 0;
+}
+
+/// <summary>
+/// Where every trigger hands in a request: the contract's fields are checked (all problems at once), and a valid
+/// request is offered to the <see cref="RunQueue"/>. The same invalid ConfigMap is seen on every relist and poll; its
+/// problem is logged once, not on every look.
+/// </summary>
+internal sealed partial class TriggerIntake(RunQueue queue, RunPipeline pipeline, ILogger<TriggerIntake> logger)
+{
+    private readonly ILogger _logger = logger;
+    private readonly Lock _lock = new();
+    private string? _lastRefused;
+
+    public IntakeResult Submit(string? runId, string? collectors, string? since, string source)
+    {
+        var trigger = RunTrigger.Parse(runId, collectors, since, source, pipeline.Collectors.Select(c => c.Name), out var errors);
+        if (errors.Count > 0)
+        {
+            var key = $"{source}\n{runId}\n{collectors}\n{since}";
+            lock (_lock)
+            {
+                if (key != _lastRefused)
+                {
+                    _lastRefused = key;
+                    LogRefused(source, runId ?? string.Empty, string.Join(" ", errors));
+                }
+            }
+
+            return new IntakeResult(null, errors, trigger);
+        }
+
+        var offer = queue.Offer(trigger);
+        if (offer == OfferResult.Accepted)
+        {
+            LogAccepted(trigger.RunId!, source);
+        }
+
+        return new IntakeResult(offer, errors, trigger);
+    }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Run {RunId} requested by the {Source} trigger.")]
+    private partial void LogAccepted(string runId, string source);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "The {Source} trigger asked for run '{RunId}', refused: {Reasons}")]
+    private partial void LogRefused(string source, string runId, string reasons);
+}
