@@ -2,9 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using k8s;
-using k8s.Autorest;
 using k8s.Exceptions;
-using k8s.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -20,9 +18,10 @@ namespace Periscope.Agent.Triggers;
 /// (<c>fieldSelector=metadata.name=…</c>): the agent's Role needs get/list/watch on that ConfigMap alone.
 /// </summary>
 /// <remarks>
-/// KubernetesClient.Aot brings the configuration (in-cluster service account or kubeconfig), authentication, TLS and
-/// the typed list call, but not the watch helper of the reflection-based client; the watch is one streaming GET sent
-/// through the same authenticated client, read line by line as the API's watch events.
+/// KubernetesClient.Aot brings the configuration (in-cluster service account with its rotating token, or a
+/// kubeconfig), authentication and TLS; it has no watch helper (the reflection-based client's is not AOT-safe), and
+/// its typed calls root a JSON context of every API type. So the list and the watch are plain GETs sent through its
+/// authenticated client, read with the few fields used (<see cref="KubernetesObjectsJsonContext"/>).
 /// </remarks>
 internal sealed partial class ConfigMapWatchTrigger(
     TriggerIntake intake, IOptions<TriggerOptions> options, TimeProvider time, ILogger<ConfigMapWatchTrigger> logger) : BackgroundService
@@ -31,6 +30,9 @@ internal sealed partial class ConfigMapWatchTrigger(
     private static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(30);
     private readonly ILogger _logger = logger;
     private string? _lastError;
+
+    /// <summary>The newest resourceVersion seen, kept as events arrive so that a dropped watch resumes from it.</summary>
+    private string? _resourceVersion;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -59,15 +61,14 @@ internal sealed partial class ConfigMapWatchTrigger(
         using var client = new Kubernetes(config);
         LogWatching(ns, o.Name, client.BaseUri);
 
-        string? resourceVersion = null;
         var backoff = TimeSpan.FromSeconds(1);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                resourceVersion ??= await ListAsync(client, ns, o.Name, stoppingToken);
+                _resourceVersion ??= await ListAsync(client, ns, o.Name, stoppingToken);
                 var opened = time.GetTimestamp();
-                resourceVersion = await WatchAsync(client, ns, o, resourceVersion, stoppingToken);
+                await WatchAsync(client, ns, o, stoppingToken);
                 _lastError = null;
                 if (time.GetElapsedTime(opened) >= TimeSpan.FromSeconds(1))
                 {
@@ -81,7 +82,7 @@ internal sealed partial class ConfigMapWatchTrigger(
             {
                 return;
             }
-            catch (Exception ex) when (ex is HttpRequestException or HttpOperationException or IOException or JsonException or OperationCanceledException or KubernetesException)
+            catch (Exception ex) when (ex is HttpRequestException or KubernetesApiException or IOException or JsonException or OperationCanceledException)
             {
                 var reason = Describe(ex, ns, o.Name);
                 if (reason != _lastError)
@@ -111,48 +112,80 @@ internal sealed partial class ConfigMapWatchTrigger(
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(RequestDeadline);
-        var list = await client.CoreV1.ListNamespacedConfigMapAsync(ns, fieldSelector: $"metadata.name={name}", cancellationToken: deadline.Token);
+        var query = $"api/v1/namespaces/{Uri.EscapeDataString(ns)}/configmaps?fieldSelector={Uri.EscapeDataString("metadata.name=" + name)}";
+        using var response = await SendAsync(client, query, deadline.Token);
+        await using var stream = await response.Content.ReadAsStreamAsync(deadline.Token);
+        var list = await JsonSerializer.DeserializeAsync(stream, KubernetesObjectsJsonContext.Default.ConfigMapListObject, deadline.Token)
+            ?? throw new JsonException("the list is empty");
         foreach (var configMap in list.Items ?? [])
         {
             Submit(configMap);
         }
 
-        LogListed(list.Metadata?.ResourceVersion ?? string.Empty);
-        return list.Metadata?.ResourceVersion ?? throw new KubernetesException(new V1Status { Message = "the list has no resourceVersion" });
+        var resourceVersion = list.Metadata?.ResourceVersion;
+        if (string.IsNullOrEmpty(resourceVersion))
+        {
+            throw new JsonException("the list has no resourceVersion");
+        }
+
+        LogListed(resourceVersion);
+        return resourceVersion;
     }
 
-    /// <summary>
-    /// Watches from <paramref name="resourceVersion"/> until the server ends the watch; returns the last resourceVersion
-    /// seen, or null when it is too old (410 Gone) and the caller must list again.
-    /// </summary>
-    private async Task<string?> WatchAsync(Kubernetes client, string ns, ConfigMapTriggerOptions o, string resourceVersion, CancellationToken cancellationToken)
+    /// <summary>Sends an authenticated GET; throws with the API's own message for an error status (410 Gone excepted).</summary>
+    private static async Task<HttpResponseMessage> SendAsync(Kubernetes client, string query, CancellationToken cancellationToken)
     {
-        // Watches of many agents should not all end together: the timeout is spread between 1x and 2x.
-        var timeoutSeconds = (int)(o.WatchTimeout.TotalSeconds * (1 + Random.Shared.NextDouble()));
-        var query = string.Create(CultureInfo.InvariantCulture,
-            $"api/v1/namespaces/{Uri.EscapeDataString(ns)}/configmaps?watch=true&allowWatchBookmarks=true&resourceVersion={Uri.EscapeDataString(resourceVersion)}&fieldSelector={Uri.EscapeDataString("metadata.name=" + o.Name)}&timeoutSeconds={timeoutSeconds}");
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(client.BaseUri, query));
+        request.Headers.Accept.ParseAdd("application/json");
         if (client.Credentials is not null)
         {
             await client.Credentials.ProcessHttpRequestAsync(request, cancellationToken);
         }
 
+        var response = await client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.Gone)
+        {
+            return response;
+        }
+
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            string? message = null;
+            try
+            {
+                message = JsonSerializer.Deserialize(body, KubernetesObjectsJsonContext.Default.StatusObject)?.Message;
+            }
+            catch (JsonException)
+            {
+                // Not a Status (a proxy's page): the status code says enough.
+            }
+
+            throw new KubernetesApiException(response.StatusCode, message);
+        }
+    }
+
+    /// <summary>
+    /// Watches from the newest resourceVersion seen until the server ends the watch or the connection fails, keeping
+    /// <see cref="_resourceVersion"/> up to date; sets it to null when it is too old (410 Gone) and a list must follow.
+    /// </summary>
+    private async Task WatchAsync(Kubernetes client, string ns, ConfigMapTriggerOptions o, CancellationToken cancellationToken)
+    {
+        var resourceVersion = _resourceVersion!;
+        // Watches of many agents should not all end together: the timeout is spread between 1x and 2x.
+        var timeoutSeconds = (int)(o.WatchTimeout.TotalSeconds * (1 + Random.Shared.NextDouble()));
+        var query = string.Create(CultureInfo.InvariantCulture,
+            $"api/v1/namespaces/{Uri.EscapeDataString(ns)}/configmaps?watch=true&allowWatchBookmarks=true&resourceVersion={Uri.EscapeDataString(resourceVersion)}&fieldSelector={Uri.EscapeDataString("metadata.name=" + o.Name)}&timeoutSeconds={timeoutSeconds}");
+
         // The server ends the watch after timeoutSeconds; a connection that goes silent past that is dead.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds) + RequestDeadline);
-        using var response = await client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+        using var response = await SendAsync(client, query, deadline.Token);
         if (response.StatusCode == HttpStatusCode.Gone)
         {
             LogGone(resourceVersion);
-            return null;
-        }
-
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new HttpOperationException($"watch answered {(int)response.StatusCode} {response.ReasonPhrase}")
-            {
-                Response = new HttpResponseMessageWrapper(response, await response.Content.ReadAsStringAsync(deadline.Token)),
-            };
+            _resourceVersion = null;
+            return;
         }
 
         LogWatchOpen(resourceVersion);
@@ -165,48 +198,45 @@ internal sealed partial class ConfigMapWatchTrigger(
                 continue;
             }
 
-            using var document = JsonDocument.Parse(line);
-            var type = document.RootElement.GetProperty("type").GetString();
-            var raw = document.RootElement.GetProperty("object").GetRawText();
-            if (type == "ERROR")
+            var watchEvent = JsonSerializer.Deserialize(line, KubernetesObjectsJsonContext.Default.WatchEventObject)
+                ?? throw new JsonException("an empty watch event");
+            if (watchEvent.Type == "ERROR")
             {
-                var status = KubernetesJson.Deserialize<V1Status>(raw);
-                if (status.Code == (int)HttpStatusCode.Gone)
+                var status = watchEvent.Object.Deserialize(KubernetesObjectsJsonContext.Default.StatusObject);
+                if (status?.Code == (int)HttpStatusCode.Gone)
                 {
-                    LogGone(resourceVersion);
-                    return null;
+                    LogGone(_resourceVersion!);
+                    _resourceVersion = null;
+                    return;
                 }
 
-                throw new KubernetesException(status);
+                throw new KubernetesApiException((HttpStatusCode)(status?.Code ?? 500), status?.Message);
             }
 
-            var configMap = KubernetesJson.Deserialize<V1ConfigMap>(raw);
-            resourceVersion = configMap.Metadata?.ResourceVersion ?? resourceVersion;
-            if (type is "ADDED" or "MODIFIED")
+            var configMap = watchEvent.Object.Deserialize(KubernetesObjectsJsonContext.Default.ConfigMapObject);
+            _resourceVersion = configMap?.Metadata?.ResourceVersion ?? _resourceVersion;
+            if (configMap is not null && watchEvent.Type is "ADDED" or "MODIFIED")
             {
                 Submit(configMap);
             }
         }
-
-        return resourceVersion;
     }
 
-    private void Submit(V1ConfigMap configMap)
+    private void Submit(ConfigMapObject configMap)
     {
-        var data = configMap.Data ?? new Dictionary<string, string>();
+        var data = configMap.Data ?? [];
         intake.Submit(Value(data, "runId"), Value(data, "collectors"), Value(data, "since"), SourceName);
     }
 
-    private static string? Value(IDictionary<string, string> data, string key) => data.TryGetValue(key, out var value) ? value : null;
+    private static string? Value(Dictionary<string, string> data, string key) => data.TryGetValue(key, out var value) ? value : null;
 
     private static string Describe(Exception ex, string ns, string name)
         => ex switch
         {
-            HttpOperationException { Response.StatusCode: HttpStatusCode.Unauthorized } =>
+            KubernetesApiException { Status: HttpStatusCode.Unauthorized } =>
                 "the API refused the agent's credentials (401); check its service account token",
-            HttpOperationException { Response.StatusCode: HttpStatusCode.Forbidden } =>
+            KubernetesApiException { Status: HttpStatusCode.Forbidden } =>
                 $"the agent may not list and watch ConfigMap {ns}/{name} (403); grant get, list and watch on it, or set Periscope:Triggers:ConfigMap:Source to files",
-            HttpOperationException http => $"{http.Message} {http.Response?.Content}".Trim(),
             OperationCanceledException => "the API did not answer within its deadline",
             _ => ex.Message,
         };

@@ -1,0 +1,354 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Periscope.Testing;
+
+/// <summary>
+/// A FAKE Kubernetes API server (no kube-apiserver can run here), in process on loopback, that follows the real
+/// protocol for ConfigMaps of one namespace: <c>GET /api/v1/namespaces/{ns}/configmaps</c> lists (with
+/// <c>fieldSelector=metadata.name=…</c>) and returns the list's resourceVersion; with <c>watch=true</c> it streams
+/// newline-delimited watch events (<c>{"type":"ADDED|MODIFIED|DELETED|ERROR","object":…}</c>) newer than the given
+/// resourceVersion, then waits for more until <c>timeoutSeconds</c>. A resourceVersion older than the last
+/// <see cref="Compact"/> gets a 200 with one ERROR event carrying a 410 Gone Status ("too old resource version"),
+/// as the real server answers a watch. <see cref="DropWatches"/> cuts every open watch connection. Every request
+/// needs the bearer token, else 401 with a Status. Requests are recorded for assertions.
+/// </summary>
+public sealed class FakeKubernetesApi : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, JsonObject> _configMaps = new(StringComparer.Ordinal);
+    private readonly List<(long Version, string Type, JsonObject Object)> _events = [];
+    private readonly List<HttpContext> _watches = [];
+    private readonly List<FakeApiRequest> _requests = [];
+    private long _resourceVersion = 1000;
+    private long _compactedBefore;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private FakeKubernetesApi(WebApplication app, string ns, string token)
+    {
+        _app = app;
+        Namespace = ns;
+        Token = token;
+    }
+
+    public string Namespace { get; }
+
+    public string Token { get; }
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>Status code every request gets instead of its answer, while set (a 403 from missing RBAC, say).</summary>
+    public int? ForcedStatus { get; set; }
+
+    public IReadOnlyList<FakeApiRequest> Requests
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _requests.ToList();
+            }
+        }
+    }
+
+    public static async Task<FakeKubernetesApi> StartAsync(string ns = "periscope", string token = "fake-service-account-token")
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        var app = builder.Build();
+        var api = new FakeKubernetesApi(app, ns, token);
+        app.MapGet("/api/v1/namespaces/{ns}/configmaps", (HttpContext context, string ns) => api.HandleAsync(context, ns));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        api.BaseAddress = new Uri(address);
+        return api;
+    }
+
+    /// <summary>Writes a kubeconfig that points at this server with its token, in namespace <see cref="Namespace"/>.</summary>
+    public string WriteKubeconfig(string path, string? token = null)
+    {
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: fake
+              cluster:
+                server: {BaseAddress.ToString().TrimEnd('/')}
+            users:
+            - name: agent
+              user:
+                token: {token ?? Token}
+            contexts:
+            - name: fake
+              context:
+                cluster: fake
+                user: agent
+                namespace: {Namespace}
+            current-context: fake
+            """);
+        return path;
+    }
+
+    /// <summary>Creates or replaces a ConfigMap's data (an ADDED or MODIFIED event); returns its new resourceVersion.</summary>
+    public long Put(string name, IReadOnlyDictionary<string, string> data)
+    {
+        lock (_lock)
+        {
+            var version = ++_resourceVersion;
+            var dataObject = new JsonObject();
+            foreach (var (key, value) in data)
+            {
+                dataObject[key] = value;
+            }
+
+            var type = _configMaps.ContainsKey(name) ? "MODIFIED" : "ADDED";
+            var configMap = new JsonObject
+            {
+                ["kind"] = "ConfigMap",
+                ["apiVersion"] = "v1",
+                ["metadata"] = new JsonObject
+                {
+                    ["name"] = name,
+                    ["namespace"] = Namespace,
+                    ["resourceVersion"] = version.ToString(CultureInfo.InvariantCulture),
+                    ["uid"] = "6a0c1b3e-0000-4000-8000-" + name.GetHashCode(StringComparison.Ordinal).ToString("x12", CultureInfo.InvariantCulture)[..12],
+                },
+                ["data"] = dataObject,
+            };
+            _configMaps[name] = configMap;
+            _events.Add((version, type, (JsonObject)configMap.DeepClone()));
+            Signal();
+            return version;
+        }
+    }
+
+    public void Delete(string name)
+    {
+        lock (_lock)
+        {
+            if (_configMaps.Remove(name, out var configMap))
+            {
+                var version = ++_resourceVersion;
+                configMap["metadata"]!["resourceVersion"] = version.ToString(CultureInfo.InvariantCulture);
+                _events.Add((version, "DELETED", configMap));
+                Signal();
+            }
+        }
+    }
+
+    /// <summary>Forgets the event history (etcd compaction): a watch from any resourceVersion before now gets 410 Gone.</summary>
+    public void Compact()
+    {
+        lock (_lock)
+        {
+            _compactedBefore = _resourceVersion + 1;
+            _events.Clear();
+        }
+    }
+
+    /// <summary>Cuts every open watch connection, as a restarting API server or a load balancer does.</summary>
+    public int DropWatches()
+    {
+        lock (_lock)
+        {
+            foreach (var watch in _watches)
+            {
+                watch.Abort();
+            }
+
+            var dropped = _watches.Count;
+            _watches.Clear();
+            return dropped;
+        }
+    }
+
+    public int OpenWatches
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _watches.Count;
+            }
+        }
+    }
+
+    private void Signal()
+    {
+        var changed = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.TrySetResult();
+    }
+
+    private async Task HandleAsync(HttpContext context, string ns)
+    {
+        var query = context.Request.Query;
+        var watch = query["watch"].ToString() is "true" or "1";
+        var requestedVersion = query["resourceVersion"].ToString();
+        var selector = query["fieldSelector"].ToString();
+        lock (_lock)
+        {
+            _requests.Add(new FakeApiRequest(watch ? "watch" : "list", requestedVersion, selector, context.Request.Headers.Authorization.ToString()));
+        }
+
+        if (context.Request.Headers.Authorization.ToString() != $"Bearer {Token}")
+        {
+            await WriteStatusAsync(context, 401, "Unauthorized", "Unauthorized");
+            return;
+        }
+
+        if (ForcedStatus is { } forced)
+        {
+            await WriteStatusAsync(context, forced, forced == 403 ? "Forbidden" : "InternalError",
+                forced == 403 ? $"configmaps is forbidden: User \"system:serviceaccount:{ns}:agent\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"{ns}\"" : "fake failure");
+            return;
+        }
+
+        string? name = null;
+        if (selector.StartsWith("metadata.name=", StringComparison.Ordinal))
+        {
+            name = selector["metadata.name=".Length..];
+        }
+        else if (selector.Length > 0)
+        {
+            await WriteStatusAsync(context, 400, "BadRequest", $"unsupported field selector {selector}");
+            return;
+        }
+
+        if (ns != Namespace)
+        {
+            // A namespace that does not exist lists empty, as the real server does.
+            name = "\0none";
+        }
+
+        if (!watch)
+        {
+            JsonObject list;
+            lock (_lock)
+            {
+                list = new JsonObject
+                {
+                    ["kind"] = "ConfigMapList",
+                    ["apiVersion"] = "v1",
+                    ["metadata"] = new JsonObject { ["resourceVersion"] = _resourceVersion.ToString(CultureInfo.InvariantCulture) },
+                    ["items"] = new JsonArray(_configMaps.Values.Where(c => name is null || (string?)c["metadata"]!["name"] == name)
+                        .Select(c => (JsonNode)c.DeepClone()).ToArray()),
+                };
+            }
+
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(list.ToJsonString());
+            return;
+        }
+
+        await WatchAsync(context, name, requestedVersion, query["timeoutSeconds"].ToString());
+    }
+
+    private async Task WatchAsync(HttpContext context, string? name, string requestedVersion, string timeoutSeconds)
+    {
+        var since = long.TryParse(requestedVersion, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : 0;
+        var timeout = int.TryParse(timeoutSeconds, NumberStyles.None, CultureInfo.InvariantCulture, out var t) ? TimeSpan.FromSeconds(t) : TimeSpan.FromMinutes(30);
+        context.Response.ContentType = "application/json";
+        await context.Response.StartAsync();
+
+        JsonObject? gone = null;
+        lock (_lock)
+        {
+            if (since < _compactedBefore - 1)
+            {
+                gone = StatusObject(410, "Expired", $"too old resource version: {since} ({_resourceVersion})");
+            }
+            else
+            {
+                _watches.Add(context);
+            }
+        }
+
+        if (gone is not null)
+        {
+            // The real server: 200, one ERROR event with a 410 Status, end of stream.
+            await WriteLineAsync(context, new JsonObject { ["type"] = "ERROR", ["object"] = gone });
+            return;
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            while (!deadline.IsCancellationRequested)
+            {
+                List<(long Version, string Type, JsonObject Object)> pending;
+                Task changed;
+                lock (_lock)
+                {
+                    pending = _events.Where(e => e.Version > since && (name is null || (string?)e.Object["metadata"]!["name"] == name)).ToList();
+                    changed = _changed.Task;
+                }
+
+                foreach (var (version, type, obj) in pending)
+                {
+                    await WriteLineAsync(context, new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() });
+                    since = version;
+                }
+
+                await changed.WaitAsync(deadline.Token);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            // Timeout (the server ends the watch) or the connection was dropped.
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _watches.Remove(context);
+            }
+        }
+    }
+
+    private static async Task WriteLineAsync(HttpContext context, JsonObject line)
+    {
+        await context.Response.WriteAsync(line.ToJsonString() + "\n", Encoding.UTF8);
+        await context.Response.Body.FlushAsync();
+    }
+
+    private static JsonObject StatusObject(int code, string reason, string message) => new()
+    {
+        ["kind"] = "Status",
+        ["apiVersion"] = "v1",
+        ["metadata"] = new JsonObject(),
+        ["status"] = "Failure",
+        ["message"] = message,
+        ["reason"] = reason,
+        ["code"] = code,
+    };
+
+    private static async Task WriteStatusAsync(HttpContext context, int code, string reason, string message)
+    {
+        context.Response.StatusCode = code;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(StatusObject(code, reason, message).ToJsonString());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        DropWatches();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>One request the fake API server received.</summary>
+public sealed record FakeApiRequest(string Kind, string ResourceVersion, string FieldSelector, string Authorization);
