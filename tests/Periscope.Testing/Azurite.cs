@@ -16,15 +16,25 @@ public sealed class Azurite : IAsyncLifetime
     public const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private readonly TempDirectory _location = new();
     private readonly StringBuilder _log = new();
+    private readonly TestCertificates? _tls;
     private Process? _process;
+
+    public Azurite()
+    {
+    }
+
+    /// <summary>Azurite over TLS with the test CA's certificate and OAuth (bearer tokens) accepted besides shared keys.</summary>
+    public Azurite(TestCertificates tls) => _tls = tls;
 
     public int Port { get; private set; }
 
     public string? Missing { get; private set; }
 
-    public string ConnectionString => $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};BlobEndpoint=http://127.0.0.1:{Port}/{Account};";
+    private string Scheme => _tls is null ? "http" : "https";
 
-    public Uri ServiceUri => new($"http://127.0.0.1:{Port}/{Account}");
+    public string ConnectionString => $"DefaultEndpointsProtocol={Scheme};AccountName={Account};AccountKey={Key};BlobEndpoint={Scheme}://127.0.0.1:{Port}/{Account};";
+
+    public Uri ServiceUri => new($"{Scheme}://127.0.0.1:{Port}/{Account}");
 
     public void Require() => Requires.That(Missing is null, Missing ?? string.Empty);
 
@@ -62,8 +72,14 @@ public sealed class Azurite : IAsyncLifetime
             Port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
 
-        var info = new ProcessStartInfo(binary, ["--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--location", _location.Path, "--disableTelemetry", "--skipApiVersionCheck", "--loose"])
+        List<string> args = ["--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--location", _location.Path, "--disableTelemetry", "--skipApiVersionCheck", "--loose"];
+        if (_tls is not null)
+        {
+            args.AddRange(["--cert", _tls.ServerCertificatePem, "--key", _tls.ServerKeyPem, "--oauth", "basic"]);
+        }
+
+        var info = new ProcessStartInfo(binary, args)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

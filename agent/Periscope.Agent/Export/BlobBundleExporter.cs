@@ -1,4 +1,6 @@
 using Azure;
+using Azure.Core;
+using Azure.Identity;
 using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -28,6 +30,9 @@ internal sealed record UploadResult(bool Succeeded, string? Location, string? Er
 /// </summary>
 internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
 {
+    private readonly Lock _lock = new();
+    private TokenCredential? _credential;
+
     public bool Enabled => options.Value.Enabled;
 
     public Task<UploadResult> UploadAsync(SealedBundle bundle, CancellationToken cancellationToken)
@@ -83,6 +88,11 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
         {
             return new UploadResult(false, location, Explain(ex)) { Permanent = ex.Status is 403 or 404 or 409, AlreadyUploaded = ex.Status == 409 };
         }
+        catch (AuthenticationFailedException ex)
+        {
+            // No token: the identity is not assigned, the federation is not set up, or the token endpoint is down.
+            return new UploadResult(false, location, $"the {o.Auth} credential could not get a token for Blob Storage ({FirstLine(ex.Message)}); the bundle stays in the local store.");
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException
                                        || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
@@ -92,11 +102,16 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
     }
 
     /// <summary>The container client, built from credentials read now (a rotated secret is picked up on the next run).</summary>
-    private static async Task<BlobContainerClient> ContainerAsync(BlobSinkOptions o, CancellationToken cancellationToken)
+    private async Task<BlobContainerClient> ContainerAsync(BlobSinkOptions o, CancellationToken cancellationToken)
     {
         var clientOptions = new BlobClientOptions();
         clientOptions.Retry.MaxRetries = 3;
         clientOptions.Retry.Mode = Azure.Core.RetryMode.Exponential;
+        if (o.Auth is "workload-identity" or "managed-identity")
+        {
+            return new BlobContainerClient(new Uri(o.ContainerUrl!), Credential(o), clientOptions);
+        }
+
         if (o.Auth == "sas")
         {
             var url = (await File.ReadAllTextAsync(o.SasUrlFile!, cancellationToken)).Trim();
@@ -107,11 +122,40 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
         return new BlobContainerClient(connection, o.Container, clientOptions);
     }
 
+    /// <summary>
+    /// One credential for the agent's life, so its token is cached and renewed before expiry. Each is the specific
+    /// credential the option names, never a chain that tries others: a node must not upload as an identity nobody
+    /// chose. Workload identity re-reads the projected token file whenever it needs a new token.
+    /// </summary>
+    private TokenCredential Credential(BlobSinkOptions o)
+    {
+        lock (_lock)
+        {
+            return _credential ??= o.Auth == "workload-identity"
+                ? new WorkloadIdentityCredential(new WorkloadIdentityCredentialOptions
+                {
+                    ClientId = string.IsNullOrWhiteSpace(o.ClientId) ? Environment.GetEnvironmentVariable("AZURE_CLIENT_ID") : o.ClientId,
+                    TenantId = string.IsNullOrWhiteSpace(o.TenantId) ? Environment.GetEnvironmentVariable("AZURE_TENANT_ID") : o.TenantId,
+                    TokenFilePath = string.IsNullOrWhiteSpace(o.FederatedTokenFile) ? Environment.GetEnvironmentVariable("AZURE_FEDERATED_TOKEN_FILE") : o.FederatedTokenFile,
+                })
+                : new ManagedIdentityCredential(string.IsNullOrWhiteSpace(o.ClientId)
+                    ? ManagedIdentityId.SystemAssigned
+                    : ManagedIdentityId.FromUserAssignedClientId(o.ClientId));
+        }
+    }
+
+    private static string FirstLine(string message)
+    {
+        var end = message.IndexOfAny(['\r', '\n']);
+        return end < 0 ? message : message[..end];
+    }
+
     private static string Explain(RequestFailedException ex) => (ex.Status, ex.ErrorCode) switch
     {
         (403, "AuthenticationFailed") => "Blob Storage refused the credential (AuthenticationFailed: a wrong key, or a SAS that is expired or malformed); the bundle stays in the local store.",
         (403, "AuthorizationPermissionMismatch" or "AuthorizationResourceTypeMismatch") => $"Blob Storage refused the upload ({ex.ErrorCode}): the credential lacks create or write permission on the container; the bundle stays in the local store.",
         (403, _) => $"Blob Storage refused the credential or its permissions ({ex.ErrorCode}): check the key or SAS (account, expiry) and that it grants create and write on the container; the bundle stays in the local store.",
+        (401, _) => $"Blob Storage refused the token ({ex.ErrorCode}): it is not a token for Azure Storage, or it has expired; the bundle stays in the local store.",
         (404, "ContainerNotFound") => "the Blob container does not exist; create it (the agent needs no right to list or create containers); the bundle stays in the local store.",
         (409, "BlobAlreadyExists") => "this node's status record for the run is already in Blob Storage: a node never uploads the same run twice; the bundle stays in the local store.",
         _ => $"upload to Blob Storage failed: HTTP {ex.Status} {ex.ErrorCode}; the bundle stays in the local store.",

@@ -7,7 +7,10 @@ public sealed class BlobSinkOptions
 {
     public const string SectionName = "Periscope:Sinks:Blob";
 
-    /// <summary>How the agent authenticates, chosen explicitly: <c>connection-string</c> or <c>sas</c>; empty: no upload.</summary>
+    /// <summary>
+    /// How the agent authenticates, chosen explicitly (never a guessing chain): <c>connection-string</c>, <c>sas</c>,
+    /// <c>workload-identity</c> or <c>managed-identity</c>; empty: no upload.
+    /// </summary>
     public string? Auth { get; set; }
 
     /// <summary>The container (with <c>connection-string</c>).</summary>
@@ -24,6 +27,25 @@ public sealed class BlobSinkOptions
     /// re-read on every upload. It needs only create and write permissions (<c>sp=cw</c>): no read, no list.
     /// </summary>
     public string? SasUrlFile { get; set; }
+
+    /// <summary>
+    /// With <c>workload-identity</c> or <c>managed-identity</c>: the container's URL,
+    /// <c>https://account.blob.core.windows.net/container</c>. The identity needs the Storage Blob Data Contributor role
+    /// on that container (or a custom role with blob write and create only).
+    /// </summary>
+    public string? ContainerUrl { get; set; }
+
+    /// <summary>
+    /// The identity's client id: with <c>managed-identity</c>, a user-assigned identity (unset: the system-assigned one);
+    /// with <c>workload-identity</c>, unset means <c>AZURE_CLIENT_ID</c>, which the AKS workload identity webhook injects.
+    /// </summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>With <c>workload-identity</c>: the tenant; unset means <c>AZURE_TENANT_ID</c>.</summary>
+    public string? TenantId { get; set; }
+
+    /// <summary>With <c>workload-identity</c>: the projected service account token; unset means <c>AZURE_FEDERATED_TOKEN_FILE</c>.</summary>
+    public string? FederatedTokenFile { get; set; }
 
     /// <summary>Size of each block of a bundle's upload; bundles are uploaded from their file, a block at a time.</summary>
     public int BlockSizeBytes { get; set; } = 4 * 1024 * 1024;
@@ -63,10 +85,21 @@ internal sealed class BlobSinkOptionsValidator : IValidateOptions<BlobSinkOption
             case "connection-string" or "sas":
                 break;
             case "workload-identity" or "managed-identity":
-                failures.Add($"{BlobSinkOptions.SectionName}:Auth {options.Auth} is not supported by this version yet; use connection-string or sas.");
+                if (!Uri.TryCreate(options.ContainerUrl, UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttps || url.AbsolutePath.Trim('/').Length == 0 || url.Query.Length > 0)
+                {
+                    failures.Add($"{BlobSinkOptions.SectionName}:Auth is {options.Auth}: ContainerUrl must be the container's https URL without a query (found '{options.ContainerUrl}').");
+                }
+
+                if (options.Auth == "workload-identity")
+                {
+                    AddMissing(failures, options.ClientId, "ClientId", "AZURE_CLIENT_ID");
+                    AddMissing(failures, options.TenantId, "TenantId", "AZURE_TENANT_ID");
+                    AddMissing(failures, options.FederatedTokenFile, "FederatedTokenFile", "AZURE_FEDERATED_TOKEN_FILE");
+                }
+
                 break;
             default:
-                failures.Add($"{BlobSinkOptions.SectionName}:Auth must be connection-string or sas (found '{options.Auth}').");
+                failures.Add($"{BlobSinkOptions.SectionName}:Auth must be connection-string, sas, workload-identity or managed-identity (found '{options.Auth}').");
                 break;
         }
 
@@ -81,5 +114,14 @@ internal sealed class BlobSinkOptionsValidator : IValidateOptions<BlobSinkOption
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Workload identity's settings come from the option or from the variable the AKS webhook injects.</summary>
+    private static void AddMissing(List<string> failures, string? value, string option, string variable)
+    {
+        if (string.IsNullOrWhiteSpace(value) && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(variable)))
+        {
+            failures.Add($"{BlobSinkOptions.SectionName}:Auth is workload-identity but neither {option} nor {variable} is set (is the pod labelled azure.workload.identity/use=true?).");
+        }
     }
 }

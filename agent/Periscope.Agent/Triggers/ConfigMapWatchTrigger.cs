@@ -19,9 +19,9 @@ namespace Periscope.Agent.Triggers;
 /// </summary>
 /// <remarks>
 /// KubernetesClient.Aot brings the configuration (in-cluster service account with its rotating token, or a
-/// kubeconfig), authentication and TLS; it has no watch helper (the reflection-based client's is not AOT-safe), and
-/// its typed calls root a JSON context of every API type. So the list and the watch are plain GETs sent through its
-/// authenticated client, read with the few fields used (<see cref="KubernetesObjectsJsonContext"/>).
+/// kubeconfig) and its credentials; it has no watch helper (the reflection-based client's is not AOT-safe), and its
+/// client roots a JSON context of every API type. So the list and the watch are plain GETs
+/// (<see cref="KubernetesApiClient"/>), read with the few fields used (<see cref="KubernetesObjectsJsonContext"/>).
 /// </remarks>
 internal sealed partial class ConfigMapWatchTrigger(
     TriggerIntake intake, IOptions<TriggerOptions> options, TimeProvider time, ILogger<ConfigMapWatchTrigger> logger) : BackgroundService
@@ -42,23 +42,23 @@ internal sealed partial class ConfigMapWatchTrigger(
             return;
         }
 
-        KubernetesClientConfiguration config;
+        KubernetesApiClient client;
+        string ns;
         try
         {
-            config = string.IsNullOrEmpty(o.Kubeconfig)
+            var config = string.IsNullOrEmpty(o.Kubeconfig)
                 ? KubernetesClientConfiguration.InClusterConfig()
                 : await KubernetesClientConfiguration.BuildConfigFromConfigFileAsync(new FileInfo(o.Kubeconfig));
+            ns = o.Namespace ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? config.Namespace ?? "default";
+            client = KubernetesApiClient.Create(config);
         }
-        catch (Exception ex) when (ex is KubeConfigException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is KubeConfigException or IOException or UnauthorizedAccessException or ArgumentException or FormatException or System.Security.Cryptography.CryptographicException)
         {
             LogNoApi(ex.Message);
             return;
         }
 
-        // A watch stays open for minutes: the client's overall timeout is off, every request has its own deadline.
-        config.HttpClientTimeout = Timeout.InfiniteTimeSpan;
-        var ns = o.Namespace ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? config.Namespace ?? "default";
-        using var client = new Kubernetes(config);
+        using var owned = client;
         LogWatching(ns, o.Name, client.BaseUri);
 
         var backoff = TimeSpan.FromSeconds(1);
@@ -108,7 +108,7 @@ internal sealed partial class ConfigMapWatchTrigger(
     }
 
     /// <summary>Lists the ConfigMap by name; submits its run id, if any; returns the list's resourceVersion.</summary>
-    private async Task<string> ListAsync(Kubernetes client, string ns, string name, CancellationToken cancellationToken)
+    private async Task<string> ListAsync(KubernetesApiClient client, string ns, string name, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(RequestDeadline);
@@ -133,16 +133,9 @@ internal sealed partial class ConfigMapWatchTrigger(
     }
 
     /// <summary>Sends an authenticated GET; throws with the API's own message for an error status (410 Gone excepted).</summary>
-    private static async Task<HttpResponseMessage> SendAsync(Kubernetes client, string query, CancellationToken cancellationToken)
+    private static async Task<HttpResponseMessage> SendAsync(KubernetesApiClient client, string query, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(client.BaseUri, query));
-        request.Headers.Accept.ParseAdd("application/json");
-        if (client.Credentials is not null)
-        {
-            await client.Credentials.ProcessHttpRequestAsync(request, cancellationToken);
-        }
-
-        var response = await client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var response = await client.GetAsync(query, cancellationToken);
         if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.Gone)
         {
             return response;
@@ -169,7 +162,7 @@ internal sealed partial class ConfigMapWatchTrigger(
     /// Watches from the newest resourceVersion seen until the server ends the watch or the connection fails, keeping
     /// <see cref="_resourceVersion"/> up to date; sets it to null when it is too old (410 Gone) and a list must follow.
     /// </summary>
-    private async Task WatchAsync(Kubernetes client, string ns, ConfigMapTriggerOptions o, CancellationToken cancellationToken)
+    private async Task WatchAsync(KubernetesApiClient client, string ns, ConfigMapTriggerOptions o, CancellationToken cancellationToken)
     {
         var resourceVersion = _resourceVersion!;
         // Watches of many agents should not all end together: the timeout is spread between 1x and 2x.
