@@ -9,8 +9,13 @@ using Periscope.Agent.Redaction;
 //                                            (window and size bound off); prints the matching record count
 // periscope-bench export-patterns            the rule table's patterns as POSIX ERE, one per line, for grep -E -f
 // periscope-bench redact IN OUT               redact IN to OUT exactly as evidence files are (default rules)
+// periscope-bench upload CONNECTION_FILE CONTAINER FILE RUNID
+//                                            upload FILE as RUNID's bundle exactly as the Blob sink does (default
+//                                            4 MiB blocks, 2 in flight); prints the upload's seconds
 switch (args.FirstOrDefault())
 {
+    case "upload" when args.Length >= 5:
+        return await UploadAsync(args[1], args[2], args[3], args[4]);
     case "redact" when args.Length >= 3:
         return await RedactAsync(args[1], args[2]);
     case "classify" when args.Length >= 2:
@@ -43,6 +48,29 @@ static async Task<int> ClassifyAsync(string path, string? evidencePath)
     var findings = analyzer.Finish();
     Console.WriteLine(analyzer.MatchedRecords);
     await Console.Error.WriteLineAsync($"records {sink.Records}, matched {analyzer.MatchedRecords}, observations {findings.Count}, {stats.BytesRead} bytes in {stopwatch.Elapsed.TotalSeconds:0.000} s");
+    return 0;
+}
+
+static async Task<int> UploadAsync(string connectionFile, string container, string file, string runId)
+{
+    var status = file + ".status.json";
+    await File.WriteAllTextAsync(status, $$"""{"runId":"{{runId}}","node":"bench"}""");
+    var exporter = new Periscope.Agent.Export.BlobBundleExporter(Microsoft.Extensions.Options.Options.Create(new Periscope.Agent.Export.BlobSinkOptions
+    {
+        Auth = "connection-string",
+        ConnectionStringFile = connectionFile,
+        Container = container,
+    }));
+    var stopwatch = Stopwatch.StartNew();
+    var result = await exporter.UploadAsync(runId, "bench", file, status, CancellationToken.None);
+    var seconds = stopwatch.Elapsed.TotalSeconds;
+    if (!result.Succeeded)
+    {
+        await Console.Error.WriteLineAsync(result.Error);
+        return 1;
+    }
+
+    Console.WriteLine(seconds.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture));
     return 0;
 }
 
