@@ -27,10 +27,11 @@ internal static class AgentCli
         var offline = new Option<bool>("--offline") { Description = "Replay a captured node root: make no live probe (kernel clock, filesystem statistics, network)." };
         var json = new Option<bool>("--json") { Description = "Print exactly one JSON document on stdout." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log progress to stderr." };
+        var configDirs = new Option<string[]>("--config-dir") { Description = "A directory of option files (a mounted ConfigMap or Secret), one setting per file named like Periscope__Sinks__Blob__Auth. Repeatable." };
 
         var collect = new Command("collect", "Collect diagnostics on this node once, seal one bundle into the store and print what is wrong. Exit code: 0 healthy, 1 warning, 2 critical, 3 could not run.")
         {
-            hostRoot, store, runId, node, collectors, since, until, offline, json, verbose,
+            hostRoot, store, runId, node, collectors, since, until, offline, json, verbose, configDirs,
         };
         collect.SetAction((parse, cancellationToken) => CollectAsync(new CollectArguments
         {
@@ -44,6 +45,7 @@ internal static class AgentCli
             Offline = parse.GetValue(offline),
             Json = parse.GetValue(json),
             Verbose = parse.GetValue(verbose),
+            ConfigDirectories = parse.GetValue(configDirs) ?? [],
         }, stdout, stderr, configure, cancellationToken));
 
         var listHostRoot = new Option<string?>("--host-root") { Description = "The node's filesystem root." };
@@ -154,7 +156,13 @@ internal static class AgentCli
                 RunId.Validate(arguments.RunId);
             }
 
-            using var host = AgentHost.Build(Overrides(arguments.HostRoot), arguments.Verbose, configure);
+            using var host = AgentHost.Build(new HostSettings
+            {
+                Overrides = Overrides(arguments.HostRoot),
+                ConfigDirectories = arguments.ConfigDirectories,
+                Verbose = arguments.Verbose,
+                Configure = configure,
+            });
             await host.StartAsync(cancellationToken);
             var pipeline = host.Services.GetRequiredService<RunPipeline>();
             storeDirectory ??= host.Services.GetRequiredService<IOptions<AgentOptions>>().Value.Store;
@@ -328,5 +336,6 @@ internal static class AgentCli
         public bool Offline { get; init; }
         public bool Json { get; init; }
         public bool Verbose { get; init; }
+        public IReadOnlyList<string> ConfigDirectories { get; init; } = [];
     }
 }
