@@ -141,7 +141,7 @@ public sealed class BlobUploadTests(Azurite azurite)
     }
 
     [Theory]
-    [InlineData("guess", "must be connection-string or sas")]
+    [InlineData("guess", "must be connection-string, sas, workload-identity or managed-identity")]
     [InlineData("sas", "SasUrlFile is not set")]
     [InlineData("connection-string", "neither ConnectionStringFile nor ConnectionString")]
     public async Task Collect_WithIncompleteBlobSettings_StopsAtStartWithEveryProblem(string auth, string expected)
@@ -178,6 +178,64 @@ public sealed class BlobUploadTests(Azurite azurite)
             Assert.Equal(local, (await container.GetBlobClient($"{run}/fault-node.zip").DownloadContentAsync()).Value.Content.ToArray());
             Assert.True(File.Exists(Path.Combine(store.Path, run, ".fault-node.uploaded")));
         }
+    }
+
+    [Fact]
+    public async Task Collect_BundlePastRetention_IsEvictedUploadedOrNot()
+    {
+        azurite.Require();
+        using var store = new TempDirectory();
+        var missing = "absent-" + Guid.NewGuid().ToString("N")[..8]; // uploads fail: the bundle stays pending
+        var (_, old, _) = await CollectAsync(store.Path, "old-1", o => Sink(o, azurite.ConnectionString, missing));
+        var eightDaysAgo = DateTime.UtcNow.AddDays(-8);
+        File.SetLastWriteTimeUtc(old.GetProperty("statusRecord").GetString()!, eightDaysAgo);
+        File.SetLastWriteTimeUtc(old.GetProperty("bundle").GetString()!, eightDaysAgo);
+
+        var (exit, output, stderr) = await CollectAsync(store.Path, "new-1", o => Sink(o, azurite.ConnectionString, missing));
+
+        Assert.True(exit == 3, stderr);
+        var spool = output.GetProperty("spool");
+        Assert.Equal((1, 1), (spool.GetProperty("evicted").GetInt32(), spool.GetProperty("pending").GetInt32()));
+        Assert.False(File.Exists(old.GetProperty("bundle").GetString()));
+        Assert.False(File.Exists(old.GetProperty("statusRecord").GetString()));
+        Assert.True(File.Exists(output.GetProperty("bundle").GetString()));
+    }
+
+    [Fact]
+    public async Task Run_RestartedWithASealedBundlePending_UploadsItAtStartWithoutATrigger()
+    {
+        azurite.Require();
+        var binary = Environment.GetEnvironmentVariable("PERISCOPE_AOT_BINARY");
+        Requires.That(binary is not null && File.Exists(binary), "PERISCOPE_AOT_BINARY does not name a published native agent (scripts/test.sh publishes one)");
+        var container = await CreateContainerAsync();
+        using var store = new TempDirectory();
+        var spool = Path.Combine(store.Path, "spool");
+        var wrong = azurite.ConnectionString.Replace(Azurite.Key, Convert.ToBase64String(new byte[64]), StringComparison.Ordinal);
+        var (failed, _, _) = await CollectAsync(spool, "before-restart", o => Sink(o, wrong, container.Name));
+        Assert.Equal(3, failed);
+
+        // The credential is fixed (the Secret rotated) and the agent starts again: the pending bundle goes first.
+        var secret = Path.Combine(store.Path, "connection-string");
+        await File.WriteAllTextAsync(secret, azurite.ConnectionString);
+        await using var agent = await AgentProcess.StartAsync(binary!, new Dictionary<string, string>
+        {
+            ["Periscope__Http__Enabled"] = "false",
+            ["Periscope__Triggers__ConfigMap__Source"] = "none",
+            ["Periscope__Sinks__Blob__Auth"] = "connection-string",
+            ["Periscope__Sinks__Blob__ConnectionStringFile"] = secret,
+            ["Periscope__Sinks__Blob__Container"] = container.Name,
+        }, "--host-root", Fixtures.Node("fault-node"), "--out", spool, "--node", "fault-node");
+        var status = container.GetBlobClient("before-restart/fault-node.status.json");
+        for (var i = 0; i < 300 && !await status.ExistsAsync(); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(await status.ExistsAsync(), agent.Stderr);
+        var local = await File.ReadAllBytesAsync(Path.Combine(spool, "before-restart", "fault-node.zip"));
+        Assert.Equal(local, (await container.GetBlobClient("before-restart/fault-node.zip").DownloadContentAsync()).Value.Content.ToArray());
+        Assert.Equal(0, await agent.TerminateAsync(TimeSpan.FromSeconds(20)));
+        Assert.True(File.Exists(Path.Combine(spool, "before-restart", ".fault-node.uploaded")));
     }
 
     [Fact]

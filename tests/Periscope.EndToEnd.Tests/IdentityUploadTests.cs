@@ -24,7 +24,7 @@ public sealed class IdentityUploadTests : IAsyncLifetime
         var binary = Environment.GetEnvironmentVariable("PERISCOPE_AOT_BINARY");
         Requires.That(binary is not null && File.Exists(binary), "PERISCOPE_AOT_BINARY does not name a published native agent (scripts/test.sh publishes one)");
         _binary = binary!;
-        _azurite = new Azurite(_tls);
+        _azurite = Azurite.WithTls(_tls);
         await _azurite.StartAsync();
         _azurite.Require();
         _entra = await FakeEntraId.StartAsync(_tls);

@@ -23,8 +23,10 @@ public sealed class Azurite : IAsyncLifetime
     {
     }
 
+    private Azurite(TestCertificates tls) => _tls = tls;
+
     /// <summary>Azurite over TLS with the test CA's certificate and OAuth (bearer tokens) accepted besides shared keys.</summary>
-    public Azurite(TestCertificates tls) => _tls = tls;
+    public static Azurite WithTls(TestCertificates tls) => new(tls);
 
     public int Port { get; private set; }
 

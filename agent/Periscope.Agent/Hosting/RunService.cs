@@ -47,6 +47,7 @@ internal sealed partial class RunService(
     {
         // Bundles sealed before a restart (of the agent or of the node) are sent first.
         await SpoolPassAsync(stoppingToken);
+        ReturnMemory();
 
         using var retry = new PeriodicTimer(spoolOptions.Value.RetryInterval, time);
         Task<bool>? tick = null;
@@ -79,6 +80,8 @@ internal sealed partial class RunService(
                 {
                     await RunOneAsync(trigger, stoppingToken);
                 }
+
+                ReturnMemory();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -185,6 +188,12 @@ internal sealed partial class RunService(
             LogSpoolFailed(ex.Message);
         }
     }
+
+    /// <summary>
+    /// The agent spends nearly all its life waiting on every node of the cluster: after start-up and after each run
+    /// (which reads logs and builds a bundle) the heap is compacted and its free memory given back to the node.
+    /// </summary>
+    private static void ReturnMemory() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
     /// <summary>Staging a crash left behind: the run it belonged to is abandoned, its evidence never sealed.</summary>
     private void RemoveStaleStaging()
