@@ -94,7 +94,12 @@ internal static class AgentHost
         Configure(builder, settings);
         builder.Services.AddRunService(builder.Configuration);
         builder.WebHost.UseKestrelCore();
-        builder.WebHost.ConfigureKestrel((context, kestrel) => kestrel.Listen(http.ListenEndPoint()));
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            kestrel.Listen(http.ListenEndPoint());
+            kestrel.Limits.MaxRequestBodySize = 64 * 1024; // a run request is a few fields
+            kestrel.AddServerHeader = false;
+        });
         builder.Services.AddRoutingCore();
         var app = builder.Build();
         app.UseRouting();

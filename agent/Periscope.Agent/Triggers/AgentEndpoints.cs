@@ -48,6 +48,11 @@ internal static class AgentEndpoints
             await ProblemAsync(context, StatusCodes.Status400BadRequest, $"The body is not a JSON object of runId, collectors and since: {ex.Message}");
             return;
         }
+        catch (BadHttpRequestException ex)
+        {
+            await ProblemAsync(context, ex.StatusCode, $"The request body was refused: {ex.Message}");
+            return;
+        }
 
         var intake = context.RequestServices.GetRequiredService<TriggerIntake>();
         var result = intake.Submit(body?.RunId, body?.Collectors, body?.Since, "http");

@@ -127,6 +127,8 @@ public sealed class RunServiceTests : IDisposable
         Assert.Contains("last tuesday", detail, StringComparison.Ordinal);
         using var garbage = await agent.Client.SendAsync(AgentServiceHost.Request(HttpMethod.Post, "/v1/runs", Token, "{not json"));
         Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
+        using var huge = await agent.Client.SendAsync(AgentServiceHost.Request(HttpMethod.Post, "/v1/runs", Token, $$"""{"runId":"x","since":"{{new string('1', 200_000)}}"}"""));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
     }
 
     [Fact]
