@@ -26,7 +26,7 @@ public static class TestBundles
     /// <summary>Writes <c>store/run/node.zip</c> and (unless <paramref name="withStatus"/> is false) its status record.</summary>
     public static async Task<string> WriteAsync(
         string store, string runId, string node, IReadOnlyList<Finding>? findings = null, bool withStatus = true,
-        DateTimeOffset? startedAt = null, string? pool = null, string? manifestNode = null)
+        DateTimeOffset? startedAt = null, string? pool = null, string? manifestNode = null, Func<NodeIdentity, NodeIdentity>? identity = null)
     {
         findings ??= [];
         var started = startedAt ?? Start;
@@ -46,7 +46,7 @@ public static class TestBundles
                 documents => new Manifest
                 {
                     RunId = runId,
-                    Node = new NodeIdentity { Name = manifestNode ?? node, Pool = pool, OsImage = "Test OS", KernelVersion = "6.1.0" },
+                    Node = (identity ?? (i => i))(new NodeIdentity { Name = manifestNode ?? node, Pool = pool, OsImage = "Test OS", KernelVersion = "6.1.0" }),
                     Agent = "periscope-agent/test",
                     StartedAt = started,
                     EndedAt = started.AddSeconds(2),

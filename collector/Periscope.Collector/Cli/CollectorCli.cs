@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Periscope.Bundle;
+using Periscope.Collector.Correlation;
 using Periscope.Collector.Reports;
 using Periscope.Collector.Sources;
 
@@ -69,7 +70,8 @@ internal static class CollectorCli
                 await stderr.WriteLineAsync($"periscope-collector: {node.BundlePath}: {(node.Incomplete ? "incomplete" : "rejected")}: {node.Rejected}");
             }
 
-            var report = ReportBuilder.Build(runId, nodes, timeProvider.GetUtcNow());
+            var previous = await PreviousRunAsync(source, runId, nodes, cancellationToken);
+            var report = ReportBuilder.Build(runId, nodes, timeProvider.GetUtcNow(), previous);
             var text = format switch
             {
                 "json" => JsonSerializer.Serialize(report, ReportJsonContext.Default.HealthReport) + "\n",
@@ -129,6 +131,23 @@ internal static class CollectorCli
             await stderr.WriteLineAsync($"periscope-collector verify: {ex.Message}");
             return Unknown;
         }
+    }
+
+    /// <summary>
+    /// The run with the newest start time before this run's (by status records): its nodes are the ones this run is
+    /// expected to have. Only its node names are needed.
+    /// </summary>
+    private static async Task<PreviousRun?> PreviousRunAsync(IBundleSource source, string runId, IReadOnlyList<NodeBundle> nodes, CancellationToken cancellationToken)
+    {
+        var started = nodes.Select(n => n.Status?.StartedAt).Where(t => t is not null).Max();
+        if (started is null)
+        {
+            return null;
+        }
+
+        var runs = await source.ListRunsAsync(cancellationToken);
+        var previous = runs.Where(r => r.RunId != runId && r.StartedAt < started).MaxBy(r => r.StartedAt);
+        return previous is null ? null : new PreviousRun(previous.RunId, await source.ListNodesAsync(previous.RunId, cancellationToken));
     }
 
     private static async Task<string> LatestRunAsync(IBundleSource source, CancellationToken cancellationToken)

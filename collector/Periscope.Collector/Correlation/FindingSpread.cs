@@ -1,37 +1,48 @@
 using Periscope.Bundle;
 using Periscope.Collector.Reports;
-using Periscope.Collector.Sources;
 
 namespace Periscope.Collector.Correlation;
 
 /// <summary>
-/// How many reporting nodes share each finding code: the first correlation, on which cluster-, pool- and
-/// node-scoped rules build.
+/// Each finding code across the reporting nodes: how many share it, its scope (<see cref="FindingScope"/>) and, per
+/// node, where its evidence is.
 /// </summary>
 internal static class FindingSpread
 {
-    public static IReadOnlyList<SharedFinding> Compute(IReadOnlyList<NodeBundle> nodes)
+    public static IReadOnlyList<SharedFinding> Compute(CorrelationContext context)
     {
-        ArgumentNullException.ThrowIfNull(nodes);
-        var usable = nodes.Where(n => n.IsUsable).ToList();
-        return usable
-            .SelectMany(n => n.Findings!.Findings.Select(f => (Node: n.Node, Finding: f)))
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Reporting
+            .SelectMany(n => n.Findings!.Findings.Select(f => (Node: n, Finding: f)))
             .GroupBy(x => x.Finding.Code, StringComparer.Ordinal)
             .Select(g =>
             {
                 var worst = g.MaxBy(x => x.Finding.Severity).Finding;
-                var nodesWith = g.Select(x => x.Node).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+                var nodesWith = g.Select(x => x.Node.Node).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+                var (scope, pools) = FindingScope.Classify(nodesWith, context);
                 return new SharedFinding
                 {
                     Code = g.Key,
                     Severity = worst.Severity,
                     Title = worst.Title,
+                    Scope = scope,
+                    Pools = pools,
                     NodeCount = nodesWith.Count,
-                    ReportingNodes = usable.Count,
+                    ReportingNodes = context.Reporting.Count,
                     Nodes = nodesWith,
                     Occurrences = g.Sum(x => x.Finding.Count),
                     FirstSeen = g.Min(x => x.Finding.FirstSeen),
                     LastSeen = g.Max(x => x.Finding.LastSeen),
+                    Evidence = g.GroupBy(x => x.Node.Node, StringComparer.Ordinal)
+                        .OrderBy(n => n.Key, StringComparer.Ordinal)
+                        .Take(context.Options.MaxEvidence)
+                        .Select(n =>
+                        {
+                            var first = n.Select(x => x.Finding).FirstOrDefault(f => f.Evidence.Count > 0);
+                            var reference = first?.Evidence[^1];
+                            return new ClusterEvidence(n.Key, n.First().Node.BundlePath, reference?.File, reference?.Line);
+                        })
+                        .ToList(),
                 };
             })
             .OrderByDescending(f => f.Severity)

@@ -8,7 +8,7 @@ namespace Periscope.Collector.Reports;
 /// </summary>
 internal sealed record HealthReport
 {
-    public const string CurrentSchemaVersion = "1.0";
+    public const string CurrentSchemaVersion = "1.1";
 
     public string SchemaVersion { get; init; } = CurrentSchemaVersion;
     public required string RunId { get; init; }
@@ -18,6 +18,12 @@ internal sealed record HealthReport
     public required HealthStatus Status { get; init; }
 
     public required ReportSummary Summary { get; init; }
+
+    /// <summary>What the correlation rules found across nodes (docs/report.md), worst and widest first. Since 1.1.</summary>
+    public IReadOnlyList<ClusterFinding> Correlations { get; init; } = [];
+
+    /// <summary>The run before this one, against which missing nodes are judged. Since 1.1.</summary>
+    public string? PreviousRunId { get; init; }
 
     /// <summary>Each finding code with the nodes that share it, worst and widest first.</summary>
     public IReadOnlyList<SharedFinding> Findings { get; init; } = [];
@@ -34,12 +40,22 @@ internal sealed record SharedFinding
     public required string Code { get; init; }
     public required Severity Severity { get; init; }
     public required string Title { get; init; }
+
+    /// <summary><c>cluster</c>, <c>pool</c> or <c>node</c> (<see cref="Correlation.FindingScope"/>). Since 1.1.</summary>
+    public string Scope { get; init; } = "node";
+
+    /// <summary>With scope <c>pool</c>: the pools where it is pool-wide. Since 1.1.</summary>
+    public IReadOnlyList<string> Pools { get; init; } = [];
+
     public required int NodeCount { get; init; }
     public required int ReportingNodes { get; init; }
     public required IReadOnlyList<string> Nodes { get; init; }
     public required long Occurrences { get; init; }
     public DateTimeOffset? FirstSeen { get; init; }
     public DateTimeOffset? LastSeen { get; init; }
+
+    /// <summary>Per node (in name order, at most MaxEvidence): its bundle and the file and line of its finding. Since 1.1.</summary>
+    public IReadOnlyList<ClusterEvidence> Evidence { get; init; } = [];
 }
 
 /// <summary>One node in the report.</summary>

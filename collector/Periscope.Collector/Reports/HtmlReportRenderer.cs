@@ -32,6 +32,23 @@ internal static class HtmlReportRenderer
         html.Append($"<h1>Periscope health report — run <code>{E(report.RunId)}</code></h1>");
         html.Append($"<p>{Badge(Words.Of(report.Status))} {s.Nodes} {(s.Nodes == 1 ? "node" : "nodes")}: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete). <span class=\"muted\">Generated {E(Words.Time(report.GeneratedAt))}.</span></p>");
 
+        html.Append("<h2>Across the cluster</h2>");
+        if (report.Correlations.Count == 0)
+        {
+            html.Append($"<p>No correlation rule fired{(report.PreviousRunId is null ? string.Empty : $" (missing nodes judged against run <code>{E(report.PreviousRunId)}</code>)")}.</p>");
+        }
+        else
+        {
+            html.Append("<table><tr><th>Severity</th><th>Code</th><th>Scope</th><th>Finding</th><th>Nodes</th><th>Evidence</th></tr>");
+            foreach (var c in report.Correlations)
+            {
+                var evidence = string.Join("<br>", c.Evidence.Select(e => $"<a href=\"{E(e.Bundle)}\">{E(e.Node)}</a>{(e.File is null ? string.Empty : $" <code>{E(e.File)}{(e.Line is null ? string.Empty : $":{e.Line}")}</code>")}"));
+                html.Append($"<tr><td>{Badge(Words.Of(c.Severity))}</td><td><code>{E(c.Code)}</code></td><td>{E(c.Scope)}{(c.Pool is null ? string.Empty : $" <code>{E(c.Pool)}</code>")}</td><td><strong>{E(c.Title)}</strong><br>{E(c.Detail)}</td><td>{c.Nodes.Count}: {E(string.Join(", ", c.Nodes.Take(20)))}{(c.Nodes.Count > 20 ? ", …" : string.Empty)}</td><td>{evidence}</td></tr>");
+            }
+
+            html.Append("</table>");
+        }
+
         html.Append("<h2>Findings across nodes</h2>");
         if (report.Findings.Count == 0)
         {
@@ -39,10 +56,10 @@ internal static class HtmlReportRenderer
         }
         else
         {
-            html.Append("<table><tr><th>Severity</th><th>Code</th><th>Nodes</th><th>Occurrences</th><th>Title</th><th>Last seen</th></tr>");
+            html.Append("<table><tr><th>Severity</th><th>Code</th><th>Scope</th><th>Nodes</th><th>Occurrences</th><th>Title</th><th>Last seen</th></tr>");
             foreach (var f in report.Findings)
             {
-                html.Append($"<tr><td>{Badge(Words.Of(f.Severity))}</td><td><code>{E(f.Code)}</code></td><td>{f.NodeCount}/{f.ReportingNodes}: {E(string.Join(", ", f.Nodes))}</td><td>{f.Occurrences}</td><td>{E(f.Title)}</td><td>{E(Words.Time(f.LastSeen))}</td></tr>");
+                html.Append($"<tr><td>{Badge(Words.Of(f.Severity))}</td><td><code>{E(f.Code)}</code></td><td>{E(f.Scope)}{(f.Pools.Count == 0 ? string.Empty : $" <code>{E(string.Join(", ", f.Pools))}</code>")}</td><td>{f.NodeCount}/{f.ReportingNodes}: {E(string.Join(", ", f.Nodes))}</td><td>{f.Occurrences}</td><td>{E(f.Title)}</td><td>{E(Words.Time(f.LastSeen))}</td></tr>");
             }
 
             html.Append("</table>");

@@ -15,6 +15,24 @@ internal static class MarkdownReportRenderer
         md.AppendLine();
         md.AppendLine($"**Status: {Words.Of(report.Status).ToUpperInvariant()}** · {s.Nodes} {(s.Nodes == 1 ? "node" : "nodes")}: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete) · generated {Words.Time(report.GeneratedAt)}");
         md.AppendLine();
+        md.AppendLine("## Across the cluster");
+        md.AppendLine();
+        if (report.Correlations.Count == 0)
+        {
+            md.AppendLine($"No correlation rule fired{(report.PreviousRunId is null ? string.Empty : $" (missing nodes judged against run `{report.PreviousRunId}`)")}.");
+        }
+        else
+        {
+            md.AppendLine("| Severity | Code | Scope | Finding | Nodes | Evidence |");
+            md.AppendLine("|---|---|---|---|---|---|");
+            foreach (var c in report.Correlations)
+            {
+                var evidence = string.Join("<br>", c.Evidence.Take(5).Select(e => $"[{e.Node}]({e.Bundle}){(e.File is null ? string.Empty : $" `{e.File}{(e.Line is null ? string.Empty : $":{e.Line}")}`")}"));
+                md.AppendLine($"| {Words.Of(c.Severity)} | `{c.Code}` | {c.Scope}{(c.Pool is null ? string.Empty : $" `{c.Pool}`")} | **{Cell(c.Title)}**<br>{Cell(c.Detail)} | {c.Nodes.Count}: {Cell(string.Join(", ", c.Nodes.Take(10)))}{(c.Nodes.Count > 10 ? ", …" : string.Empty)} | {evidence} |");
+            }
+        }
+
+        md.AppendLine();
         md.AppendLine("## Findings across nodes");
         md.AppendLine();
         if (report.Findings.Count == 0)
@@ -23,11 +41,11 @@ internal static class MarkdownReportRenderer
         }
         else
         {
-            md.AppendLine("| Severity | Code | Nodes | Occurrences | Title | Last seen |");
-            md.AppendLine("|---|---|---|---|---|---|");
+            md.AppendLine("| Severity | Code | Scope | Nodes | Occurrences | Title | Last seen |");
+            md.AppendLine("|---|---|---|---|---|---|---|");
             foreach (var f in report.Findings)
             {
-                md.AppendLine($"| {Words.Of(f.Severity)} | `{f.Code}` | {f.NodeCount}/{f.ReportingNodes}: {Cell(string.Join(", ", f.Nodes.Take(10)))}{(f.Nodes.Count > 10 ? ", …" : string.Empty)} | {f.Occurrences} | {Cell(f.Title)} | {Words.Time(f.LastSeen)} |");
+                md.AppendLine($"| {Words.Of(f.Severity)} | `{f.Code}` | {f.Scope}{(f.Pools.Count == 0 ? string.Empty : $" `{string.Join(", ", f.Pools)}`")} | {f.NodeCount}/{f.ReportingNodes}: {Cell(string.Join(", ", f.Nodes.Take(10)))}{(f.Nodes.Count > 10 ? ", …" : string.Empty)} | {f.Occurrences} | {Cell(f.Title)} | {Words.Time(f.LastSeen)} |");
             }
         }
 

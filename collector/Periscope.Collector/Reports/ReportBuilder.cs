@@ -7,9 +7,10 @@ namespace Periscope.Collector.Reports;
 /// <summary>Builds the health report of a run from its node bundles.</summary>
 internal static class ReportBuilder
 {
-    public static HealthReport Build(string runId, IReadOnlyList<NodeBundle> nodes, DateTimeOffset now)
+    public static HealthReport Build(string runId, IReadOnlyList<NodeBundle> nodes, DateTimeOffset now, PreviousRun? previous = null, CorrelationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(nodes);
+        var context = new CorrelationContext(runId, nodes, previous, options ?? new CorrelationOptions());
         var reports = nodes.Select(ToNodeReport)
             .OrderByDescending(n => Rank(n.Status))
             .ThenBy(n => n.Node, StringComparer.Ordinal)
@@ -28,7 +29,9 @@ internal static class ReportBuilder
             GeneratedAt = now,
             Status = Overall(reports),
             Summary = summary,
-            Findings = FindingSpread.Compute(nodes),
+            Correlations = CorrelationRules.Evaluate(context),
+            PreviousRunId = previous?.RunId,
+            Findings = FindingSpread.Compute(context),
             Nodes = reports,
         };
     }

@@ -64,6 +64,9 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
         return Task.FromResult(ordered);
     }
 
+    public Task<IReadOnlyList<string>> ListNodesAsync(string runId, CancellationToken cancellationToken)
+        => Task.FromResult<IReadOnlyList<string>>(NodesOf(RunDirectory(runId)).Order(StringComparer.Ordinal).ToList());
+
     public Task<IReadOnlyList<NodeBundle>> ReadRunAsync(string runId, CancellationToken cancellationToken)
     {
         var directory = RunDirectory(runId);

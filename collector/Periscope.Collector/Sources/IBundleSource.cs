@@ -9,6 +9,9 @@ internal interface IBundleSource
     /// <summary>Run ids in the store with the newest start time among their status records (null when none has one).</summary>
     Task<IReadOnlyList<RunSummary>> ListRunsAsync(CancellationToken cancellationToken);
 
+    /// <summary>The nodes that have a bundle (complete or not) in a run, by file name only: nothing is read.</summary>
+    Task<IReadOnlyList<string>> ListNodesAsync(string runId, CancellationToken cancellationToken);
+
     /// <summary>Every node of a run, read and verified; a bad bundle is returned with its reason, never thrown.</summary>
     Task<IReadOnlyList<NodeBundle>> ReadRunAsync(string runId, CancellationToken cancellationToken);
 

@@ -67,7 +67,7 @@ public sealed class ReportBuilderTests
 
         var markdown = MarkdownReportRenderer.Render(await BuildAsync(store.Path));
 
-        Assert.Contains("| critical | `FS_EXT4_ERROR` | 1/1: n1 |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| critical | `FS_EXT4_ERROR` | node | 1/1: n1 |", markdown, StringComparison.Ordinal);
         Assert.Contains("pipe \\| in title", markdown, StringComparison.Ordinal);
         Assert.Contains("[`r1/n1.zip`](r1/n1.zip)", markdown, StringComparison.Ordinal);
     }

@@ -1,0 +1,49 @@
+namespace Periscope.Collector.Correlation;
+
+/// <summary>Thresholds of the correlation rules (docs/report.md lists them with their defaults).</summary>
+public sealed class CorrelationOptions
+{
+    public const string SectionName = "Periscope:Correlation";
+
+    /// <summary>A finding is cluster-wide when at least this share of the reporting nodes has it …</summary>
+    public double ClusterShare { get; set; } = 0.8;
+
+    /// <summary>… and at least this many nodes.</summary>
+    public int ClusterMinNodes { get; set; } = 3;
+
+    /// <summary>A finding is pool-wide when at least this share of one pool's reporting nodes has it …</summary>
+    public double PoolShare { get; set; } = 0.8;
+
+    /// <summary>… and at least this many of them (a one-node pool says nothing about the pool).</summary>
+    public int PoolMinNodes { get; set; } = 2;
+
+    /// <summary>Most evidence references a cluster finding lists (one per node, in node order).</summary>
+    public int MaxEvidence { get; set; } = 20;
+
+    /// <summary>Checks the thresholds; every problem at once.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var failures = new List<string>();
+        if (ClusterShare is <= 0 or > 1)
+        {
+            failures.Add($"{SectionName}:ClusterShare must be in (0, 1] (found {ClusterShare}).");
+        }
+
+        if (PoolShare is <= 0 or > 1)
+        {
+            failures.Add($"{SectionName}:PoolShare must be in (0, 1] (found {PoolShare}).");
+        }
+
+        if (ClusterMinNodes < 1 || PoolMinNodes < 1)
+        {
+            failures.Add($"{SectionName}:ClusterMinNodes and PoolMinNodes must be at least 1.");
+        }
+
+        if (MaxEvidence < 1)
+        {
+            failures.Add($"{SectionName}:MaxEvidence must be at least 1 (found {MaxEvidence}).");
+        }
+
+        return failures;
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using Periscope.Bundle;
+using Periscope.Testing;
+using Xunit;
+
+namespace Periscope.EndToEnd.Tests;
+
+/// <summary>
+/// Golden scenarios: a run's bundles are written as the scenario describes, <c>periscope-collector report --format
+/// json</c> reads them, and the report must hold every field of the expected JSON, written by hand from the
+/// scenario (<c>tests/fixtures/reports/</c>; fields it does not name are not compared; arrays must match in length
+/// and order).
+/// </summary>
+public sealed class GoldenReportTests
+{
+    [Fact]
+    public async Task Report_PoolSkewAndMissingNode_MatchesTheHandWrittenReport()
+    {
+        using var store = new TempDirectory();
+        var earlier = TestBundles.Start.AddHours(-6);
+        foreach (var (node, pool) in new[] { ("a1", "pool-a"), ("a2", "pool-a"), ("a3", "pool-a"), ("b1", "pool-b"), ("b2", "pool-b") })
+        {
+            await TestBundles.WriteAsync(store.Path, "run-0", node, startedAt: earlier, pool: pool, identity: i => i with { KubeletVersion = "v1.31.2" });
+        }
+
+        var oom = TestBundles.Finding("KERNEL_OOM_KILL", Severity.Warning, "oom");
+        await TestBundles.WriteAsync(store.Path, "run-1", "a1", [oom], pool: "pool-a", identity: i => i with { KubeletVersion = "v1.31.2" });
+        await TestBundles.WriteAsync(store.Path, "run-1", "a2", [oom], pool: "pool-a", identity: i => i with { KubeletVersion = "v1.30.6" });
+        await TestBundles.WriteAsync(store.Path, "run-1", "a3", withStatus: false, pool: "pool-a", identity: i => i with { KubeletVersion = "v1.31.2" });
+        await TestBundles.WriteAsync(store.Path, "run-1", "b1", pool: "pool-b", identity: i => i with { KubeletVersion = "v1.31.2" });
+
+        var (exit, json, stderr) = await CliRunner.CollectorAsync("report", "--store", store.Path, "--run-id", "run-1", "--format", "json");
+
+        Assert.True(exit == 3, stderr); // unknown: a node could not be read
+        using var actual = JsonDocument.Parse(json);
+        using var expected = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Fixtures.Repository, "tests/fixtures/reports/pool-skew-missing-node.expected.json")));
+        AssertContains(expected.RootElement, actual.RootElement, "$");
+    }
+
+    /// <summary>Every property of <paramref name="expected"/> is in <paramref name="actual"/> with the same value.</summary>
+    private static void AssertContains(JsonElement expected, JsonElement actual, string path)
+    {
+        switch (expected.ValueKind)
+        {
+            case JsonValueKind.Object:
+                Assert.True(actual.ValueKind == JsonValueKind.Object, $"{path}: expected an object, found {actual}");
+                foreach (var property in expected.EnumerateObject().Where(p => !p.Name.StartsWith('_')))
+                {
+                    Assert.True(actual.TryGetProperty(property.Name, out var value), $"{path}.{property.Name} is missing in {actual}");
+                    AssertContains(property.Value, value, $"{path}.{property.Name}");
+                }
+
+                break;
+            case JsonValueKind.Array:
+                Assert.True(actual.ValueKind == JsonValueKind.Array && actual.GetArrayLength() == expected.GetArrayLength(),
+                    $"{path}: expected {expected.GetArrayLength()} items, found {actual}");
+                for (var i = 0; i < expected.GetArrayLength(); i++)
+                {
+                    AssertContains(expected[i], actual[i], $"{path}[{i}]");
+                }
+
+                break;
+            default:
+                Assert.True(expected.GetRawText() == actual.GetRawText(), $"{path}: expected {expected.GetRawText()}, found {actual.GetRawText()}");
+                break;
+        }
+    }
+}
