@@ -17,6 +17,12 @@ public sealed class CorrelationOptions
     /// <summary>… and at least this many of them (a one-node pool says nothing about the pool).</summary>
     public int PoolMinNodes { get; set; } = 2;
 
+    /// <summary>A node clock off by more than this (ahead of the store, or by its own error estimate) is reported.</summary>
+    public TimeSpan ClockSkewThreshold { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Most events in the merged timeline (the newest are kept).</summary>
+    public int MaxTimelineEvents { get; set; } = 500;
+
     /// <summary>Most evidence references a cluster finding lists (one per node, in node order).</summary>
     public int MaxEvidence { get; set; } = 20;
 

@@ -9,6 +9,8 @@ internal static class CorrelationRules
     public static IReadOnlyList<ICorrelationRule> All { get; } =
     [
         new ClusterDnsRule(),
+        new PoolIpExhaustionRule(),
+        new ClockSkewRule(),
         new BundleStateRule(),
         new MissingNodesRule(),
         new VersionSkewRule(),

@@ -22,6 +22,9 @@ internal sealed record HealthReport
     /// <summary>What the correlation rules found across nodes (docs/report.md), worst and widest first. Since 1.1.</summary>
     public IReadOnlyList<ClusterFinding> Correlations { get; init; } = [];
 
+    /// <summary>Critical kernel, runtime and kubelet events of every node, oldest first. Since 1.1.</summary>
+    public IReadOnlyList<TimelineEvent> Timeline { get; init; } = [];
+
     /// <summary>The run before this one, against which missing nodes are judged. Since 1.1.</summary>
     public string? PreviousRunId { get; init; }
 

@@ -49,6 +49,16 @@ internal static class HtmlReportRenderer
             html.Append("</table>");
         }
 
+        html.Append("<h2>Timeline of critical events</h2>");
+        if (report.Timeline.Count == 0)
+        {
+            html.Append("<p>No critical kernel, runtime or kubelet event on any node.</p>");
+        }
+        else
+        {
+            html.Append(TimelineSvg.Render(report.Timeline));
+        }
+
         html.Append("<h2>Findings across nodes</h2>");
         if (report.Findings.Count == 0)
         {

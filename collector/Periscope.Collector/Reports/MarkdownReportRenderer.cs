@@ -33,6 +33,23 @@ internal static class MarkdownReportRenderer
         }
 
         md.AppendLine();
+        md.AppendLine("## Timeline of critical events");
+        md.AppendLine();
+        if (report.Timeline.Count == 0)
+        {
+            md.AppendLine("No critical kernel, runtime or kubelet event on any node.");
+        }
+        else
+        {
+            md.AppendLine("| First seen | Last seen | Node | Code | Count | Title |");
+            md.AppendLine("|---|---|---|---|---|---|");
+            foreach (var e in report.Timeline)
+            {
+                md.AppendLine($"| {Words.Time(e.Time)} | {Words.Time(e.LastSeen)} | [{Cell(e.Node)}]({e.Bundle}) | `{e.Code}` | {e.Count} | {Cell(e.Title)} |");
+            }
+        }
+
+        md.AppendLine();
         md.AppendLine("## Findings across nodes");
         md.AppendLine();
         if (report.Findings.Count == 0)

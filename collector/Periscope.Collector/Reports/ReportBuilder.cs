@@ -30,6 +30,7 @@ internal static class ReportBuilder
             Status = Overall(reports),
             Summary = summary,
             Correlations = CorrelationRules.Evaluate(context),
+            Timeline = TimelineBuilder.Build(context),
             PreviousRunId = previous?.RunId,
             Findings = FindingSpread.Compute(context),
             Nodes = reports,

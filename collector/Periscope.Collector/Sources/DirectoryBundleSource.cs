@@ -177,6 +177,7 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
                 Node = node,
                 BundlePath = path,
                 Status = status,
+                ReceivedAt = new DateTimeOffset(File.GetLastWriteTimeUtc(statusFile)),
                 Manifest = reader.Manifest,
                 Facts = reader.ReadFacts(),
                 Findings = reader.ReadFindings(),

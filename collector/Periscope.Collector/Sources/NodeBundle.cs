@@ -15,6 +15,9 @@ internal sealed record NodeBundle
     public required string BundlePath { get; init; }
 
     public StatusRecord? Status { get; init; }
+
+    /// <summary>When the store received the status record, by the store's clock (a file's or blob's last write).</summary>
+    public DateTimeOffset? ReceivedAt { get; init; }
     public Manifest? Manifest { get; init; }
     public FactsDocument? Facts { get; init; }
     public FindingsDocument? Findings { get; init; }

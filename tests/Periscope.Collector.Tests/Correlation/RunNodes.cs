@@ -17,7 +17,10 @@ internal static class RunNodes
         string runtime = "containerd://1.7.27",
         string kernel = "6.8.0-1021-azure",
         string os = "Ubuntu 24.04.2 LTS",
-        IReadOnlyList<CollectorRecord>? collectors = null)
+        IReadOnlyList<CollectorRecord>? collectors = null,
+        CniFacts? cni = null,
+        TimeSyncFacts? timeSync = null,
+        DateTimeOffset? receivedAt = null)
         => new()
         {
             Node = name,
@@ -31,7 +34,8 @@ internal static class RunNodes
                 EndedAt = new DateTimeOffset(2026, 11, 30, 10, 0, 3, TimeSpan.Zero),
                 Collectors = collectors ?? [new CollectorRecord { Name = "kernel", Status = CollectorStatus.Ok }],
             },
-            Facts = new FactsDocument { Dns = dns },
+            ReceivedAt = receivedAt,
+            Facts = new FactsDocument { Dns = dns, Cni = cni, System = timeSync is null ? null : new SystemFacts { TimeSync = timeSync } },
             Findings = new FindingsDocument { Findings = findings ?? [] },
         };
 
@@ -39,12 +43,15 @@ internal static class RunNodes
 
     public static NodeBundle Rejected(string name, string reason) => new() { Node = name, BundlePath = StoreLayout.BundlePath("run-1", name), Rejected = reason };
 
-    public static Finding Finding(string code, string node, Severity severity = Severity.Warning, int line = 7) => new()
+    public static Finding Finding(string code, string node, Severity severity = Severity.Warning, int line = 7, string collector = "kernel", DateTimeOffset? first = null, DateTimeOffset? last = null, long count = 1) => new()
     {
         Code = code,
         Severity = severity,
         Title = code,
-        Collector = "kernel",
+        Collector = collector,
+        FirstSeen = first,
+        LastSeen = last,
+        Count = count,
         Subject = new FindingSubject(SubjectKind.Node, node),
         Evidence = [new EvidenceReference("kernel/kmsg.log", line)],
     };
