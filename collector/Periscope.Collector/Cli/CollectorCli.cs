@@ -1,4 +1,7 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Hosting;
 using System.Text;
 using System.Text.Json;
 using Periscope.Bundle;
@@ -41,7 +44,16 @@ internal static class CollectorCli
         verify.SetAction((parse, cancellationToken) => VerifyAsync(
             parse.GetValue(verifyStore)!, parse.GetValue(verifyRun), parse.GetValue(verifyJson), stdout, stderr, cancellationToken));
 
-        var root = new RootCommand("periscope-collector: correlate the bundles of a run into a health report.") { report, verify };
+        var serveStore = new Option<string?>("--store") { Description = "Store directory to serve (default Periscope:Server:Store)." };
+        var serveToken = new Option<string?>("--token-file") { Description = "File holding the operator token (a mounted Secret); required." };
+        var serveListen = new Option<string?>("--listen") { Description = "Address and port (default 127.0.0.1:8080)." };
+        var serve = new Command("serve", "Serve the store's runs, reports and bundles to operators (web pages and API), behind the operator token. Exit code: 0 stopped, 3 could not start.")
+        {
+            serveStore, serveToken, serveListen,
+        };
+        serve.SetAction((parse, cancellationToken) => ServeAsync(parse.GetValue(serveStore), parse.GetValue(serveToken), parse.GetValue(serveListen), stderr, cancellationToken));
+
+        var root = new RootCommand("periscope-collector: correlate the bundles of a run into a health report.") { report, verify, serve };
         var result = root.Parse(args);
         if (result.Errors.Count > 0)
         {
@@ -62,16 +74,12 @@ internal static class CollectorCli
     {
         try
         {
-            var source = new DirectoryBundleSource(store);
-            runId ??= await LatestRunAsync(source, cancellationToken);
-            var nodes = await source.ReadRunAsync(runId, cancellationToken);
+            var (report, nodes) = await new RunReporter(new DirectoryBundleSource(store), timeProvider).BuildAsync(runId, cancellationToken);
             foreach (var node in nodes.Where(n => n.Rejected is not null))
             {
                 await stderr.WriteLineAsync($"periscope-collector: {node.BundlePath}: {(node.Incomplete ? "incomplete" : "rejected")}: {node.Rejected}");
             }
 
-            var previous = await PreviousRunAsync(source, runId, nodes, cancellationToken);
-            var report = ReportBuilder.Build(runId, nodes, timeProvider.GetUtcNow(), previous);
             var text = format switch
             {
                 "json" => JsonSerializer.Serialize(report, ReportJsonContext.Default.HealthReport) + "\n",
@@ -133,21 +141,37 @@ internal static class CollectorCli
         }
     }
 
-    /// <summary>
-    /// The run with the newest start time before this run's (by status records): its nodes are the ones this run is
-    /// expected to have. Only its node names are needed.
-    /// </summary>
-    private static async Task<PreviousRun?> PreviousRunAsync(IBundleSource source, string runId, IReadOnlyList<NodeBundle> nodes, CancellationToken cancellationToken)
+    private static async Task<int> ServeAsync(string? store, string? tokenFile, string? listen, TextWriter stderr, CancellationToken cancellationToken)
     {
-        var started = nodes.Select(n => n.Status?.StartedAt).Where(t => t is not null).Max();
-        if (started is null)
+        try
         {
-            return null;
-        }
+            var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder(new Microsoft.AspNetCore.Builder.WebApplicationOptions { Args = [] });
+            var options = new Api.ServerOptions();
+            builder.Configuration.GetSection(Api.ServerOptions.SectionName).Bind(options);
+            options.Store = store ?? options.Store;
+            options.TokenFile = tokenFile ?? options.TokenFile;
+            options.Listen = listen ?? options.Listen;
+            var failures = options.Validate();
+            if (failures.Count > 0)
+            {
+                await stderr.WriteLineAsync($"periscope-collector serve: {string.Join(" ", failures)}");
+                return Unknown;
+            }
 
-        var runs = await source.ListRunsAsync(cancellationToken);
-        var previous = runs.Where(r => r.RunId != runId && r.StartedAt < started).MaxBy(r => r.StartedAt);
-        return previous is null ? null : new PreviousRun(previous.RunId, await source.ListNodesAsync(previous.RunId, cancellationToken));
+            builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPEndPoint.Parse(options.Listen)));
+            Api.CollectorServer.ConfigureServices(builder.Services, options);
+            var app = builder.Build();
+            Api.CollectorServer.Configure(app);
+            await stderr.WriteLineAsync($"periscope-collector: serving {Path.GetFullPath(options.Store)} on http://{options.Listen}/");
+            await app.RunAsync(cancellationToken);
+            return 0;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Isolation boundary of the command: whatever stopped the service from starting, exit code 3.
+            await stderr.WriteLineAsync($"periscope-collector serve: {ex.Message}");
+            return Unknown;
+        }
     }
 
     private static async Task<string> LatestRunAsync(IBundleSource source, CancellationToken cancellationToken)

@@ -21,9 +21,13 @@ internal static class HtmlReportRenderer
         .muted{color:#666}
         """;
 
-    public static string Render(HealthReport report)
+    /// <param name="report">The report.</param>
+    /// <param name="link">Maps a bundle's store path to its link: itself in a file next to the store (the CLI), the
+    /// download URL in a served report.</param>
+    public static string Render(HealthReport report, Func<string, string>? link = null)
     {
         ArgumentNullException.ThrowIfNull(report);
+        link ??= path => path;
         var s = report.Summary;
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -42,7 +46,7 @@ internal static class HtmlReportRenderer
             html.Append("<table><tr><th>Severity</th><th>Code</th><th>Scope</th><th>Finding</th><th>Nodes</th><th>Evidence</th></tr>");
             foreach (var c in report.Correlations)
             {
-                var evidence = string.Join("<br>", c.Evidence.Select(e => $"<a href=\"{E(e.Bundle)}\">{E(e.Node)}</a>{(e.File is null ? string.Empty : $" <code>{E(e.File)}{(e.Line is null ? string.Empty : $":{e.Line}")}</code>")}"));
+                var evidence = string.Join("<br>", c.Evidence.Select(e => $"<a href=\"{E(link(e.Bundle))}\">{E(e.Node)}</a>{(e.File is null ? string.Empty : $" <code>{E(e.File)}{(e.Line is null ? string.Empty : $":{e.Line}")}</code>")}"));
                 html.Append($"<tr><td>{Badge(Words.Of(c.Severity))}</td><td><code>{E(c.Code)}</code></td><td>{E(c.Scope)}{(c.Pool is null ? string.Empty : $" <code>{E(c.Pool)}</code>")}</td><td><strong>{E(c.Title)}</strong><br>{E(c.Detail)}</td><td>{c.Nodes.Count}: {E(string.Join(", ", c.Nodes.Take(20)))}{(c.Nodes.Count > 20 ? ", …" : string.Empty)}</td><td>{evidence}</td></tr>");
             }
 
@@ -79,7 +83,7 @@ internal static class HtmlReportRenderer
         foreach (var node in report.Nodes)
         {
             html.Append($"<h3 id=\"node-{E(node.Node)}\">{E(node.Node)} {Badge(Words.Of(node.Status))}</h3>");
-            html.Append($"<p>Bundle: <a href=\"{E(node.Bundle)}\">{E(node.Bundle)}</a></p>");
+            html.Append($"<p>Bundle: <a href=\"{E(link(node.Bundle))}\">{E(node.Bundle)}</a></p>");
             if (node.Rejected is not null)
             {
                 html.Append($"<p><strong>{(node.Incomplete ? "Incomplete" : "Rejected")}:</strong> {E(node.Rejected)}</p>");

@@ -1,0 +1,28 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Periscope.Collector.Api;
+
+/// <summary>The operator token, read from its file on every check (a rotated Secret takes effect at once).</summary>
+internal sealed class AccessToken(ServerOptions options)
+{
+    public bool Matches(string? presented)
+    {
+        if (string.IsNullOrEmpty(presented))
+        {
+            return false;
+        }
+
+        string expected;
+        try
+        {
+            expected = File.ReadAllText(options.TokenFile!).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false; // no readable token: nobody is let in
+        }
+
+        return expected.Length > 0 && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented.Trim()), Encoding.UTF8.GetBytes(expected));
+    }
+}

@@ -1,0 +1,13 @@
+using System.Text.Json.Serialization;
+using Periscope.Bundle;
+using Periscope.Collector.Sources;
+
+namespace Periscope.Collector.Api;
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(UtcTimestampConverter)])]
+[JsonSerializable(typeof(IReadOnlyList<RunSummary>))]
+[JsonSerializable(typeof(List<NodeSummary>))]
+internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,256 @@
+using System.Net;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Periscope.Bundle;
+using Periscope.Collector.Reports;
+using Periscope.Collector.Sources;
+
+namespace Periscope.Collector.Api;
+
+/// <summary>
+/// <c>periscope-collector serve</c>: the runs of a store, their reports and bundles, for operators. Every page, API
+/// call and download needs the operator token: API clients send it as a bearer token; a browser signs in once with it
+/// (<c>/signin</c>, itself protected against forgery) and then holds an HttpOnly, SameSite=Strict session cookie, and
+/// every state-changing request it makes carries an anti-forgery token. Anonymous API calls get 401, anonymous pages
+/// are sent to the sign-in page. A bundle is served only by run id and node name, both validated, from inside the store.
+/// </summary>
+internal static class CollectorServer
+{
+    private const string Session = CookieAuthenticationDefaults.AuthenticationScheme;
+    private const string Either = "token-or-session";
+
+    public static void ConfigureServices(IServiceCollection services, ServerOptions options)
+    {
+        services.AddSingleton(options);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<AccessToken>();
+        services.AddSingleton<IBundleSource>(_ => new DirectoryBundleSource(options.Store));
+        services.AddSingleton(sp => new RunReporter(sp.GetRequiredService<IBundleSource>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddRouting();
+        services.AddAntiforgery(o =>
+        {
+            o.HeaderName = "X-CSRF-Token";
+            o.FormFieldName = "csrf";
+            o.Cookie.Name = "periscope_csrf";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+        });
+        services.AddAuthentication(Either)
+            .AddPolicyScheme(Either, "bearer token or session cookie", o =>
+                o.ForwardDefaultSelector = context => context.Request.Headers.Authorization.Count > 0 ? TokenAuthenticationHandler.SchemeName : Session)
+            .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null)
+            .AddCookie(Session, o =>
+            {
+                o.Cookie.Name = "periscope_session";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Strict;
+                o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                o.ExpireTimeSpan = options.SessionLifetime;
+                o.SlidingExpiration = false;
+                o.LoginPath = "/signin";
+                o.Events.OnRedirectToLogin = context =>
+                {
+                    // The API answers 401; only pages are sent to the sign-in form.
+                    if (context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
+                    {
+                        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                        return Task.CompletedTask;
+                    }
+
+                    context.Response.Redirect("/signin");
+                    return Task.CompletedTask;
+                };
+            });
+        services.AddAuthorization();
+    }
+
+    public static void Configure(IApplicationBuilder app)
+    {
+        app.Use(async (context, next) =>
+        {
+            // Pages carry no script and load nothing from elsewhere.
+            context.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'";
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            context.Response.Headers["Referrer-Policy"] = "no-referrer";
+            await next(context);
+        });
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseEndpoints(Map);
+    }
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet("/signin", SignInPage);
+        app.MapPost("/signin", SignInAsync);
+        app.MapPost("/signout", SignOutAsync).RequireAuthorization();
+        app.MapGet("/", RunsPageAsync).RequireAuthorization();
+        app.MapGet("/runs/{runId}", RunPageAsync).RequireAuthorization();
+
+        var api = app.MapGroup("/api").RequireAuthorization();
+        api.MapGet("/runs", ListRunsAsync);
+        api.MapGet("/runs/{runId}/report", ReportAsync);
+        api.MapGet("/runs/{runId}/nodes", ListNodesAsync);
+        api.MapGet("/runs/{runId}/nodes/{node}/bundle", DownloadAsync);
+    }
+
+    /// <summary>The served report links each bundle to its download.</summary>
+    public static string BundleLink(string storePath)
+    {
+        var slash = storePath.IndexOf('/', StringComparison.Ordinal);
+        var run = storePath[..slash];
+        var node = storePath[(slash + 1)..^StoreLayout.BundleSuffix.Length];
+        return $"/api/runs/{Uri.EscapeDataString(run)}/nodes/{Uri.EscapeDataString(node)}/bundle";
+    }
+
+    private static IResult SignInPage(HttpContext context, IAntiforgery antiforgery, string? failed = null)
+    {
+        var tokens = antiforgery.GetAndStoreTokens(context);
+        var page = Page("Sign in", $"""
+            <h1>Periscope</h1>
+            {(failed is null ? string.Empty : "<p class=\"error\">That token is not the operator token.</p>")}
+            <form method="post" action="/signin">
+              <input type="hidden" name="csrf" value="{E(tokens.RequestToken!)}">
+              <label>Operator token <input type="password" name="token" autocomplete="current-password" autofocus required></label>
+              <button type="submit">Sign in</button>
+            </form>
+            """);
+        return Results.Content(page, "text/html; charset=utf-8");
+    }
+
+    private static async Task<IResult> SignInAsync(HttpContext context, IAntiforgery antiforgery, AccessToken token)
+    {
+        if (!await antiforgery.IsRequestValidAsync(context))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "The sign-in form has expired or did not come from this service; load it again.");
+        }
+
+        var form = await context.Request.ReadFormAsync();
+        if (!token.Matches(form["token"].ToString()))
+        {
+            return Results.Redirect("/signin?failed=1");
+        }
+
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "operator")], Session);
+        await context.SignInAsync(Session, new ClaimsPrincipal(identity));
+        return Results.Redirect("/");
+    }
+
+    private static async Task<IResult> SignOutAsync(HttpContext context, IAntiforgery antiforgery)
+    {
+        if (!await antiforgery.IsRequestValidAsync(context))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "Missing or wrong anti-forgery token.");
+        }
+
+        await context.SignOutAsync(Session);
+        return Results.Redirect("/signin");
+    }
+
+    private static async Task<IResult> RunsPageAsync(HttpContext context, IBundleSource source, IAntiforgery antiforgery, CancellationToken cancellationToken)
+    {
+        var runs = await source.ListRunsAsync(cancellationToken);
+        var tokens = antiforgery.GetAndStoreTokens(context);
+        var rows = new StringBuilder();
+        foreach (var run in runs)
+        {
+            rows.Append($"<tr><td><a href=\"/runs/{Uri.EscapeDataString(run.RunId)}\">{E(run.RunId)}</a></td><td>{E(Words.Time(run.StartedAt))}</td><td>{run.Bundles}</td></tr>");
+        }
+
+        var page = Page("Runs", $"""
+            <form method="post" action="/signout" class="signout"><input type="hidden" name="csrf" value="{E(tokens.RequestToken!)}"><button type="submit">Sign out</button></form>
+            <h1>Runs</h1>
+            {(runs.Count == 0 ? "<p>The store holds no run yet.</p>" : $"<table><tr><th>Run</th><th>Started</th><th>Bundles</th></tr>{rows}</table>")}
+            """);
+        return Results.Content(page, "text/html; charset=utf-8");
+    }
+
+    private static async Task<IResult> RunPageAsync(string runId, RunReporter reporter, CancellationToken cancellationToken)
+    {
+        if (!await RunExistsAsync(reporter.Source, runId, cancellationToken))
+        {
+            return Results.NotFound();
+        }
+
+        var (report, _) = await reporter.BuildAsync(runId, cancellationToken);
+        return Results.Content(HtmlReportRenderer.Render(report, BundleLink), "text/html; charset=utf-8");
+    }
+
+    private static async Task<IResult> ListRunsAsync(IBundleSource source, CancellationToken cancellationToken)
+        => Results.Json(await source.ListRunsAsync(cancellationToken), ApiJsonContext.Default.IReadOnlyListRunSummary);
+
+    private static async Task<IResult> ReportAsync(string runId, string? format, RunReporter reporter, CancellationToken cancellationToken)
+    {
+        if (!await RunExistsAsync(reporter.Source, runId, cancellationToken))
+        {
+            return Results.NotFound();
+        }
+
+        var (report, _) = await reporter.BuildAsync(runId, cancellationToken);
+        return format switch
+        {
+            null or "json" => Results.Text(JsonSerializer.Serialize(report, ReportJsonContext.Default.HealthReport), "application/json; charset=utf-8"),
+            "html" => Results.Content(HtmlReportRenderer.Render(report, BundleLink), "text/html; charset=utf-8"),
+            "markdown" => Results.Text(MarkdownReportRenderer.Render(report), "text/markdown; charset=utf-8"),
+            _ => Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "format is json, html or markdown."),
+        };
+    }
+
+    private static async Task<IResult> ListNodesAsync(string runId, RunReporter reporter, CancellationToken cancellationToken)
+    {
+        if (!await RunExistsAsync(reporter.Source, runId, cancellationToken))
+        {
+            return Results.NotFound();
+        }
+
+        var (report, _) = await reporter.BuildAsync(runId, cancellationToken);
+        var nodes = report.Nodes.Select(n => new NodeSummary(n.Node, n.Pool, n.Status, n.Rejected, n.Incomplete, BundleLink(n.Bundle))).ToList();
+        return Results.Json(nodes, ApiJsonContext.Default.ListNodeSummary);
+    }
+
+    /// <summary>
+    /// Streams one node's bundle. The run id and node name must be valid names (no separators, no dots leading), the
+    /// file must be a sealed bundle (its status record exists), and its full path must lie inside the store.
+    /// </summary>
+    private static IResult DownloadAsync(string runId, string node, ServerOptions options)
+    {
+        if (!RunId.IsValid(runId) || !NodeName.IsValid(node))
+        {
+            return Results.NotFound();
+        }
+
+        var store = Path.GetFullPath(options.Store);
+        var zip = Path.GetFullPath(Path.Combine(store, StoreLayout.BundlePath(runId, node)));
+        var status = Path.GetFullPath(Path.Combine(store, StoreLayout.StatusPath(runId, node)));
+        if (!zip.StartsWith(store + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !File.Exists(zip) || !File.Exists(status))
+        {
+            return Results.NotFound();
+        }
+
+        return Results.File(zip, "application/zip", $"{runId}-{node}.zip", enableRangeProcessing: true);
+    }
+
+    private static async Task<bool> RunExistsAsync(IBundleSource source, string runId, CancellationToken cancellationToken)
+        => RunId.IsValid(runId) && (await source.ListRunsAsync(cancellationToken)).Any(r => r.RunId == runId);
+
+    private static string Page(string title, string body) => $$"""
+        <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{{E(title)}} — Periscope</title>
+        <style>body{font:14px/1.45 system-ui,sans-serif;margin:2rem;max-width:1000px}table{border-collapse:collapse}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left}.error{color:#c62828}.signout{float:right}</style>
+        </head><body>{{body}}</body></html>
+        """;
+
+    private static string E(string text) => WebUtility.HtmlEncode(text);
+}
+
+/// <summary>A node of a run, for <c>GET /api/runs/{runId}/nodes</c>.</summary>
+internal sealed record NodeSummary(string Node, string? Pool, HealthStatus Status, string? Rejected, bool Incomplete, string Bundle);

@@ -1,0 +1,53 @@
+namespace Periscope.Collector.Api;
+
+/// <summary><c>periscope-collector serve</c>. Bound from <c>Periscope:Server</c>; the flags win.</summary>
+public sealed class ServerOptions
+{
+    public const string SectionName = "Periscope:Server";
+
+    /// <summary>The store directory the runs are read from.</summary>
+    public string Store { get; set; } = "periscope-data";
+
+    /// <summary>
+    /// A file holding the bearer token (a mounted Secret), re-read on every check: API clients send it as
+    /// <c>Authorization: Bearer</c>, a browser signs in with it once and then holds a session cookie.
+    /// </summary>
+    public string? TokenFile { get; set; }
+
+    /// <summary>Address and port to listen on.</summary>
+    public string Listen { get; set; } = "127.0.0.1:8080";
+
+    /// <summary>How long a browser session lasts after signing in (not sliding).</summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>Every problem at once.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(TokenFile))
+        {
+            failures.Add($"{SectionName}:TokenFile (--token-file) is required: the service never serves a bundle to an unauthenticated caller.");
+        }
+        else if (!File.Exists(TokenFile))
+        {
+            failures.Add($"{SectionName}:TokenFile '{TokenFile}' does not exist.");
+        }
+
+        if (!Directory.Exists(Store))
+        {
+            failures.Add($"{SectionName}:Store '{Store}' is not a directory.");
+        }
+
+        if (!System.Net.IPEndPoint.TryParse(Listen ?? string.Empty, out _))
+        {
+            failures.Add($"{SectionName}:Listen must be an address and port such as 127.0.0.1:8080 (found '{Listen}').");
+        }
+
+        if (SessionLifetime < TimeSpan.FromMinutes(1))
+        {
+            failures.Add($"{SectionName}:SessionLifetime must be at least one minute.");
+        }
+
+        return failures;
+    }
+}
