@@ -22,27 +22,35 @@ internal static class CollectorCli
         stderr ??= Console.Error;
         timeProvider ??= TimeProvider.System;
 
-        var store = new Option<string>("--store") { Description = "Store directory holding <runId>/<node>.zip bundles.", Required = true };
+        var store = new Option<string?>("--store") { Description = "Store directory holding <runId>/<node>.zip bundles." };
+        var blobUrl = new Option<string?>("--blob-container-url") { Description = "Read the store from this Blob container URL instead, with a SAS granting read and list (https://account.blob.core.windows.net/container?sv=...)." };
+        var blobConnection = new Option<string?>("--blob-connection-string-file") { Description = "Read the store from Blob Storage with the connection string in this file (with --blob-container)." };
+        var blobContainer = new Option<string?>("--blob-container") { Description = "The container, with --blob-connection-string-file (default periscope)." };
         var runId = new Option<string?>("--run-id") { Description = "Run to read (default: the run with the newest start time)." };
         var format = new Option<string>("--format") { Description = "json, markdown or html.", DefaultValueFactory = _ => "markdown" };
         format.AcceptOnlyFromAmong("json", "markdown", "html");
         var output = new Option<string?>("--out") { Description = "Write the report to this file instead of stdout." };
         var report = new Command("report", "Read every bundle of a run, verify what is read, and render the health report. Exit code: 0 healthy, 1 warning, 2 critical, 3 unknown or could not run.")
         {
-            store, runId, format, output,
+            store, blobUrl, blobConnection, blobContainer, runId, format, output,
         };
         report.SetAction((parse, cancellationToken) => ReportAsync(
-            parse.GetValue(store)!, parse.GetValue(runId), parse.GetValue(format)!, parse.GetValue(output), stdout, stderr, timeProvider, cancellationToken));
+            new SourceArguments(parse.GetValue(store), parse.GetValue(blobUrl), parse.GetValue(blobConnection), parse.GetValue(blobContainer)),
+            parse.GetValue(runId), parse.GetValue(format)!, parse.GetValue(output), stdout, stderr, timeProvider, cancellationToken));
 
-        var verifyStore = new Option<string>("--store") { Description = "Store directory.", Required = true };
+        var verifyStore = new Option<string?>("--store") { Description = "Store directory." };
+        var verifyBlobUrl = new Option<string?>("--blob-container-url") { Description = "A Blob container URL with a SAS granting read and list." };
+        var verifyBlobConnection = new Option<string?>("--blob-connection-string-file") { Description = "A file holding a Blob connection string (with --blob-container)." };
+        var verifyBlobContainer = new Option<string?>("--blob-container") { Description = "The container (default periscope)." };
         var verifyRun = new Option<string?>("--run-id") { Description = "Run to verify (default: the latest)." };
         var verifyJson = new Option<bool>("--json") { Description = "Print exactly one JSON document on stdout." };
         var verify = new Command("verify", "Check every entry of every bundle of a run against its manifest and status record. Exit code: 0 intact, 1 incomplete bundles, 2 corrupt bundles, 3 could not run.")
         {
-            verifyStore, verifyRun, verifyJson,
+            verifyStore, verifyBlobUrl, verifyBlobConnection, verifyBlobContainer, verifyRun, verifyJson,
         };
         verify.SetAction((parse, cancellationToken) => VerifyAsync(
-            parse.GetValue(verifyStore)!, parse.GetValue(verifyRun), parse.GetValue(verifyJson), stdout, stderr, cancellationToken));
+            new SourceArguments(parse.GetValue(verifyStore), parse.GetValue(verifyBlobUrl), parse.GetValue(verifyBlobConnection), parse.GetValue(verifyBlobContainer)),
+            parse.GetValue(verifyRun), parse.GetValue(verifyJson), stdout, stderr, cancellationToken));
 
         var serveStore = new Option<string?>("--store") { Description = "Store directory to serve (default Periscope:Server:Store)." };
         var serveToken = new Option<string?>("--token-file") { Description = "File holding the operator token (a mounted Secret); required." };
@@ -70,11 +78,11 @@ internal static class CollectorCli
     }
 
     private static async Task<int> ReportAsync(
-        string store, string? runId, string format, string? output, TextWriter stdout, TextWriter stderr, TimeProvider timeProvider, CancellationToken cancellationToken)
+        SourceArguments sourceArguments, string? runId, string format, string? output, TextWriter stdout, TextWriter stderr, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         try
         {
-            var (report, nodes) = await new RunReporter(new DirectoryBundleSource(store), timeProvider).BuildAsync(runId, cancellationToken);
+            var (report, nodes) = await new RunReporter(sourceArguments.Open(), timeProvider).BuildAsync(runId, cancellationToken);
             foreach (var node in nodes.Where(n => n.Rejected is not null))
             {
                 await stderr.WriteLineAsync($"periscope-collector: {node.BundlePath}: {(node.Incomplete ? "incomplete" : "rejected")}: {node.Rejected}");
@@ -105,11 +113,11 @@ internal static class CollectorCli
         }
     }
 
-    private static async Task<int> VerifyAsync(string store, string? runId, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    private static async Task<int> VerifyAsync(SourceArguments sourceArguments, string? runId, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         try
         {
-            var source = new DirectoryBundleSource(store);
+            var source = sourceArguments.Open();
             runId ??= await LatestRunAsync(source, cancellationToken);
             var results = await source.VerifyRunAsync(runId, cancellationToken);
             var exitCode = results.Any(r => r.Outcome == "corrupt") ? 2 : results.Any(r => r.Outcome == "incomplete") ? 1 : 0;
@@ -171,6 +179,30 @@ internal static class CollectorCli
             // Isolation boundary of the command: whatever stopped the service from starting, exit code 3.
             await stderr.WriteLineAsync($"periscope-collector serve: {ex.Message}");
             return Unknown;
+        }
+    }
+
+    /// <summary>Where a command reads the store: a directory, or a Blob container (SAS URL or connection string).</summary>
+    private sealed record SourceArguments(string? Store, string? BlobUrl, string? ConnectionStringFile, string? Container)
+    {
+        public IBundleSource Open()
+        {
+            var chosen = new[] { Store, BlobUrl, ConnectionStringFile }.Count(v => !string.IsNullOrWhiteSpace(v));
+            if (chosen != 1)
+            {
+                throw new ArgumentException("Name the store once: --store DIR, --blob-container-url URL, or --blob-connection-string-file FILE with --blob-container NAME.");
+            }
+
+            if (Store is not null)
+            {
+                return new DirectoryBundleSource(Store);
+            }
+
+            var options = new Azure.Storage.Blobs.BlobClientOptions();
+            var container = BlobUrl is not null
+                ? new Azure.Storage.Blobs.BlobContainerClient(new Uri(BlobUrl), options)
+                : new Azure.Storage.Blobs.BlobContainerClient(File.ReadAllText(ConnectionStringFile!).Trim(), Container ?? "periscope", options);
+            return new BlobBundleSource(container);
         }
     }
 

@@ -11,7 +11,6 @@ namespace Periscope.Collector.Sources;
 /// </summary>
 internal sealed class DirectoryBundleSource(string store, BundleLimits? limits = null) : IBundleSource
 {
-    private const long MaxStatusSize = 1024 * 1024;
     private readonly string _store = Path.GetFullPath(store);
 
     public string Description => _store;
@@ -109,7 +108,7 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
             }
             else
             {
-                CheckStatusMatches(status!, runId, node, problems);
+                NodeBundleReader.CheckStatusMatches(status!, runId, node, problems);
                 var (size, sha) = HashFile(zip);
                 if (size != status!.BundleSize || !string.Equals(sha, status.Sha256, StringComparison.Ordinal))
                 {
@@ -120,7 +119,7 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
             try
             {
                 using var reader = BundleReader.Open(File.OpenRead(zip), node, limits);
-                CheckManifestMatches(reader.Manifest, runId, problems);
+                NodeBundleReader.CheckManifestMatches(reader.Manifest, runId, problems);
                 problems.AddRange(reader.VerifyAll(cancellationToken));
                 _ = reader.ReadFacts();
                 _ = reader.ReadFindings();
@@ -138,59 +137,30 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
 
     private NodeBundle ReadNode(string runId, string node)
     {
-        var path = StoreLayout.BundlePath(runId, node);
-        var zip = Path.Combine(_store, path);
+        var zip = Path.Combine(_store, StoreLayout.BundlePath(runId, node));
         var statusFile = Path.Combine(_store, StoreLayout.StatusPath(runId, node));
-        if (!File.Exists(zip))
+        byte[]? status = null;
+        DateTimeOffset? received = null;
+        if (File.Exists(statusFile))
         {
-            return new NodeBundle { Node = node, BundlePath = path, Rejected = "status record without its bundle" };
-        }
-
-        if (!File.Exists(statusFile))
-        {
-            return new NodeBundle { Node = node, BundlePath = path, Incomplete = true, Rejected = "no status record: the bundle is incomplete (still being written, or its writer stopped)" };
-        }
-
-        if (!TryReadStatus(statusFile, out var status, out var statusProblem))
-        {
-            return new NodeBundle { Node = node, BundlePath = path, Rejected = statusProblem };
-        }
-
-        var problems = new List<string>();
-        CheckStatusMatches(status!, runId, node, problems);
-        if (problems.Count > 0)
-        {
-            return new NodeBundle { Node = node, BundlePath = path, Status = status, Rejected = problems[0] };
-        }
-
-        try
-        {
-            using var reader = BundleReader.Open(File.OpenRead(zip), node, limits);
-            CheckManifestMatches(reader.Manifest, runId, problems);
-            if (problems.Count > 0)
+            var info = new FileInfo(statusFile);
+            received = new DateTimeOffset(info.LastWriteTimeUtc);
+            if (info.Length > NodeBundleReader.MaxStatusSize)
             {
-                return new NodeBundle { Node = node, BundlePath = path, Status = status, Rejected = problems[0] };
+                return new NodeBundle { Node = node, BundlePath = StoreLayout.BundlePath(runId, node), Rejected = $"status record is {info.Length} bytes, over the limit of {NodeBundleReader.MaxStatusSize}" };
             }
 
-            return new NodeBundle
+            try
             {
-                Node = node,
-                BundlePath = path,
-                Status = status,
-                ReceivedAt = new DateTimeOffset(File.GetLastWriteTimeUtc(statusFile)),
-                Manifest = reader.Manifest,
-                Facts = reader.ReadFacts(),
-                Findings = reader.ReadFindings(),
-            };
+                status = File.ReadAllBytes(statusFile);
+            }
+            catch (IOException ex)
+            {
+                return new NodeBundle { Node = node, BundlePath = StoreLayout.BundlePath(runId, node), Rejected = $"status record could not be read: {ex.Message}" };
+            }
         }
-        catch (BundleRejectedException ex)
-        {
-            return new NodeBundle { Node = node, BundlePath = path, Status = status, Rejected = ex.Message };
-        }
-        catch (IOException ex)
-        {
-            return new NodeBundle { Node = node, BundlePath = path, Status = status, Rejected = $"could not be read: {ex.Message}" };
-        }
+
+        return NodeBundleReader.Read(runId, node, File.Exists(zip), status, received, () => File.OpenRead(zip), limits);
     }
 
     private string RunDirectory(string runId)
@@ -216,26 +186,7 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
         return nodes;
     }
 
-    private static void CheckStatusMatches(StatusRecord status, string runId, string node, List<string> problems)
-    {
-        if (status.Node != node)
-        {
-            problems.Add($"status record names node '{status.Node}' but is stored as '{node}'");
-        }
 
-        if (status.RunId != runId)
-        {
-            problems.Add($"status record names run '{status.RunId}' but is stored in run '{runId}'");
-        }
-    }
-
-    private static void CheckManifestMatches(Manifest manifest, string runId, List<string> problems)
-    {
-        if (manifest.RunId != runId)
-        {
-            problems.Add($"manifest names run '{manifest.RunId}' but the bundle is stored in run '{runId}'");
-        }
-    }
 
     private static bool TryReadStatus(string file, out StatusRecord? status, out string? problem)
     {
@@ -243,31 +194,13 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
         try
         {
             var info = new FileInfo(file);
-            if (info.Length > MaxStatusSize)
+            if (info.Length > NodeBundleReader.MaxStatusSize)
             {
-                problem = $"status record is {info.Length} bytes, over the limit of {MaxStatusSize}";
+                problem = $"status record is {info.Length} bytes, over the limit of {NodeBundleReader.MaxStatusSize}";
                 return false;
             }
 
-            using var document = JsonDocument.Parse(File.ReadAllBytes(file));
-            var version = document.RootElement.ValueKind == JsonValueKind.Object
-                          && document.RootElement.TryGetProperty("schemaVersion", out var v) && v.ValueKind == JsonValueKind.String
-                ? v.GetString()
-                : null;
-            problem = BundleSchema.CheckReadable(version, "status record");
-            if (problem is not null)
-            {
-                return false;
-            }
-
-            status = document.Deserialize(BundleJsonContext.Default.StatusRecord);
-            problem = status is null ? "status record is empty" : null;
-            return status is not null;
-        }
-        catch (JsonException ex)
-        {
-            problem = $"status record is not valid JSON: {ex.Message}";
-            return false;
+            return NodeBundleReader.TryParseStatus(File.ReadAllBytes(file), out status, out problem);
         }
         catch (IOException ex)
         {

@@ -1,0 +1,136 @@
+using System.Text.Json;
+using Periscope.Bundle;
+
+namespace Periscope.Collector.Sources;
+
+/// <summary>
+/// Turns what a store holds for one node — its status record's bytes and a way to open its zip — into a
+/// <see cref="NodeBundle"/>: verified and read, or rejected with the reason. Shared by every source, so a directory
+/// and Blob Storage judge a bundle the same way.
+/// </summary>
+internal static class NodeBundleReader
+{
+    public const long MaxStatusSize = 1024 * 1024;
+
+    /// <param name="runId">The run the bundle is stored in.</param>
+    /// <param name="node">The node it is stored as.</param>
+    /// <param name="zipExists">Whether the zip is there.</param>
+    /// <param name="status">The status record's bytes, or null when there is none.</param>
+    /// <param name="receivedAt">When the store received the status record, by the store's clock.</param>
+    /// <param name="openZip">Opens the zip as a seekable stream (only its directory and JSON entries are read).</param>
+    /// <param name="limits">Reader limits.</param>
+    public static NodeBundle Read(string runId, string node, bool zipExists, byte[]? status, DateTimeOffset? receivedAt, Func<Stream> openZip, BundleLimits? limits)
+    {
+        ArgumentNullException.ThrowIfNull(openZip);
+        var path = StoreLayout.BundlePath(runId, node);
+        if (!zipExists)
+        {
+            return new NodeBundle { Node = node, BundlePath = path, Rejected = "status record without its bundle" };
+        }
+
+        if (status is null)
+        {
+            return new NodeBundle { Node = node, BundlePath = path, Incomplete = true, Rejected = "no status record: the bundle is incomplete (still being written, or its writer stopped)" };
+        }
+
+        if (!TryParseStatus(status, out var record, out var statusProblem))
+        {
+            return new NodeBundle { Node = node, BundlePath = path, Rejected = statusProblem };
+        }
+
+        var problems = new List<string>();
+        CheckStatusMatches(record!, runId, node, problems);
+        if (problems.Count > 0)
+        {
+            return new NodeBundle { Node = node, BundlePath = path, Status = record, Rejected = problems[0] };
+        }
+
+        try
+        {
+            using var reader = BundleReader.Open(openZip(), node, limits);
+            CheckManifestMatches(reader.Manifest, runId, problems);
+            if (problems.Count > 0)
+            {
+                return new NodeBundle { Node = node, BundlePath = path, Status = record, Rejected = problems[0] };
+            }
+
+            return new NodeBundle
+            {
+                Node = node,
+                BundlePath = path,
+                Status = record,
+                ReceivedAt = receivedAt,
+                Manifest = reader.Manifest,
+                Facts = reader.ReadFacts(),
+                Findings = reader.ReadFindings(),
+            };
+        }
+        catch (BundleRejectedException ex)
+        {
+            return new NodeBundle { Node = node, BundlePath = path, Status = record, Rejected = ex.Message };
+        }
+        catch (IOException ex)
+        {
+            return new NodeBundle { Node = node, BundlePath = path, Status = record, Rejected = $"could not be read: {ex.Message}" };
+        }
+    }
+
+    public static bool TryParseStatus(byte[] bytes, out StatusRecord? status, out string? problem)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        status = null;
+        if (bytes.Length > MaxStatusSize)
+        {
+            problem = $"status record is {bytes.Length} bytes, over the limit of {MaxStatusSize}";
+            return false;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
+            var version = document.RootElement.ValueKind == JsonValueKind.Object
+                          && document.RootElement.TryGetProperty("schemaVersion", out var v) && v.ValueKind == JsonValueKind.String
+                ? v.GetString()
+                : null;
+            problem = BundleSchema.CheckReadable(version, "status record");
+            if (problem is not null)
+            {
+                return false;
+            }
+
+            status = document.Deserialize(BundleJsonContext.Default.StatusRecord);
+            problem = status is null ? "status record is empty" : null;
+            return status is not null;
+        }
+        catch (JsonException ex)
+        {
+            problem = $"status record is not valid JSON: {ex.Message}";
+            return false;
+        }
+    }
+
+    public static void CheckStatusMatches(StatusRecord status, string runId, string node, List<string> problems)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        ArgumentNullException.ThrowIfNull(problems);
+        if (status.Node != node)
+        {
+            problems.Add($"status record names node '{status.Node}' but is stored as '{node}'");
+        }
+
+        if (status.RunId != runId)
+        {
+            problems.Add($"status record names run '{status.RunId}' but is stored in run '{runId}'");
+        }
+    }
+
+    public static void CheckManifestMatches(Manifest manifest, string runId, List<string> problems)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(problems);
+        if (manifest.RunId != runId)
+        {
+            problems.Add($"manifest names run '{manifest.RunId}' but the bundle is stored in run '{runId}'");
+        }
+    }
+}
