@@ -12,8 +12,15 @@ using Periscope.Agent.Redaction;
 // periscope-bench upload CONNECTION_FILE CONTAINER FILE RUNID
 //                                            upload FILE as RUNID's bundle exactly as the Blob sink does (default
 //                                            4 MiB blocks, 2 in flight); prints the upload's seconds
+// periscope-bench generate-run TEMPLATE.zip STORE RUNID NODES [EVIDENCE_KIB=100]
+//                                            write NODES bundles shaped like TEMPLATE (its manifest, facts and
+//                                            findings; 50 pools) with EVIDENCE_KIB of kernel log each, and their
+//                                            status records: a run for the collector's scale benchmark
 switch (args.FirstOrDefault())
 {
+    case "generate-run" when args.Length >= 5:
+        return await GenerateRunAsync(args[1], args[2], args[3], int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture),
+            args.Length > 5 ? int.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 100);
     case "upload" when args.Length >= 5:
         return await UploadAsync(args[1], args[2], args[3], args[4]);
     case "redact" when args.Length >= 3:
@@ -71,6 +78,75 @@ static async Task<int> UploadAsync(string connectionFile, string container, stri
     }
 
     Console.WriteLine(seconds.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture));
+    return 0;
+}
+
+static async Task<int> GenerateRunAsync(string template, string store, string runId, int nodes, int evidenceKib)
+{
+    var stopwatch = Stopwatch.StartNew();
+    Periscope.Bundle.Manifest manifest;
+    Periscope.Bundle.Facts.FactsDocument facts;
+    Periscope.Bundle.FindingsDocument findings;
+    using (var reader = Periscope.Bundle.BundleReader.Open(File.OpenRead(template), Path.GetFileNameWithoutExtension(template), null))
+    {
+        manifest = reader.Manifest;
+        facts = reader.ReadFacts();
+        findings = reader.ReadFindings();
+    }
+
+    var directory = Path.Combine(store, runId);
+    Directory.CreateDirectory(directory);
+    var line = System.Text.Encoding.ASCII.GetBytes("<6>[12345.678901] eth0: renamed from veth1a2b3c4 (generated evidence for the scale benchmark)\n");
+    var evidence = new byte[evidenceKib * 1024];
+    for (var i = 0; i < evidence.Length; i++)
+    {
+        evidence[i] = line[i % line.Length];
+    }
+
+    var start = manifest.StartedAt;
+    for (var i = 0; i < nodes; i++)
+    {
+        var node = $"aks-pool{i % 50:00}-{i:000000}-vmss{i:000000}";
+        var zip = Path.Combine(directory, node + Periscope.Bundle.StoreLayout.BundleSuffix);
+        // Every third node has the template's findings, the rest none: shared findings and healthy nodes both occur.
+        var nodeFindings = i % 3 == 0 ? findings : new Periscope.Bundle.FindingsDocument { Findings = [] };
+        long size, content;
+        string sha;
+        await using (var file = File.Create(zip))
+        {
+            await using var writer = new Periscope.Bundle.BundleWriter(file, start);
+            var record = await writer.AddEntryAsync("kernel/kmsg.log", new MemoryStream(evidence), CancellationToken.None);
+            await writer.SealAsync(facts, nodeFindings, documents => manifest with
+            {
+                RunId = runId,
+                Node = manifest.Node with { Name = node, Pool = $"pool{i % 50:00}" },
+                Collectors = [new Periscope.Bundle.CollectorRecord { Name = "kernel", Status = Periscope.Bundle.CollectorStatus.Ok, Files = [record] }],
+                Documents = documents,
+            }, CancellationToken.None);
+            size = writer.BundleSize;
+            sha = writer.BundleSha256;
+            content = writer.ContentSize;
+        }
+
+        var counts = Periscope.Bundle.FindingCounts.Of(nodeFindings.Findings);
+        var status = new Periscope.Bundle.StatusRecord
+        {
+            Node = node,
+            RunId = runId,
+            Status = counts.Health,
+            Collection = Periscope.Bundle.CollectorStatus.Ok,
+            Findings = counts,
+            BundleSize = size,
+            ContentSize = content,
+            Sha256 = sha,
+            StartedAt = start,
+            EndedAt = manifest.EndedAt,
+        };
+        await File.WriteAllTextAsync(Path.Combine(directory, node + Periscope.Bundle.StoreLayout.StatusSuffix),
+            System.Text.Json.JsonSerializer.Serialize(status, Periscope.Bundle.BundleJsonContext.Default.StatusRecord));
+    }
+
+    await Console.Error.WriteLineAsync($"{nodes} bundles in {stopwatch.Elapsed.TotalSeconds:0.0} s");
     return 0;
 }
 
