@@ -96,12 +96,19 @@ static async Task<int> GenerateRunAsync(string template, string store, string ru
 
     var directory = Path.Combine(store, runId);
     Directory.CreateDirectory(directory);
-    var line = System.Text.Encoding.ASCII.GetBytes("<6>[12345.678901] eth0: renamed from veth1a2b3c4 (generated evidence for the scale benchmark)\n");
-    var evidence = new byte[evidenceKib * 1024];
-    for (var i = 0; i < evidence.Length; i++)
+    // Kernel-log-like lines with varying times, ports and interface ids: about as compressible as real logs.
+    var random = new Random(20261130);
+    var text = new System.Text.StringBuilder(evidenceKib * 1024 + 200);
+    string[] messages = ["cni0: port {0}(veth{1:x8}) entered forwarding state", "IPv6: ADDRCONF(NETDEV_CHANGE): veth{1:x8}: link becomes ready",
+        "eth0: renamed from tmp{1:x6}", "audit: type=1400 audit({2}.{0:000}:{0}): apparmor=\"STATUS\" operation=\"profile_load\" name=\"cri-containerd.apparmor.d\" pid={0}"];
+    while (text.Length < evidenceKib * 1024)
     {
-        evidence[i] = line[i % line.Length];
+        var uptime = random.Next(100, 900000);
+        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"<6>[{uptime}.{random.Next(0, 999999):000000}] ");
+        text.AppendFormat(System.Globalization.CultureInfo.InvariantCulture, messages[random.Next(messages.Length)], random.Next(1, 4096), random.Next(), 1764000000 + uptime).Append('\n');
     }
+
+    var evidence = System.Text.Encoding.ASCII.GetBytes(text.ToString());
 
     var start = manifest.StartedAt;
     for (var i = 0; i < nodes; i++)

@@ -79,6 +79,9 @@ internal static class HtmlReportRenderer
             html.Append("</table>");
         }
 
+        html.Append("<h2>Nodes × collectors</h2>");
+        html.Append(Matrix(report, link));
+
         html.Append("<h2>Nodes</h2>");
         foreach (var node in report.Nodes)
         {
@@ -109,6 +112,45 @@ internal static class HtmlReportRenderer
 
         html.Append("</body></html>\n");
         return html.ToString();
+    }
+
+    /// <summary>
+    /// One row per node (worst first), one column per collector: the collector's status, and the node's worst finding
+    /// from that collector; a node whose bundle could not be read says why in one cell.
+    /// </summary>
+    private static string Matrix(HealthReport report, Func<string, string> link)
+    {
+        var collectors = report.Nodes.SelectMany(n => n.Collectors.Select(c => c.Name)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var table = new StringBuilder("<table class=\"matrix\"><tr><th>Node</th><th>Status</th>");
+        foreach (var collector in collectors)
+        {
+            table.Append($"<th>{E(collector)}</th>");
+        }
+
+        table.Append("</tr>");
+        foreach (var node in report.Nodes)
+        {
+            table.Append($"<tr><td><a href=\"#node-{E(node.Node)}\">{E(node.Node)}</a> <a class=\"muted\" href=\"{E(link(node.Bundle))}\">bundle</a></td><td>{Badge(Words.Of(node.Status))}</td>");
+            if (node.Rejected is not null)
+            {
+                table.Append($"<td colspan=\"{Math.Max(collectors.Count, 1)}\" class=\"muted\">{(node.Incomplete ? "incomplete" : "rejected")}: {E(node.Rejected)}</td></tr>");
+                continue;
+            }
+
+            foreach (var collector in collectors)
+            {
+                var record = node.Collectors.FirstOrDefault(c => c.Name == collector);
+                var worst = node.Findings.Where(f => f.Collector == collector).Select(f => f.Severity).DefaultIfEmpty().Max();
+                var hasFinding = node.Findings.Any(f => f.Collector == collector);
+                var status = record is null ? "—" : Words.Of(record.Status);
+                var css = hasFinding ? Words.Of(worst) : status is "ok" ? "healthy" : status is "skipped" or "—" ? "info" : "warning";
+                table.Append($"<td>{Badge(css, hasFinding ? $"{status}: {Words.Of(worst)}" : status)}</td>");
+            }
+
+            table.Append("</tr>");
+        }
+
+        return table.Append("</table>").ToString();
     }
 
     private static string Badge(string cssClass, string? text = null) => $"<span class=\"badge {cssClass}\">{E(text ?? cssClass)}</span>";
