@@ -33,7 +33,7 @@ internal static class CollectorServer
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AccessToken>();
-        services.AddSingleton<IBundleSource>(_ => new DirectoryBundleSource(options.Store));
+        services.AddSingleton(_ => options.OpenSource());
         services.AddSingleton(sp => new RunReporter(sp.GetRequiredService<IBundleSource>(), sp.GetRequiredService<TimeProvider>()));
         services.AddRouting();
         services.AddAntiforgery(o =>
@@ -219,25 +219,20 @@ internal static class CollectorServer
     }
 
     /// <summary>
-    /// Streams one node's bundle. The run id and node name must be valid names (no separators, no dots leading), the
-    /// file must be a sealed bundle (its status record exists), and its full path must lie inside the store.
+    /// Streams one node's bundle. The run id and node name must be valid names (no separators, no leading dot), the
+    /// bundle must be sealed (its status record exists), and a directory store checks the path lies inside it.
     /// </summary>
-    private static IResult DownloadAsync(string runId, string node, ServerOptions options)
+    private static async Task<IResult> DownloadAsync(string runId, string node, IBundleSource source, CancellationToken cancellationToken)
     {
         if (!RunId.IsValid(runId) || !NodeName.IsValid(node))
         {
             return Results.NotFound();
         }
 
-        var store = Path.GetFullPath(options.Store);
-        var zip = Path.GetFullPath(Path.Combine(store, StoreLayout.BundlePath(runId, node)));
-        var status = Path.GetFullPath(Path.Combine(store, StoreLayout.StatusPath(runId, node)));
-        if (!zip.StartsWith(store + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !File.Exists(zip) || !File.Exists(status))
-        {
-            return Results.NotFound();
-        }
-
-        return Results.File(zip, "application/zip", $"{runId}-{node}.zip", enableRangeProcessing: true);
+        var stream = await source.OpenBundleAsync(runId, node, cancellationToken);
+        return stream is null
+            ? Results.NotFound()
+            : Results.Stream(stream, "application/zip", $"{runId}-{node}.zip", enableRangeProcessing: stream.CanSeek);
     }
 
     private static async Task<bool> RunExistsAsync(IBundleSource source, string runId, CancellationToken cancellationToken)

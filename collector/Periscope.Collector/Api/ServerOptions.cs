@@ -5,8 +5,19 @@ public sealed class ServerOptions
 {
     public const string SectionName = "Periscope:Server";
 
-    /// <summary>The store directory the runs are read from.</summary>
+    /// <summary>The store directory the runs are read from (unless a Blob container is configured).</summary>
     public string Store { get; set; } = "periscope-data";
+
+    /// <summary>Read the store from this Blob container URL instead, with a SAS granting read and list.</summary>
+    public string? BlobContainerUrl { get; set; }
+
+    /// <summary>Or from Blob Storage with the connection string in this file (a mounted Secret) …</summary>
+    public string? BlobConnectionStringFile { get; set; }
+
+    /// <summary>… and this container.</summary>
+    public string BlobContainer { get; set; } = "periscope";
+
+    public bool UsesBlob => !string.IsNullOrWhiteSpace(BlobContainerUrl) || !string.IsNullOrWhiteSpace(BlobConnectionStringFile);
 
     /// <summary>
     /// A file holding the bearer token (a mounted Secret), re-read on every check: API clients send it as
@@ -19,6 +30,20 @@ public sealed class ServerOptions
 
     /// <summary>How long a browser session lasts after signing in (not sliding).</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>The store this configuration names.</summary>
+    internal Sources.IBundleSource OpenSource()
+    {
+        if (!UsesBlob)
+        {
+            return new Sources.DirectoryBundleSource(Store);
+        }
+
+        var container = !string.IsNullOrWhiteSpace(BlobContainerUrl)
+            ? new Azure.Storage.Blobs.BlobContainerClient(new Uri(BlobContainerUrl))
+            : new Azure.Storage.Blobs.BlobContainerClient(File.ReadAllText(BlobConnectionStringFile!).Trim(), BlobContainer);
+        return new Sources.BlobBundleSource(container);
+    }
 
     /// <summary>Every problem at once.</summary>
     public IReadOnlyList<string> Validate()
@@ -33,7 +58,12 @@ public sealed class ServerOptions
             failures.Add($"{SectionName}:TokenFile '{TokenFile}' does not exist.");
         }
 
-        if (!Directory.Exists(Store))
+        if (!string.IsNullOrWhiteSpace(BlobContainerUrl) && !string.IsNullOrWhiteSpace(BlobConnectionStringFile))
+        {
+            failures.Add($"{SectionName}: set BlobContainerUrl or BlobConnectionStringFile, not both.");
+        }
+
+        if (!UsesBlob && !Directory.Exists(Store))
         {
             failures.Add($"{SectionName}:Store '{Store}' is not a directory.");
         }

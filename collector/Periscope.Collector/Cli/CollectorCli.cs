@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using System.Text;
 using System.Text.Json;
@@ -55,11 +56,16 @@ internal static class CollectorCli
         var serveStore = new Option<string?>("--store") { Description = "Store directory to serve (default Periscope:Server:Store)." };
         var serveToken = new Option<string?>("--token-file") { Description = "File holding the operator token (a mounted Secret); required." };
         var serveListen = new Option<string?>("--listen") { Description = "Address and port (default 127.0.0.1:8080)." };
+        var serveBlobUrl = new Option<string?>("--blob-container-url") { Description = "Serve the store of this Blob container (a SAS granting read and list) instead of a directory." };
+        var serveBlobConnection = new Option<string?>("--blob-connection-string-file") { Description = "Serve the store of a Blob container, with the connection string in this file (with --blob-container)." };
+        var serveBlobContainer = new Option<string?>("--blob-container") { Description = "The container (default periscope)." };
         var serve = new Command("serve", "Serve the store's runs, reports and bundles to operators (web pages and API), behind the operator token. Exit code: 0 stopped, 3 could not start.")
         {
-            serveStore, serveToken, serveListen,
+            serveStore, serveBlobUrl, serveBlobConnection, serveBlobContainer, serveToken, serveListen,
         };
-        serve.SetAction((parse, cancellationToken) => ServeAsync(parse.GetValue(serveStore), parse.GetValue(serveToken), parse.GetValue(serveListen), stderr, cancellationToken));
+        serve.SetAction((parse, cancellationToken) => ServeAsync(
+            new SourceArguments(parse.GetValue(serveStore), parse.GetValue(serveBlobUrl), parse.GetValue(serveBlobConnection), parse.GetValue(serveBlobContainer)),
+            parse.GetValue(serveToken), parse.GetValue(serveListen), stderr, cancellationToken));
 
         var root = new RootCommand("periscope-collector: correlate the bundles of a run into a health report.") { report, verify, serve };
         var result = root.Parse(args);
@@ -149,14 +155,17 @@ internal static class CollectorCli
         }
     }
 
-    private static async Task<int> ServeAsync(string? store, string? tokenFile, string? listen, TextWriter stderr, CancellationToken cancellationToken)
+    private static async Task<int> ServeAsync(SourceArguments source, string? tokenFile, string? listen, TextWriter stderr, CancellationToken cancellationToken)
     {
         try
         {
             var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder(new Microsoft.AspNetCore.Builder.WebApplicationOptions { Args = [] });
             var options = new Api.ServerOptions();
             builder.Configuration.GetSection(Api.ServerOptions.SectionName).Bind(options);
-            options.Store = store ?? options.Store;
+            options.Store = source.Store ?? options.Store;
+            options.BlobContainerUrl = source.BlobUrl ?? options.BlobContainerUrl;
+            options.BlobConnectionStringFile = source.ConnectionStringFile ?? options.BlobConnectionStringFile;
+            options.BlobContainer = source.Container ?? options.BlobContainer;
             options.TokenFile = tokenFile ?? options.TokenFile;
             options.Listen = listen ?? options.Listen;
             var failures = options.Validate();
@@ -170,7 +179,7 @@ internal static class CollectorCli
             Api.CollectorServer.ConfigureServices(builder.Services, options);
             var app = builder.Build();
             Api.CollectorServer.Configure(app);
-            await stderr.WriteLineAsync($"periscope-collector: serving {Path.GetFullPath(options.Store)} on http://{options.Listen}/");
+            await stderr.WriteLineAsync($"periscope-collector: serving {app.Services.GetRequiredService<IBundleSource>().Description} on http://{options.Listen}/");
             await app.RunAsync(cancellationToken);
             return 0;
         }

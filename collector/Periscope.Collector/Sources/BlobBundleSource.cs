@@ -53,6 +53,20 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
         return runs.OrderByDescending(r => r.StartedAt ?? DateTimeOffset.MinValue).ThenByDescending(r => r.RunId, StringComparer.Ordinal).ToList();
     }
 
+    public async Task<Stream?> OpenBundleAsync(string runId, string node, CancellationToken cancellationToken)
+    {
+        if (!RunId.IsValid(runId) || !NodeName.IsValid(node)
+            || !await container.GetBlobClient(StoreLayout.StatusPath(runId, node)).ExistsAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        var zip = container.GetBlobClient(StoreLayout.BundlePath(runId, node));
+        return await zip.ExistsAsync(cancellationToken)
+            ? await zip.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { BufferSize = 4 * 1024 * 1024 }, cancellationToken)
+            : null;
+    }
+
     public async Task<IReadOnlyList<string>> ListNodesAsync(string runId, CancellationToken cancellationToken)
         => (await NodesAsync(RunId.Validate(runId), cancellationToken)).Select(n => n.Node).ToList();
 

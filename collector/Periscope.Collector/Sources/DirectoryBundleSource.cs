@@ -63,6 +63,24 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
         return Task.FromResult(ordered);
     }
 
+    public Task<Stream?> OpenBundleAsync(string runId, string node, CancellationToken cancellationToken)
+    {
+        if (!RunId.IsValid(runId) || !NodeName.IsValid(node))
+        {
+            return Task.FromResult<Stream?>(null);
+        }
+
+        // Names are validated, and the resolved path must still lie inside the store (defence in depth).
+        var zip = Path.GetFullPath(Path.Combine(_store, StoreLayout.BundlePath(runId, node)));
+        var status = Path.GetFullPath(Path.Combine(_store, StoreLayout.StatusPath(runId, node)));
+        if (!zip.StartsWith(_store + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !File.Exists(zip) || !File.Exists(status))
+        {
+            return Task.FromResult<Stream?>(null);
+        }
+
+        return Task.FromResult<Stream?>(File.OpenRead(zip));
+    }
+
     public Task<IReadOnlyList<string>> ListNodesAsync(string runId, CancellationToken cancellationToken)
         => Task.FromResult<IReadOnlyList<string>>(NodesOf(RunDirectory(runId)).Order(StringComparer.Ordinal).ToList());
 

@@ -15,6 +15,12 @@ internal interface IBundleSource
     /// <summary>Every node of a run, read and verified; a bad bundle is returned with its reason, never thrown.</summary>
     Task<IReadOnlyList<NodeBundle>> ReadRunAsync(string runId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Opens a sealed bundle (its status record exists) for download, or returns null when there is none. The run id and
+    /// node name must already be valid names.
+    /// </summary>
+    Task<Stream?> OpenBundleAsync(string runId, string node, CancellationToken cancellationToken);
+
     /// <summary>Reads every entry of every bundle of a run and checks it against its manifest and status record.</summary>
     Task<IReadOnlyList<VerifyResult>> VerifyRunAsync(string runId, CancellationToken cancellationToken);
 }
