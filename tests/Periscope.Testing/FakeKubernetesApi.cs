@@ -69,6 +69,9 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         var app = builder.Build();
         var api = new FakeKubernetesApi(app, ns, token);
         app.MapGet("/api/v1/namespaces/{ns}/configmaps", (HttpContext context, string ns) => api.HandleAsync(context, ns));
+        app.MapGet("/api/v1/namespaces/{ns}/configmaps/{name}", (HttpContext context, string ns, string name) => api.GetOneAsync(context, ns, name));
+        app.MapPost("/api/v1/namespaces/{ns}/configmaps", (HttpContext context, string ns) => api.WriteAsync(context, ns, null));
+        app.MapPut("/api/v1/namespaces/{ns}/configmaps/{name}", (HttpContext context, string ns, string name) => api.WriteAsync(context, ns, name));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         api.BaseAddress = new Uri(address);
@@ -253,6 +256,96 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         }
 
         await WatchAsync(context, name, requestedVersion, query["timeoutSeconds"].ToString());
+    }
+
+    /// <summary>The current data of a ConfigMap, or null.</summary>
+    public IReadOnlyDictionary<string, string>? Data(string name)
+    {
+        lock (_lock)
+        {
+            return _configMaps.TryGetValue(name, out var configMap)
+                ? configMap["data"]!.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<string>())
+                : null;
+        }
+    }
+
+    private async Task<bool> AuthorizedAsync(HttpContext context, string kind)
+    {
+        lock (_lock)
+        {
+            _requests.Add(new FakeApiRequest(kind, string.Empty, string.Empty, context.Request.Headers.Authorization.ToString()));
+        }
+
+        if (context.Request.Headers.Authorization.ToString() != $"Bearer {Token}")
+        {
+            await WriteStatusAsync(context, 401, "Unauthorized", "Unauthorized");
+            return false;
+        }
+
+        if (ForcedStatus is { } forced)
+        {
+            await WriteStatusAsync(context, forced, "Forbidden", "configmaps is forbidden");
+            return false;
+        }
+
+        return true;
+    }
+
+    private async Task GetOneAsync(HttpContext context, string ns, string name)
+    {
+        if (!await AuthorizedAsync(context, "get"))
+        {
+            return;
+        }
+
+        JsonObject? configMap;
+        lock (_lock)
+        {
+            configMap = ns == Namespace && _configMaps.TryGetValue(name, out var found) ? (JsonObject)found.DeepClone() : null;
+        }
+
+        if (configMap is null)
+        {
+            await WriteStatusAsync(context, 404, "NotFound", $"configmaps \"{name}\" not found");
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(configMap.ToJsonString());
+    }
+
+    /// <summary>POST creates (409 if it exists), PUT replaces (404 if it does not; 409 on a stale resourceVersion).</summary>
+    private async Task WriteAsync(HttpContext context, string ns, string? name)
+    {
+        if (!await AuthorizedAsync(context, name is null ? "create" : "replace"))
+        {
+            return;
+        }
+
+        var body = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
+        var bodyName = (string?)body["metadata"]?["name"];
+        var data = (body["data"] as JsonObject)?.ToDictionary(p => p.Key, p => p.Value!.GetValue<string>()) ?? [];
+        var version = (string?)body["metadata"]?["resourceVersion"];
+        int status;
+        lock (_lock)
+        {
+            var exists = _configMaps.TryGetValue(bodyName ?? string.Empty, out var current);
+            status = ns != Namespace || bodyName is null || (name is not null && name != bodyName) ? 400
+                : name is null && exists ? 409
+                : name is not null && !exists ? 404
+                : name is not null && version is not null && version != (string?)current!["metadata"]!["resourceVersion"] ? 409
+                : 0;
+        }
+
+        if (status != 0)
+        {
+            await WriteStatusAsync(context, status, status == 409 ? "Conflict" : status == 404 ? "NotFound" : "BadRequest", $"cannot write configmap {bodyName}");
+            return;
+        }
+
+        Put(bodyName!, data);
+        context.Response.StatusCode = name is null ? 201 : 200;
+        await GetOneAsync(context, ns, bodyName!);
     }
 
     private async Task WatchAsync(HttpContext context, string? name, string requestedVersion, string timeoutSeconds)

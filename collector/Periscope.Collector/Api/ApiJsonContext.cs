@@ -10,4 +10,6 @@ namespace Periscope.Collector.Api;
     Converters = [typeof(UtcTimestampConverter)])]
 [JsonSerializable(typeof(IReadOnlyList<RunSummary>))]
 [JsonSerializable(typeof(List<NodeSummary>))]
+[JsonSerializable(typeof(StartRunRequest))]
+[JsonSerializable(typeof(StartedRun))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

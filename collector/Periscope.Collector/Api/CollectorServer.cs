@@ -34,6 +34,7 @@ internal static class CollectorServer
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AccessToken>();
         services.AddSingleton(_ => options.OpenSource());
+        services.AddSingleton<RunStarter>();
         services.AddSingleton(sp => new RunReporter(sp.GetRequiredService<IBundleSource>(), sp.GetRequiredService<TimeProvider>()));
         services.AddRouting();
         services.AddAntiforgery(o =>
@@ -96,9 +97,11 @@ internal static class CollectorServer
         app.MapPost("/signout", SignOutAsync).RequireAuthorization();
         app.MapGet("/", RunsPageAsync).RequireAuthorization();
         app.MapGet("/runs/{runId}", RunPageAsync).RequireAuthorization();
+        app.MapPost("/runs/start", StartRunFormAsync).RequireAuthorization();
 
         var api = app.MapGroup("/api").RequireAuthorization();
         api.MapGet("/runs", ListRunsAsync);
+        api.MapPost("/runs", StartRunAsync);
         api.MapGet("/runs/{runId}/report", ReportAsync);
         api.MapGet("/runs/{runId}/nodes", ListNodesAsync);
         api.MapGet("/runs/{runId}/nodes/{node}/bundle", DownloadAsync);
@@ -157,7 +160,7 @@ internal static class CollectorServer
         return Results.Redirect("/signin");
     }
 
-    private static async Task<IResult> RunsPageAsync(HttpContext context, IBundleSource source, IAntiforgery antiforgery, CancellationToken cancellationToken)
+    private static async Task<IResult> RunsPageAsync(HttpContext context, IBundleSource source, IAntiforgery antiforgery, RunStarter starter, CancellationToken cancellationToken)
     {
         var runs = await source.ListRunsAsync(cancellationToken);
         var tokens = antiforgery.GetAndStoreTokens(context);
@@ -170,6 +173,7 @@ internal static class CollectorServer
         var page = Page("Runs", $"""
             <form method="post" action="/signout" class="signout"><input type="hidden" name="csrf" value="{E(tokens.RequestToken!)}"><button type="submit">Sign out</button></form>
             <h1>Runs</h1>
+            {(starter.Enabled ? $"<form method=\"post\" action=\"/runs/start\"><input type=\"hidden\" name=\"csrf\" value=\"{E(tokens.RequestToken!)}\"><label>Run id <input name=\"runId\" placeholder=\"default: the time now\"></label> <label>Collectors <input name=\"collectors\" placeholder=\"all\"></label> <button type=\"submit\">Start a run on every node</button></form>" : string.Empty)}
             {(runs.Count == 0 ? "<p>The store holds no run yet.</p>" : $"<table><tr><th>Run</th><th>Started</th><th>Bundles</th></tr>{rows}</table>")}
             """);
         return Results.Content(page, "text/html; charset=utf-8");
@@ -185,6 +189,66 @@ internal static class CollectorServer
         var (report, _) = await reporter.BuildAsync(runId, cancellationToken);
         return Results.Content(HtmlReportRenderer.Render(report, BundleLink), "text/html; charset=utf-8");
     }
+
+    /// <summary>
+    /// <c>POST /api/runs</c> ({runId?, collectors?, since?}): writes the run-id ConfigMap. A browser session must send
+    /// the anti-forgery token (<c>X-CSRF-Token</c>); a bearer-token client need not (no ambient credential to forge).
+    /// </summary>
+    private static async Task<IResult> StartRunAsync(HttpContext context, RunStarter starter, IAntiforgery antiforgery, CancellationToken cancellationToken)
+    {
+        if (!await AntiforgeryHoldsAsync(context, antiforgery))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "Missing or wrong anti-forgery token (X-CSRF-Token).");
+        }
+
+        StartRunRequest? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync(context.Request.Body, ApiJsonContext.Default.StartRunRequest, cancellationToken);
+        }
+        catch (JsonException ex)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: $"The body is not a JSON object of runId, collectors and since: {ex.Message}");
+        }
+
+        return await StartAsync(starter, body?.RunId, body?.Collectors, body?.Since, started => Results.Json(started, ApiJsonContext.Default.StartedRun, statusCode: StatusCodes.Status202Accepted), cancellationToken);
+    }
+
+    private static async Task<IResult> StartRunFormAsync(HttpContext context, RunStarter starter, IAntiforgery antiforgery, CancellationToken cancellationToken)
+    {
+        if (!await antiforgery.IsRequestValidAsync(context))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "Missing or wrong anti-forgery token.");
+        }
+
+        var form = await context.Request.ReadFormAsync(cancellationToken);
+        return await StartAsync(starter, form["runId"], form["collectors"], form["since"], _ => Results.Redirect("/"), cancellationToken);
+    }
+
+    private static async Task<IResult> StartAsync(RunStarter starter, string? runId, string? collectors, string? since, Func<StartedRun, IResult> done, CancellationToken cancellationToken)
+    {
+        if (!starter.Enabled)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status501NotImplemented, detail: "Starting runs needs Kubernetes access (run in the cluster, or set Periscope:Server:Kubeconfig).");
+        }
+
+        try
+        {
+            return done(await starter.StartAsync(runId, collectors, since, cancellationToken));
+        }
+        catch (ArgumentException ex)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: ex.Message);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or k8s.Exceptions.KubeConfigException or IOException)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status502BadGateway, detail: ex.Message);
+        }
+    }
+
+    /// <summary>Requests authenticated by the session cookie must carry the anti-forgery token; bearer requests need not.</summary>
+    private static async Task<bool> AntiforgeryHoldsAsync(HttpContext context, IAntiforgery antiforgery)
+        => context.Request.Headers.Authorization.Count > 0 || await antiforgery.IsRequestValidAsync(context);
 
     private static async Task<IResult> ListRunsAsync(IBundleSource source, CancellationToken cancellationToken)
         => Results.Json(await source.ListRunsAsync(cancellationToken), ApiJsonContext.Default.IReadOnlyListRunSummary);
@@ -246,6 +310,9 @@ internal static class CollectorServer
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
 }
+
+/// <summary>The body of <c>POST /api/runs</c>: the run-id ConfigMap's fields.</summary>
+internal sealed record StartRunRequest(string? RunId, string? Collectors, string? Since);
 
 /// <summary>A node of a run, for <c>GET /api/runs/{runId}/nodes</c>.</summary>
 internal sealed record NodeSummary(string Node, string? Pool, HealthStatus Status, string? Rejected, bool Incomplete, string Bundle);

@@ -17,6 +17,24 @@ public sealed class ServerOptions
     /// <summary>… and this container.</summary>
     public string BlobContainer { get; set; } = "periscope";
 
+    /// <summary>
+    /// Starting a run writes the run-id ConfigMap: <c>auto</c> (the default) when the service runs in a pod
+    /// (<c>KUBERNETES_SERVICE_HOST</c>) or <see cref="Kubeconfig"/> is set, <c>off</c> otherwise or when set so.
+    /// </summary>
+    public string Kubernetes { get; set; } = "auto";
+
+    /// <summary>A kubeconfig to reach the API with; unset: the pod's service account.</summary>
+    public string? Kubeconfig { get; set; }
+
+    /// <summary>The agents' namespace, where the run-id ConfigMap lives; unset: this pod's (<c>POD_NAMESPACE</c>, the kubeconfig's, the service account's).</summary>
+    public string? RunNamespace { get; set; }
+
+    /// <summary>The run-id ConfigMap's name (the agents' <c>Periscope:Triggers:ConfigMap:Name</c>).</summary>
+    public string RunConfigMap { get; set; } = "periscope-run";
+
+    public bool CanStartRuns => Kubernetes != "off"
+        && (!string.IsNullOrEmpty(Kubeconfig) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")));
+
     public bool UsesBlob => !string.IsNullOrWhiteSpace(BlobContainerUrl) || !string.IsNullOrWhiteSpace(BlobConnectionStringFile);
 
     /// <summary>
