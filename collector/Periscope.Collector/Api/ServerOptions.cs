@@ -91,6 +91,16 @@ public sealed class ServerOptions
             failures.Add($"{SectionName}:Listen must be an address and port such as 127.0.0.1:8080 (found '{Listen}').");
         }
 
+        if (Kubernetes is not ("auto" or "off"))
+        {
+            failures.Add($"{SectionName}:Kubernetes must be auto or off (found '{Kubernetes}').");
+        }
+
+        if (!string.IsNullOrEmpty(Kubeconfig) && !File.Exists(Kubeconfig))
+        {
+            failures.Add($"{SectionName}:Kubeconfig '{Kubeconfig}' does not exist.");
+        }
+
         if (SessionLifetime < TimeSpan.FromMinutes(1))
         {
             failures.Add($"{SectionName}:SessionLifetime must be at least one minute.");
