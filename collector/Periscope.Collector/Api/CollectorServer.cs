@@ -299,8 +299,23 @@ internal static class CollectorServer
             : Results.Stream(stream, "application/zip", $"{runId}-{node}.zip", enableRangeProcessing: stream.CanSeek);
     }
 
+    /// <summary>One listing of the run's own folder or prefix (not of every run: the report lists runs itself).</summary>
     private static async Task<bool> RunExistsAsync(IBundleSource source, string runId, CancellationToken cancellationToken)
-        => RunId.IsValid(runId) && (await source.ListRunsAsync(cancellationToken)).Any(r => r.RunId == runId);
+    {
+        if (!RunId.IsValid(runId))
+        {
+            return false;
+        }
+
+        try
+        {
+            return (await source.ListNodesAsync(runId, cancellationToken)).Count > 0;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
 
     private static string Page(string title, string body) => $$"""
         <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{{E(title)}} — Periscope</title>

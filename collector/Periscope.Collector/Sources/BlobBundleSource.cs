@@ -150,20 +150,21 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
             }
         }
 
-        Stream? zip = null;
-        if (hasZip && bytes is not null)
-        {
-            zip = await OpenZipAsync(StoreLayout.BundlePath(runId, node), cancellationToken);
-        }
-
-        return NodeBundleReader.Read(runId, node, hasZip, bytes, status?.Properties.LastModified, () => zip!, limits);
+        // Opened only once the status record has passed (the reader reads synchronously, through ranged reads).
+        return NodeBundleReader.Read(runId, node, hasZip, bytes, status?.Properties.LastModified,
+            () => OpenZip(StoreLayout.BundlePath(runId, node), cancellationToken), limits);
     }
 
     private async Task<Stream> OpenZipAsync(string path, CancellationToken cancellationToken)
     {
-        var stream = await container.GetBlobClient(path).OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { BufferSize = ReadBufferSize }, cancellationToken);
+        var stream = await container.GetBlobClient(path).OpenReadAsync(ReadOptions, cancellationToken);
         return new CountingStream(stream, n => Interlocked.Add(ref _bytesRead, n));
     }
+
+    private Stream OpenZip(string path, CancellationToken cancellationToken)
+        => new CountingStream(container.GetBlobClient(path).OpenRead(ReadOptions, cancellationToken), n => Interlocked.Add(ref _bytesRead, n));
+
+    private static BlobOpenReadOptions ReadOptions => new(allowModifications: false) { BufferSize = ReadBufferSize };
 
     /// <summary>The status record's bytes, or null when it is larger than a status record can be.</summary>
     private async Task<byte[]?> DownloadStatusAsync(string name, CancellationToken cancellationToken)
