@@ -218,42 +218,42 @@ internal sealed partial class RunService(
         }
     }
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Run {RunId} starting (trigger: {Source}).")]
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Run {RunId} starting (trigger: {Source}).")]
     private partial void LogStarting(string runId, string source);
 
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Run {RunId} sealed: {Health}, {Critical} critical and {Warning} warning findings, bundle {Bundle}.")]
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Run {RunId} sealed: {Health}, {Critical} critical and {Warning} warning findings, bundle {Bundle}.")]
     private partial void LogCompleted(string runId, string health, int critical, int warning, string bundle);
 
-    [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "Run {RunId} failed: {Reason}")]
+    [LoggerMessage(EventId = 1403, Level = LogLevel.Error, Message = "Run {RunId} failed: {Reason}")]
     private partial void LogFailed(string runId, string reason);
 
-    [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Run {RunId} abandoned at shutdown; its staging was removed and nothing of it is in the store.")]
+    [LoggerMessage(EventId = 1404, Level = LogLevel.Warning, Message = "Run {RunId} abandoned at shutdown; its staging was removed and nothing of it is in the store.")]
     private partial void LogAbandoned(string runId);
 
-    [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "Run {RunId} was interrupted by an earlier stop of the agent; recorded as abandoned, not run again.")]
+    [LoggerMessage(EventId = 1405, Level = LogLevel.Warning, Message = "Run {RunId} was interrupted by an earlier stop of the agent; recorded as abandoned, not run again.")]
     private partial void LogInterrupted(string runId);
 
-    [LoggerMessage(EventId = 1106, Level = LogLevel.Debug, Message = "Run {RunId} (trigger: {Source}) was collected before on this node; not run again.")]
+    [LoggerMessage(EventId = 1406, Level = LogLevel.Debug, Message = "Run {RunId} (trigger: {Source}) was collected before on this node; not run again.")]
     private partial void LogSkipped(string runId, string source);
 
-    [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "Stopping during run {RunId}: it has {Seconds:0.#} s to seal and upload its bundle.")]
+    [LoggerMessage(EventId = 1407, Level = LogLevel.Warning, Message = "Stopping during run {RunId}: it has {Seconds:0.#} s to seal and upload its bundle.")]
     private partial void LogShutdownDuringRun(string runId, double seconds);
 
-    [LoggerMessage(EventId = 1108, Level = LogLevel.Warning, Message = "{Pending} sealed bundle(s) wait in the spool for upload; next try in {Seconds:0} s.")]
+    [LoggerMessage(EventId = 1408, Level = LogLevel.Warning, Message = "{Pending} sealed bundle(s) wait in the spool for upload; next try in {Seconds:0} s.")]
     private partial void LogPending(int pending, double seconds);
 
-    [LoggerMessage(EventId = 1109, Level = LogLevel.Warning, Message = "Spool pass cancelled by shutdown; pending bundles are sent after the next start.")]
+    [LoggerMessage(EventId = 1409, Level = LogLevel.Warning, Message = "Spool pass cancelled by shutdown; pending bundles are sent after the next start.")]
     private partial void LogSpoolCancelled();
 
-    [LoggerMessage(EventId = 1110, Level = LogLevel.Error, Message = "Spool pass failed: {Reason}")]
+    [LoggerMessage(EventId = 1410, Level = LogLevel.Error, Message = "Spool pass failed: {Reason}")]
     private partial void LogSpoolFailed(string reason);
 
-    [LoggerMessage(EventId = 1113, Level = LogLevel.Information, Message = "Agent stopping (run in progress: {RunId}).")]
+    [LoggerMessage(EventId = 1413, Level = LogLevel.Information, Message = "Agent stopping (run in progress: {RunId}).")]
     private partial void LogStopping(string runId);
 
-    [LoggerMessage(EventId = 1111, Level = LogLevel.Information, Message = "Removed staging {Path} left by an interrupted run.")]
+    [LoggerMessage(EventId = 1411, Level = LogLevel.Information, Message = "Removed staging {Path} left by an interrupted run.")]
     private partial void LogStagingRemoved(string path);
 
-    [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "Staging {Path} left by an interrupted run could not be removed: {Reason}")]
+    [LoggerMessage(EventId = 1412, Level = LogLevel.Warning, Message = "Staging {Path} left by an interrupted run could not be removed: {Reason}")]
     private partial void LogStagingLeft(string path, string reason);
 }

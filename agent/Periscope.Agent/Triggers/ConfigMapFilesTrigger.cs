@@ -76,9 +76,9 @@ internal sealed partial class ConfigMapFilesTrigger(
         return value.Length == 0 ? null : value;
     }
 
-    [LoggerMessage(EventId = 1211, Level = LogLevel.Information, Message = "Watching the mounted run-id ConfigMap at {Directory} every {Seconds:0.#} s.")]
+    [LoggerMessage(EventId = 1511, Level = LogLevel.Information, Message = "Watching the mounted run-id ConfigMap at {Directory} every {Seconds:0.#} s.")]
     private partial void LogPolling(string directory, double seconds);
 
-    [LoggerMessage(EventId = 1212, Level = LogLevel.Warning, Message = "The mounted run-id ConfigMap at {Directory} cannot be read: {Reason}")]
+    [LoggerMessage(EventId = 1512, Level = LogLevel.Warning, Message = "The mounted run-id ConfigMap at {Directory} cannot be read: {Reason}")]
     private partial void LogUnreadable(string directory, string reason);
 }

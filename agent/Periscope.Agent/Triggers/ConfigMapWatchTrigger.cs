@@ -234,21 +234,21 @@ internal sealed partial class ConfigMapWatchTrigger(
             _ => ex.Message,
         };
 
-    [LoggerMessage(EventId = 1221, Level = LogLevel.Information, Message = "Watching ConfigMap {Namespace}/{Name} through the Kubernetes API at {Server}.")]
+    [LoggerMessage(EventId = 1521, Level = LogLevel.Information, Message = "Watching ConfigMap {Namespace}/{Name} through the Kubernetes API at {Server}.")]
     private partial void LogWatching(string @namespace, string name, Uri server);
 
-    [LoggerMessage(EventId = 1222, Level = LogLevel.Error, Message = "The run-id ConfigMap cannot be watched: no Kubernetes API configuration ({Reason}).")]
+    [LoggerMessage(EventId = 1522, Level = LogLevel.Error, Message = "The run-id ConfigMap cannot be watched: no Kubernetes API configuration ({Reason}).")]
     private partial void LogNoApi(string reason);
 
-    [LoggerMessage(EventId = 1223, Level = LogLevel.Warning, Message = "Kubernetes API: {Reason}; trying again in about {Seconds:0} s.")]
+    [LoggerMessage(EventId = 1523, Level = LogLevel.Warning, Message = "Kubernetes API: {Reason}; trying again in about {Seconds:0} s.")]
     private partial void LogApiError(string reason, double seconds);
 
-    [LoggerMessage(EventId = 1224, Level = LogLevel.Information, Message = "resourceVersion {ResourceVersion} is too old (410 Gone); listing again.")]
+    [LoggerMessage(EventId = 1524, Level = LogLevel.Information, Message = "resourceVersion {ResourceVersion} is too old (410 Gone); listing again.")]
     private partial void LogGone(string resourceVersion);
 
-    [LoggerMessage(EventId = 1225, Level = LogLevel.Debug, Message = "Listed the run-id ConfigMap at resourceVersion {ResourceVersion}.")]
+    [LoggerMessage(EventId = 1525, Level = LogLevel.Debug, Message = "Listed the run-id ConfigMap at resourceVersion {ResourceVersion}.")]
     private partial void LogListed(string resourceVersion);
 
-    [LoggerMessage(EventId = 1226, Level = LogLevel.Debug, Message = "Watching from resourceVersion {ResourceVersion}.")]
+    [LoggerMessage(EventId = 1526, Level = LogLevel.Debug, Message = "Watching from resourceVersion {ResourceVersion}.")]
     private partial void LogWatchOpen(string resourceVersion);
 }

@@ -47,9 +47,9 @@ internal sealed partial class TriggerIntake(RunQueue queue, IEnumerable<ICollect
         return new IntakeResult(offer, errors, trigger);
     }
 
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Run {RunId} requested by the {Source} trigger.")]
+    [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Run {RunId} requested by the {Source} trigger.")]
     private partial void LogAccepted(string runId, string source);
 
-    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "The {Source} trigger asked for run '{RunId}', refused: {Reasons}")]
+    [LoggerMessage(EventId = 1502, Level = LogLevel.Warning, Message = "The {Source} trigger asked for run '{RunId}', refused: {Reasons}")]
     private partial void LogRefused(string source, string runId, string reasons);
 }
