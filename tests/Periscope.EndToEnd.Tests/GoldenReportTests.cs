@@ -37,6 +37,34 @@ public sealed class GoldenReportTests
         AssertContains(expected.RootElement, actual.RootElement, "$");
     }
 
+    [Fact]
+    public async Task Report_ExpectedNodesFromKubernetes_MatchesTheHandWrittenReport()
+    {
+        using var store = new TempDirectory();
+        await using var api = await FakeKubernetesApi.StartAsync();
+        var pool = (string name) => new Dictionary<string, string> { ["kubernetes.azure.com/agentpool"] = name };
+        foreach (var node in new[] { "a1", "a2", "a3" })
+        {
+            api.PutNode(node, pool("pool-a"));
+            await TestBundles.WriteAsync(store.Path, "run-1", node, pool: "pool-a");
+        }
+
+        api.PutNode("b1", pool("pool-b"));
+        api.PutNode("b2", pool("pool-b"));
+        api.PutNode("c1", pool("pool-a"), ready: "Unknown", reason: "NodeStatusUnknown");
+        api.PutNode("a4", pool("pool-a"), created: TestBundles.Start.AddMinutes(10));
+        api.PutNode("win1", new Dictionary<string, string> { ["kubernetes.io/os"] = "windows" });
+        api.PutNode("aci", new Dictionary<string, string> { ["type"] = "virtual-kubelet" });
+
+        var (exit, json, stderr) = await CliRunner.CollectorAsync(
+            "report", "--store", store.Path, "--run-id", "run-1", "--format", "json", "--kubeconfig", api.WriteKubeconfig(Path.Combine(store.Path, "kubeconfig")));
+
+        Assert.True(exit == 1, stderr); // warning: nodes are missing
+        using var actual = JsonDocument.Parse(json);
+        using var expected = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Fixtures.Repository, "tests/fixtures/reports/kubernetes-nodes-list.expected.json")));
+        AssertContains(expected.RootElement, actual.RootElement, "$");
+    }
+
     /// <summary>Every property of <paramref name="expected"/> is in <paramref name="actual"/> with the same value.</summary>
     private static void AssertContains(JsonElement expected, JsonElement actual, string path)
     {

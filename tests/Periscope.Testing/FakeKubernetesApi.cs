@@ -21,12 +21,15 @@ namespace Periscope.Testing;
 /// <see cref="Compact"/> gets a 200 with one ERROR event carrying a 410 Gone Status ("too old resource version"),
 /// as the real server answers a watch. <see cref="DropWatches"/> cuts every open watch connection. Every request
 /// needs the bearer token, else 401 with a Status. Requests are recorded for assertions.
+/// Nodes (<see cref="PutNode"/>) are listed by <c>GET /api/v1/nodes</c> with <c>labelSelector</c> (<c>k=v</c>,
+/// <c>k!=v</c>, <c>k</c>, comma-joined) and paged by <c>limit</c> and <c>continue</c>, as the real server pages.
 /// </summary>
 public sealed class FakeKubernetesApi : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, JsonObject> _configMaps = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, JsonObject> _nodes = new(StringComparer.Ordinal);
     private readonly List<(long Version, string Type, JsonObject Object)> _events = [];
     private readonly List<HttpContext> _watches = [];
     private readonly List<FakeApiRequest> _requests = [];
@@ -69,6 +72,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         var app = builder.Build();
         var api = new FakeKubernetesApi(app, ns, token);
         app.MapGet("/api/v1/namespaces/{ns}/configmaps", (HttpContext context, string ns) => api.HandleAsync(context, ns));
+        app.MapGet("/api/v1/nodes", api.ListNodesAsync);
         app.MapGet("/api/v1/namespaces/{ns}/configmaps/{name}", (HttpContext context, string ns, string name) => api.GetOneAsync(context, ns, name));
         app.MapPost("/api/v1/namespaces/{ns}/configmaps", (HttpContext context, string ns) => api.WriteAsync(context, ns, null));
         app.MapPut("/api/v1/namespaces/{ns}/configmaps/{name}", (HttpContext context, string ns, string name) => api.WriteAsync(context, ns, name));
@@ -148,6 +152,114 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
                 Signal();
             }
         }
+    }
+
+    /// <summary>Adds or replaces a node with these labels, Ready condition (True, False or Unknown) and creation time.</summary>
+    public void PutNode(string name, IReadOnlyDictionary<string, string>? labels = null, string ready = "True", string? reason = null, bool unschedulable = false, DateTimeOffset? created = null)
+    {
+        var labelObject = new JsonObject
+        {
+            ["kubernetes.io/hostname"] = name,
+            ["kubernetes.io/os"] = "linux",
+        };
+        foreach (var (key, value) in labels ?? new Dictionary<string, string>())
+        {
+            labelObject[key] = value;
+        }
+
+        var timestamp = (created ?? new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero)).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        var node = new JsonObject
+        {
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = name,
+                ["uid"] = Guid.NewGuid().ToString(),
+                ["creationTimestamp"] = timestamp,
+                ["labels"] = labelObject,
+            },
+            ["spec"] = new JsonObject { ["unschedulable"] = unschedulable, ["podCIDR"] = "10.244.0.0/24" },
+            ["status"] = new JsonObject
+            {
+                ["conditions"] = new JsonArray(
+                    new JsonObject { ["type"] = "MemoryPressure", ["status"] = "False", ["reason"] = "KubeletHasSufficientMemory", ["lastTransitionTime"] = timestamp },
+                    new JsonObject { ["type"] = "Ready", ["status"] = ready, ["reason"] = reason ?? (ready == "True" ? "KubeletReady" : "KubeletNotReady"), ["lastTransitionTime"] = timestamp }),
+                ["nodeInfo"] = new JsonObject { ["kubeletVersion"] = "v1.31.2", ["containerRuntimeVersion"] = "containerd://1.7.27", ["osImage"] = "Ubuntu 24.04.2 LTS" },
+            },
+        };
+        lock (_lock)
+        {
+            node["metadata"]!["resourceVersion"] = (++_resourceVersion).ToString(CultureInfo.InvariantCulture);
+            _nodes[name] = node;
+        }
+    }
+
+    private static bool Selects(JsonObject node, string selector)
+    {
+        var labels = node["metadata"]!["labels"]!.AsObject();
+        foreach (var term in selector.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var notEqual = term.IndexOf("!=", StringComparison.Ordinal);
+            var equal = term.IndexOf('=', StringComparison.Ordinal);
+            var holds = notEqual > 0 ? (string?)labels[term[..notEqual]] != term[(notEqual + 2)..]
+                : equal > 0 ? (string?)labels[term[..equal]] == term[(equal + 1)..].TrimStart('=')
+                : labels.ContainsKey(term);
+            if (!holds)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private async Task ListNodesAsync(HttpContext context)
+    {
+        var query = context.Request.Query;
+        lock (_lock)
+        {
+            _requests.Add(new FakeApiRequest("list-nodes", query["continue"].ToString(), query["labelSelector"].ToString(), context.Request.Headers.Authorization.ToString()));
+        }
+
+        if (context.Request.Headers.Authorization.ToString() != $"Bearer {Token}")
+        {
+            await WriteStatusAsync(context, 401, "Unauthorized", "Unauthorized");
+            return;
+        }
+
+        if (ForcedStatus is { } forced)
+        {
+            await WriteStatusAsync(context, forced, forced == 403 ? "Forbidden" : "InternalError",
+                forced == 403 ? "nodes is forbidden: User \"system:serviceaccount:periscope:collector\" cannot list resource \"nodes\" in API group \"\" at the cluster scope" : "fake failure");
+            return;
+        }
+
+        var selector = query["labelSelector"].ToString();
+        var limit = int.TryParse(query["limit"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var l) && l > 0 ? l : int.MaxValue;
+        var after = query["continue"].ToString();
+        JsonObject list;
+        lock (_lock)
+        {
+            // The continue token here is the last name served (the real server's is opaque).
+            var matching = _nodes.Where(p => (after.Length == 0 || string.CompareOrdinal(p.Key, after) > 0) && Selects(p.Value, selector)).ToList();
+            var page = matching.Take(limit).ToList();
+            var metadata = new JsonObject { ["resourceVersion"] = _resourceVersion.ToString(CultureInfo.InvariantCulture) };
+            if (matching.Count > page.Count)
+            {
+                metadata["continue"] = page[^1].Key;
+                metadata["remainingItemCount"] = matching.Count - page.Count;
+            }
+
+            list = new JsonObject
+            {
+                ["kind"] = "NodeList",
+                ["apiVersion"] = "v1",
+                ["metadata"] = metadata,
+                ["items"] = new JsonArray(page.Select(p => (JsonNode)p.Value.DeepClone()).ToArray()),
+            };
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(list.ToJsonString());
     }
 
     /// <summary>Forgets the event history (etcd compaction): a watch from any resourceVersion before now gets 410 Gone.</summary>
@@ -443,5 +555,8 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     }
 }
 
-/// <summary>One request the fake API server received.</summary>
+/// <summary>
+/// One request the fake API server received. For <c>list-nodes</c>, <see cref="ResourceVersion"/> holds the
+/// <c>continue</c> token and <see cref="FieldSelector"/> the <c>labelSelector</c>.
+/// </summary>
 public sealed record FakeApiRequest(string Kind, string ResourceVersion, string FieldSelector, string Authorization);

@@ -28,14 +28,16 @@ internal static class CollectorServer
     private const string Session = CookieAuthenticationDefaults.AuthenticationScheme;
     private const string Either = "token-or-session";
 
-    public static void ConfigureServices(IServiceCollection services, ServerOptions options)
+    public static void ConfigureServices(IServiceCollection services, ServerOptions options, Correlation.CorrelationOptions? correlation = null)
     {
         services.AddSingleton(options);
+        services.AddSingleton(correlation ?? new Correlation.CorrelationOptions());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AccessToken>();
         services.AddSingleton(_ => options.OpenSource());
         services.AddSingleton<RunStarter>();
-        services.AddSingleton(sp => new RunReporter(sp.GetRequiredService<IBundleSource>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new RunReporter(
+            sp.GetRequiredService<IBundleSource>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Correlation.CorrelationOptions>(), options.OpenExpectedNodes()));
         services.AddRouting();
         services.AddAntiforgery(o =>
         {

@@ -18,8 +18,9 @@ public sealed class ServerOptions
     public string BlobContainer { get; set; } = "periscope";
 
     /// <summary>
-    /// Starting a run writes the run-id ConfigMap: <c>auto</c> (the default) when the service runs in a pod
-    /// (<c>KUBERNETES_SERVICE_HOST</c>) or <see cref="Kubeconfig"/> is set, <c>off</c> otherwise or when set so.
+    /// Kubernetes access, to start runs (writing the run-id ConfigMap) and list the expected nodes: <c>auto</c> (the
+    /// default) when the service runs in a pod (<c>KUBERNETES_SERVICE_HOST</c>) or <see cref="Kubeconfig"/> is set;
+    /// <c>off</c> never.
     /// </summary>
     public string Kubernetes { get; set; } = "auto";
 
@@ -31,6 +32,16 @@ public sealed class ServerOptions
 
     /// <summary>The run-id ConfigMap's name (the agents' <c>Periscope:Triggers:ConfigMap:Name</c>).</summary>
     public string RunConfigMap { get; set; } = "periscope-run";
+
+    /// <summary>
+    /// Where the nodes a run should have come from: <c>auto</c> (the default: the Kubernetes nodes list when the API can
+    /// be reached, see <see cref="Kubernetes"/>; else the previous run's), <c>kubernetes</c> or <c>previous-run</c>.
+    /// Listing nodes needs list on nodes (a ClusterRole).
+    /// </summary>
+    public string ExpectedNodes { get; set; } = "auto";
+
+    /// <summary>The label selector of the agent DaemonSet's nodes (its nodeSelector).</summary>
+    public string NodeSelector { get; set; } = Sources.KubernetesNodeList.DefaultLabelSelector;
 
     public bool CanStartRuns => Kubernetes != "off"
         && (!string.IsNullOrEmpty(Kubeconfig) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")));
@@ -63,6 +74,10 @@ public sealed class ServerOptions
         return new Sources.BlobBundleSource(container);
     }
 
+    /// <summary>The Kubernetes nodes list, when this configuration asks for it and allows it.</summary>
+    internal Sources.IExpectedNodeSource? OpenExpectedNodes()
+        => Sources.ExpectedNodeSources.Open(ExpectedNodes, Kubeconfig, NodeSelector, allowed: Kubernetes != "off");
+
     /// <summary>Every problem at once.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -94,6 +109,15 @@ public sealed class ServerOptions
         if (Kubernetes is not ("auto" or "off"))
         {
             failures.Add($"{SectionName}:Kubernetes must be auto or off (found '{Kubernetes}').");
+        }
+
+        if (!Sources.ExpectedNodeSources.Modes.Contains(ExpectedNodes))
+        {
+            failures.Add($"{SectionName}:ExpectedNodes must be auto, kubernetes or previous-run (found '{ExpectedNodes}').");
+        }
+        else if (ExpectedNodes == "kubernetes" && (Kubernetes == "off" || !Sources.ExpectedNodeSources.HasAccess(Kubeconfig)))
+        {
+            failures.Add($"{SectionName}:ExpectedNodes kubernetes needs Kubernetes access: set Kubeconfig, or run in a pod, and do not set Kubernetes to off.");
         }
 
         if (!string.IsNullOrEmpty(Kubeconfig) && !File.Exists(Kubeconfig))

@@ -31,13 +31,23 @@ internal static class CollectorCli
         var format = new Option<string>("--format") { Description = "json, markdown or html.", DefaultValueFactory = _ => "markdown" };
         format.AcceptOnlyFromAmong("json", "markdown", "html");
         var output = new Option<string?>("--out") { Description = "Write the report to this file instead of stdout." };
+        var expectedNodes = new Option<string>("--expected-nodes")
+        {
+            Description = "Where the nodes the run should have come from: auto (the Kubernetes nodes list when --kubeconfig is given or in a pod, else the previous run), kubernetes, previous-run.",
+            DefaultValueFactory = _ => "auto",
+        };
+        expectedNodes.AcceptOnlyFromAmong(ExpectedNodeSources.Modes);
+        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "A kubeconfig to list the cluster's nodes with (needs list on nodes)." };
+        var nodeSelector = new Option<string?>("--node-selector") { Description = $"Label selector of the agent DaemonSet's nodes (default {KubernetesNodeList.DefaultLabelSelector})." };
+        var configDir = new Option<string[]>("--config-dir") { Description = "A directory of option files, one per key (Periscope__Correlation__ClusterShare), as a mounted ConfigMap; environment variables win." };
         var report = new Command("report", "Read every bundle of a run, verify what is read, and render the health report. Exit code: 0 healthy, 1 warning, 2 critical, 3 unknown or could not run.")
         {
-            store, blobUrl, blobConnection, blobContainer, runId, format, output,
+            store, blobUrl, blobConnection, blobContainer, runId, format, output, expectedNodes, kubeconfig, nodeSelector, configDir,
         };
         report.SetAction((parse, cancellationToken) => ReportAsync(
             new SourceArguments(parse.GetValue(store), parse.GetValue(blobUrl), parse.GetValue(blobConnection), parse.GetValue(blobContainer)),
-            parse.GetValue(runId), parse.GetValue(format)!, parse.GetValue(output), stdout, stderr, timeProvider, cancellationToken));
+            new ReportArguments(parse.GetValue(runId), parse.GetValue(format)!, parse.GetValue(output), parse.GetValue(expectedNodes)!, parse.GetValue(kubeconfig), parse.GetValue(nodeSelector), parse.GetValue(configDir) ?? []),
+            stdout, stderr, timeProvider, cancellationToken));
 
         var verifyStore = new Option<string?>("--store") { Description = "Store directory." };
         var verifyBlobUrl = new Option<string?>("--blob-container-url") { Description = "A Blob container URL with a SAS granting read and list." };
@@ -59,13 +69,15 @@ internal static class CollectorCli
         var serveBlobUrl = new Option<string?>("--blob-container-url") { Description = "Serve the store of this Blob container (a SAS granting read and list) instead of a directory." };
         var serveBlobConnection = new Option<string?>("--blob-connection-string-file") { Description = "Serve the store of a Blob container, with the connection string in this file (with --blob-container)." };
         var serveBlobContainer = new Option<string?>("--blob-container") { Description = "The container (default periscope)." };
+        var serveKubeconfig = new Option<string?>("--kubeconfig") { Description = "A kubeconfig to start runs and list nodes with (default in a pod: its service account)." };
+        var serveConfigDir = new Option<string[]>("--config-dir") { Description = "A directory of option files, one per key (Periscope__Server__Listen), as a mounted ConfigMap; environment variables win." };
         var serve = new Command("serve", "Serve the store's runs, reports and bundles to operators (web pages and API), behind the operator token. Exit code: 0 stopped, 3 could not start.")
         {
-            serveStore, serveBlobUrl, serveBlobConnection, serveBlobContainer, serveToken, serveListen,
+            serveStore, serveBlobUrl, serveBlobConnection, serveBlobContainer, serveToken, serveListen, serveKubeconfig, serveConfigDir,
         };
         serve.SetAction((parse, cancellationToken) => ServeAsync(
             new SourceArguments(parse.GetValue(serveStore), parse.GetValue(serveBlobUrl), parse.GetValue(serveBlobConnection), parse.GetValue(serveBlobContainer)),
-            parse.GetValue(serveToken), parse.GetValue(serveListen), stderr, cancellationToken));
+            parse.GetValue(serveToken), parse.GetValue(serveListen), parse.GetValue(serveKubeconfig), parse.GetValue(serveConfigDir) ?? [], stderr, cancellationToken));
 
         var root = new RootCommand("periscope-collector: correlate the bundles of a run into a health report.") { report, verify, serve };
         var result = root.Parse(args);
@@ -84,16 +96,27 @@ internal static class CollectorCli
     }
 
     private static async Task<int> ReportAsync(
-        SourceArguments sourceArguments, string? runId, string format, string? output, TextWriter stdout, TextWriter stderr, TimeProvider timeProvider, CancellationToken cancellationToken)
+        SourceArguments sourceArguments, ReportArguments arguments, TextWriter stdout, TextWriter stderr, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         try
         {
-            var (report, nodes) = await new RunReporter(sourceArguments.Open(), timeProvider).BuildAsync(runId, cancellationToken);
+            var configuration = CollectorConfiguration.Build(arguments.ConfigDirectories);
+            var correlation = CollectorConfiguration.Correlation(configuration);
+            var expected = ExpectedNodeSources.Open(arguments.ExpectedNodes, arguments.Kubeconfig, arguments.NodeSelector);
+            var reporter = new RunReporter(sourceArguments.Open(), timeProvider, correlation, expected);
+            var (report, nodes) = await reporter.BuildAsync(arguments.RunId, cancellationToken);
             foreach (var node in nodes.Where(n => n.Rejected is not null))
             {
                 await stderr.WriteLineAsync($"periscope-collector: {node.BundlePath}: {(node.Incomplete ? "incomplete" : "rejected")}: {node.Rejected}");
             }
 
+            if (report.ExpectedNodes?.Error is { } expectedError)
+            {
+                await stderr.WriteLineAsync($"periscope-collector: expected nodes: {expectedError}");
+            }
+
+            var format = arguments.Format;
+            var output = arguments.Output;
             var text = format switch
             {
                 "json" => JsonSerializer.Serialize(report, ReportJsonContext.Default.HealthReport) + "\n",
@@ -155,13 +178,17 @@ internal static class CollectorCli
         }
     }
 
-    private static async Task<int> ServeAsync(SourceArguments source, string? tokenFile, string? listen, TextWriter stderr, CancellationToken cancellationToken)
+    private static async Task<int> ServeAsync(
+        SourceArguments source, string? tokenFile, string? listen, string? kubeconfig, IReadOnlyList<string> configDirectories, TextWriter stderr, CancellationToken cancellationToken)
     {
         try
         {
             var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder(new Microsoft.AspNetCore.Builder.WebApplicationOptions { Args = [] });
+            CollectorConfiguration.AddDirectories(builder.Configuration, configDirectories);
             var options = new Api.ServerOptions();
             builder.Configuration.GetSection(Api.ServerOptions.SectionName).Bind(options);
+            var correlation = CollectorConfiguration.Correlation(builder.Configuration);
+            options.Kubeconfig = kubeconfig ?? options.Kubeconfig;
             options.Store = source.Store ?? options.Store;
             options.BlobContainerUrl = source.BlobUrl ?? options.BlobContainerUrl;
             options.BlobConnectionStringFile = source.ConnectionStringFile ?? options.BlobConnectionStringFile;
@@ -176,7 +203,7 @@ internal static class CollectorCli
             }
 
             builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPEndPoint.Parse(options.Listen)));
-            Api.CollectorServer.ConfigureServices(builder.Services, options);
+            Api.CollectorServer.ConfigureServices(builder.Services, options, correlation);
             var app = builder.Build();
             Api.CollectorServer.Configure(app);
             await stderr.WriteLineAsync($"periscope-collector: serving {app.Services.GetRequiredService<IBundleSource>().Description} on http://{options.Listen}/");
@@ -190,6 +217,10 @@ internal static class CollectorCli
             return Unknown;
         }
     }
+
+    /// <summary>What <c>report</c> renders, and where its expected nodes and options come from.</summary>
+    private sealed record ReportArguments(
+        string? RunId, string Format, string? Output, string ExpectedNodes, string? Kubeconfig, string? NodeSelector, IReadOnlyList<string> ConfigDirectories);
 
     /// <summary>Where a command reads the store: a directory, or a Blob container (SAS URL or connection string).</summary>
     private sealed record SourceArguments(string? Store, string? BlobUrl, string? ConnectionStringFile, string? Container)

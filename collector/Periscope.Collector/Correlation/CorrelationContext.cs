@@ -2,16 +2,19 @@ using Periscope.Collector.Sources;
 
 namespace Periscope.Collector.Correlation;
 
-/// <summary>What the rules see: the run's nodes, the previous run's (for missing nodes), the thresholds.</summary>
+/// <summary>
+/// What the rules see: the run's nodes, the nodes expected (from Kubernetes, else the previous run's), the thresholds.
+/// </summary>
 internal sealed class CorrelationContext
 {
-    public CorrelationContext(string runId, IReadOnlyList<NodeBundle> nodes, PreviousRun? previous, CorrelationOptions options)
+    public CorrelationContext(string runId, IReadOnlyList<NodeBundle> nodes, PreviousRun? previous, CorrelationOptions options, ExpectedNodes? expected = null)
     {
         ArgumentNullException.ThrowIfNull(nodes);
         RunId = runId;
         Nodes = nodes;
         Previous = previous;
         Options = options;
+        Expected = expected ?? (previous is null ? null : ExpectedNodes.FromPreviousRun(previous));
         Reporting = nodes.Where(n => n.IsUsable).OrderBy(n => n.Node, StringComparer.Ordinal).ToList();
         Pools = Reporting.Where(n => n.Manifest!.Node.Pool is not null)
             .GroupBy(n => n.Manifest!.Node.Pool!, StringComparer.Ordinal)
@@ -30,6 +33,9 @@ internal sealed class CorrelationContext
     public IReadOnlyDictionary<string, IReadOnlyList<NodeBundle>> Pools { get; }
 
     public PreviousRun? Previous { get; }
+
+    /// <summary>The nodes that should have sent a bundle: the Kubernetes nodes list when read, else the previous run's.</summary>
+    public ExpectedNodes? Expected { get; }
 
     public CorrelationOptions Options { get; }
 }

@@ -19,5 +19,8 @@ internal sealed record ClusterFinding
     public IReadOnlyList<ClusterEvidence> Evidence { get; init; } = [];
 }
 
-/// <summary>Where to look: a node's bundle, and a file and line inside it when there is one.</summary>
-internal sealed record ClusterEvidence(string Node, string Bundle, string? File = null, long? Line = null);
+/// <summary>
+/// Where to look: a node's bundle, and a file and line inside it when there is one; a note when the bundle alone does
+/// not say why it is named (since 1.2).
+/// </summary>
+internal sealed record ClusterEvidence(string Node, string Bundle, string? File = null, long? Line = null, string? Note = null);

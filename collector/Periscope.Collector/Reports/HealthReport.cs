@@ -8,7 +8,7 @@ namespace Periscope.Collector.Reports;
 /// </summary>
 internal sealed record HealthReport
 {
-    public const string CurrentSchemaVersion = "1.1";
+    public const string CurrentSchemaVersion = "1.2";
 
     public string SchemaVersion { get; init; } = CurrentSchemaVersion;
     public required string RunId { get; init; }
@@ -25,8 +25,11 @@ internal sealed record HealthReport
     /// <summary>Critical kernel, runtime and kubelet events of every node, oldest first. Since 1.1.</summary>
     public IReadOnlyList<TimelineEvent> Timeline { get; init; } = [];
 
-    /// <summary>The run before this one, against which missing nodes are judged. Since 1.1.</summary>
+    /// <summary>The run before this one (newest start time before this run's). Since 1.1.</summary>
     public string? PreviousRunId { get; init; }
+
+    /// <summary>Which nodes were expected to send a bundle, and from where that list came. Since 1.2.</summary>
+    public ExpectedNodesSummary? ExpectedNodes { get; init; }
 
     /// <summary>Each finding code with the nodes that share it, worst and widest first.</summary>
     public IReadOnlyList<SharedFinding> Findings { get; init; } = [];
@@ -34,6 +37,14 @@ internal sealed record HealthReport
     /// <summary>Per-node status and findings, worst first.</summary>
     public IReadOnlyList<NodeReport> Nodes { get; init; } = [];
 }
+
+/// <summary>Where the expected nodes came from (missing nodes are judged against them).</summary>
+/// <param name="Source"><c>kubernetes</c> (the nodes list), <c>previous-run</c>, or <c>none</c> (neither could be had).</param>
+/// <param name="Count">How many nodes were expected.</param>
+/// <param name="PreviousRunId">With <c>previous-run</c>: that run.</param>
+/// <param name="JoinedAfterStart">With <c>kubernetes</c>: nodes created after the run started, not expected in it.</param>
+/// <param name="Error">Why the Kubernetes nodes list could not be used, when it was asked for.</param>
+internal sealed record ExpectedNodesSummary(string Source, int Count, string? PreviousRunId, IReadOnlyList<string> JoinedAfterStart, string? Error);
 
 internal sealed record ReportSummary(int Nodes, int Healthy, int Warning, int Critical, int Unknown, int Rejected, int Incomplete);
 

@@ -19,6 +19,7 @@ internal static class HtmlReportRenderer
         .badge{padding:.1rem .45rem;border-radius:.3rem;font-weight:600;font-size:.8rem;white-space:nowrap}
         td.id code{word-break:break-all}
         .muted{color:#666}
+        .error{color:#c62828}
         """;
 
     /// <param name="report">The report.</param>
@@ -39,18 +40,23 @@ internal static class HtmlReportRenderer
         html.Append("<h2>Across the cluster</h2>");
         if (report.Correlations.Count == 0)
         {
-            html.Append($"<p>No correlation rule fired{(report.PreviousRunId is null ? string.Empty : $" (missing nodes judged against run <code>{E(report.PreviousRunId)}</code>)")}.</p>");
+            html.Append("<p>No correlation rule fired.</p>");
         }
         else
         {
             html.Append("<table><tr><th>Severity</th><th>Code</th><th>Scope</th><th>Finding</th><th>Nodes</th><th>Evidence</th></tr>");
             foreach (var c in report.Correlations)
             {
-                var evidence = string.Join("<br>", c.Evidence.Select(e => $"<a href=\"{E(link(e.Bundle))}\">{E(e.Node)}</a>{(e.File is null ? string.Empty : $" <code>{E(e.File)}{(e.Line is null ? string.Empty : $":{e.Line}")}</code>")}"));
+                var evidence = string.Join("<br>", c.Evidence.Select(e => $"<a href=\"{E(link(e.Bundle))}\">{E(e.Node)}</a>{(e.File is null ? string.Empty : $" <code>{E(e.File)}{(e.Line is null ? string.Empty : $":{e.Line}")}</code>")}{(e.Note is null ? string.Empty : $" <span class=\"muted\">{E(e.Note)}</span>")}"));
                 html.Append($"<tr><td>{Badge(Words.Of(c.Severity))}</td><td><code>{E(c.Code)}</code></td><td>{E(c.Scope)}{(c.Pool is null ? string.Empty : $" <code>{E(c.Pool)}</code>")}</td><td><strong>{E(c.Title)}</strong><br>{E(c.Detail)}</td><td>{c.Nodes.Count}: {E(string.Join(", ", c.Nodes.Take(20)))}{(c.Nodes.Count > 20 ? ", …" : string.Empty)}</td><td>{evidence}</td></tr>");
             }
 
             html.Append("</table>");
+        }
+
+        if (Words.Expected(report.ExpectedNodes) is { } expected)
+        {
+            html.Append($"<p class=\"{(report.ExpectedNodes!.Error is null ? "muted" : "error")}\">{E(expected)}</p>");
         }
 
         html.Append("<h2>Timeline of critical events</h2>");

@@ -19,7 +19,7 @@ internal static class MarkdownReportRenderer
         md.AppendLine();
         if (report.Correlations.Count == 0)
         {
-            md.AppendLine($"No correlation rule fired{(report.PreviousRunId is null ? string.Empty : $" (missing nodes judged against run `{report.PreviousRunId}`)")}.");
+            md.AppendLine("No correlation rule fired.");
         }
         else
         {
@@ -27,9 +27,15 @@ internal static class MarkdownReportRenderer
             md.AppendLine("|---|---|---|---|---|---|");
             foreach (var c in report.Correlations)
             {
-                var evidence = string.Join("<br>", c.Evidence.Take(5).Select(e => $"[{e.Node}]({e.Bundle}){(e.File is null ? string.Empty : $" `{e.File}{(e.Line is null ? string.Empty : $":{e.Line}")}`")}"));
+                var evidence = string.Join("<br>", c.Evidence.Take(5).Select(e => $"[{e.Node}]({e.Bundle}){(e.File is null ? string.Empty : $" `{e.File}{(e.Line is null ? string.Empty : $":{e.Line}")}`")}{(e.Note is null ? string.Empty : $" ({Cell(e.Note)})")}"));
                 md.AppendLine($"| {Words.Of(c.Severity)} | `{c.Code}` | {c.Scope}{(c.Pool is null ? string.Empty : $" `{c.Pool}`")} | **{Cell(c.Title)}**<br>{Cell(c.Detail)} | {c.Nodes.Count}: {Cell(string.Join(", ", c.Nodes.Take(10)))}{(c.Nodes.Count > 10 ? ", …" : string.Empty)} | {evidence} |");
             }
+        }
+
+        if (Words.Expected(report.ExpectedNodes) is { } expected)
+        {
+            md.AppendLine();
+            md.AppendLine(expected);
         }
 
         md.AppendLine();

@@ -7,10 +7,19 @@ namespace Periscope.Collector.Reports;
 /// <summary>Builds the health report of a run from its node bundles.</summary>
 internal static class ReportBuilder
 {
-    public static HealthReport Build(string runId, IReadOnlyList<NodeBundle> nodes, DateTimeOffset now, PreviousRun? previous = null, CorrelationOptions? options = null)
+    /// <param name="runId">The run.</param>
+    /// <param name="nodes">Its nodes as read.</param>
+    /// <param name="now">The report's time.</param>
+    /// <param name="previous">The run before it, if any.</param>
+    /// <param name="options">Thresholds.</param>
+    /// <param name="expected">The nodes expected from Kubernetes, when listed; else the previous run's are.</param>
+    /// <param name="expectedError">Why the Kubernetes nodes list was asked for but could not be used.</param>
+    public static HealthReport Build(
+        string runId, IReadOnlyList<NodeBundle> nodes, DateTimeOffset now, PreviousRun? previous = null, CorrelationOptions? options = null,
+        ExpectedNodes? expected = null, string? expectedError = null)
     {
         ArgumentNullException.ThrowIfNull(nodes);
-        var context = new CorrelationContext(runId, nodes, previous, options ?? new CorrelationOptions());
+        var context = new CorrelationContext(runId, nodes, previous, options ?? new CorrelationOptions(), expected);
         var reports = nodes.Select(ToNodeReport)
             .OrderByDescending(n => Rank(n.Status))
             .ThenBy(n => n.Node, StringComparer.Ordinal)
@@ -23,15 +32,24 @@ internal static class ReportBuilder
             reports.Count(n => n.Status == HealthStatus.Unknown),
             reports.Count(n => n.Rejected is not null && !n.Incomplete),
             reports.Count(n => n.Incomplete));
+        var correlations = CorrelationRules.Evaluate(context);
         return new HealthReport
         {
             RunId = runId,
             GeneratedAt = now,
-            Status = Overall(reports),
+            Status = Worse(Overall(reports), correlations),
             Summary = summary,
-            Correlations = CorrelationRules.Evaluate(context),
+            Correlations = correlations,
             Timeline = TimelineBuilder.Build(context),
             PreviousRunId = previous?.RunId,
+            ExpectedNodes = context.Expected is null && expectedError is null
+                ? null
+                : new ExpectedNodesSummary(
+                    context.Expected?.Source ?? "none",
+                    context.Expected?.Nodes.Count ?? 0,
+                    context.Expected?.PreviousRunId,
+                    context.Expected?.Excluded ?? [],
+                    expectedError),
             Findings = FindingSpread.Compute(context),
             Nodes = reports,
         };
@@ -50,6 +68,22 @@ internal static class ReportBuilder
             : nodes.Any(n => n.Status == HealthStatus.Unknown) ? HealthStatus.Unknown
             : nodes.Any(n => n.Status == HealthStatus.Warning) ? HealthStatus.Warning
             : HealthStatus.Healthy;
+    }
+
+    /// <summary>
+    /// The run's status also counts what only the run shows: a warning or critical correlation (nodes missing, cluster DNS
+    /// failing) makes an otherwise healthy run warning or critical; an unknown run stays unknown unless one is critical.
+    /// </summary>
+    private static HealthStatus Worse(HealthStatus nodes, IReadOnlyList<ClusterFinding> correlations)
+    {
+        var worst = correlations.Count == 0 ? Severity.Info : correlations.Max(c => c.Severity);
+        var fromCorrelations = worst switch
+        {
+            Severity.Critical => HealthStatus.Critical,
+            Severity.Warning => HealthStatus.Warning,
+            _ => HealthStatus.Healthy,
+        };
+        return Rank(fromCorrelations) > Rank(nodes) ? fromCorrelations : nodes;
     }
 
     /// <summary>Order for "worst first": critical, unknown, warning, healthy.</summary>

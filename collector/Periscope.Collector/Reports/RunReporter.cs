@@ -5,11 +5,14 @@ namespace Periscope.Collector.Reports;
 
 /// <summary>
 /// The one core of <c>report</c> and <c>serve</c>: reads a run from a source (the latest when none is named), finds
-/// the run before it, and builds the health report.
+/// the run before it and, when configured, the nodes Kubernetes lists, and builds the health report.
 /// </summary>
-internal sealed class RunReporter(IBundleSource source, TimeProvider time, CorrelationOptions? options = null)
+internal sealed class RunReporter(IBundleSource source, TimeProvider time, CorrelationOptions? options = null, IExpectedNodeSource? expectedNodes = null)
 {
     public IBundleSource Source => source;
+
+    /// <summary>Where expected nodes are listed from, when not from the previous run.</summary>
+    public IExpectedNodeSource? ExpectedNodeSource => expectedNodes;
 
     /// <summary>The report of <paramref name="runId"/>, or of the latest run; with the nodes as read.</summary>
     /// <exception cref="IOException">The store holds no run, or not this one.</exception>
@@ -18,7 +21,36 @@ internal sealed class RunReporter(IBundleSource source, TimeProvider time, Corre
         runId ??= await LatestRunAsync(cancellationToken);
         var nodes = await source.ReadRunAsync(runId, cancellationToken);
         var previous = await PreviousRunAsync(runId, nodes, cancellationToken);
-        return (ReportBuilder.Build(runId, nodes, time.GetUtcNow(), previous, options), nodes);
+        var (expected, error) = await ExpectedAsync(nodes, cancellationToken);
+        return (ReportBuilder.Build(runId, nodes, time.GetUtcNow(), previous, options, expected, error), nodes);
+    }
+
+    /// <summary>
+    /// The Kubernetes nodes list, without the nodes created after the run started (the earliest start among its status
+    /// records): they joined during or after it. A list that cannot be read is an error in the report, never a failed
+    /// report: missing nodes are then judged against the previous run.
+    /// </summary>
+    private async Task<(ExpectedNodes? Expected, string? Error)> ExpectedAsync(IReadOnlyList<NodeBundle> nodes, CancellationToken cancellationToken)
+    {
+        if (expectedNodes is null)
+        {
+            return (null, null);
+        }
+
+        IReadOnlyList<ExpectedNode> listed;
+        try
+        {
+            listed = await expectedNodes.ListAsync(cancellationToken);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return (null, $"{expectedNodes.Description}: {ex.Message}");
+        }
+
+        var started = nodes.Select(n => n.Status?.StartedAt).Where(t => t is not null).Min();
+        var joined = listed.Where(n => started is not null && n.Created > started).Select(n => n.Name).ToList();
+        var expected = listed.Where(n => started is null || n.Created is null || n.Created <= started).ToList();
+        return (new ExpectedNodes(ExpectedNodes.Kubernetes, expected, Excluded: joined), null);
     }
 
     public async Task<string> LatestRunAsync(CancellationToken cancellationToken)

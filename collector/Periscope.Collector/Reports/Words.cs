@@ -31,5 +31,25 @@ internal static class Words
 
     public static string Of(SubjectKind kind) => kind.ToString().ToLowerInvariant();
 
+    /// <summary>Which nodes were expected, in a sentence, e.g. "Expected nodes: 12, from the Kubernetes nodes list.".</summary>
+    public static string? Expected(ExpectedNodesSummary? expected)
+    {
+        if (expected is null)
+        {
+            return null;
+        }
+
+        var joined = expected.JoinedAfterStart.Count == 0
+            ? "."
+            : $" ({expected.JoinedAfterStart.Count} joined after the run started and are not expected in it).";
+        var from = expected.Source switch
+        {
+            "kubernetes" => $"Expected nodes: {expected.Count}, from the Kubernetes nodes list{joined}",
+            "previous-run" => $"Expected nodes: {expected.Count}, those of the previous run {expected.PreviousRunId}.",
+            _ => "Expected nodes: unknown (no previous run).",
+        };
+        return expected.Error is null ? from : $"{from} The Kubernetes nodes list could not be used: {expected.Error}";
+    }
+
     public static string Time(DateTimeOffset? time) => time is { } t ? UtcTimestampConverter.Format(t) : "—";
 }

@@ -67,6 +67,6 @@ internal static class RunNodes
             ],
         };
 
-    public static CorrelationContext Context(IReadOnlyList<NodeBundle> nodes, PreviousRun? previous = null, CorrelationOptions? options = null)
-        => new("run-1", nodes, previous, options ?? new CorrelationOptions());
+    public static CorrelationContext Context(IReadOnlyList<NodeBundle> nodes, PreviousRun? previous = null, CorrelationOptions? options = null, ExpectedNodes? expected = null)
+        => new("run-1", nodes, previous, options ?? new CorrelationOptions(), expected);
 }

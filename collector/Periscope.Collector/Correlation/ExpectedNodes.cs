@@ -1,0 +1,30 @@
+namespace Periscope.Collector.Correlation;
+
+/// <summary>
+/// The nodes a run should have a bundle from, and where that list came from: the Kubernetes nodes list when the
+/// collector has access to it, else the nodes of the previous run.
+/// </summary>
+/// <param name="Source"><c>kubernetes</c> or <c>previous-run</c>.</param>
+/// <param name="Nodes">The expected nodes, in name order.</param>
+/// <param name="PreviousRunId">With <c>previous-run</c>: that run.</param>
+/// <param name="Excluded">Nodes listed by Kubernetes but not expected (joined after the run started), by name.</param>
+internal sealed record ExpectedNodes(string Source, IReadOnlyList<ExpectedNode> Nodes, string? PreviousRunId = null, IReadOnlyList<string>? Excluded = null)
+{
+    public const string Kubernetes = "kubernetes";
+    public const string PreviousRun = "previous-run";
+
+    public static ExpectedNodes FromPreviousRun(PreviousRun previous)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        return new(PreviousRun, previous.Nodes.Order(StringComparer.Ordinal).Select(n => new ExpectedNode(n)).ToList(), previous.RunId);
+    }
+}
+
+/// <summary>A node the run should have a bundle from.</summary>
+/// <param name="Name">Node name.</param>
+/// <param name="Pool">Its pool, from the same labels the agent reads (Kubernetes source only).</param>
+/// <param name="Ready">Its Ready condition: true, false, or null when unknown or not from Kubernetes.</param>
+/// <param name="NotReadyReason">With <paramref name="Ready"/> false or unknown: the condition's reason and since when.</param>
+/// <param name="Cordoned">spec.unschedulable (a DaemonSet still runs there).</param>
+/// <param name="Created">metadata.creationTimestamp.</param>
+internal sealed record ExpectedNode(string Name, string? Pool = null, bool? Ready = null, string? NotReadyReason = null, bool Cordoned = false, DateTimeOffset? Created = null);

@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Periscope.Collector.Correlation;
+
+namespace Periscope.Collector.Sources;
+
+/// <summary>Lists the nodes a run is expected to have a bundle from.</summary>
+internal interface IExpectedNodeSource
+{
+    /// <summary>For messages, e.g. "the Kubernetes nodes list (kubernetes.io/os=linux)".</summary>
+    string Description { get; }
+
+    /// <exception cref="InvalidOperationException">The list could not be read; the message says why.</exception>
+    Task<IReadOnlyList<ExpectedNode>> ListAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The expected nodes from the Kubernetes API (<c>GET /api/v1/nodes</c>, in pages of 500, KubernetesClient.Aot's typed
+/// client): the nodes the agent's DaemonSet runs on, chosen by the same label selector as its nodeSelector
+/// (<c>kubernetes.io/os=linux</c> by default), without virtual-kubelet nodes (no DaemonSet pod runs there). Each
+/// keeps its pool (the labels the agent reads), its Ready condition and creation time. Needs list on nodes.
+/// </summary>
+internal sealed class KubernetesNodeList(string? kubeconfig, string labelSelector, TimeSpan? timeout = null) : IExpectedNodeSource
+{
+    public const string DefaultLabelSelector = "kubernetes.io/os=linux";
+    private const int PageSize = 500;
+
+    private static readonly string[] PoolLabels = ["kubernetes.azure.com/agentpool", "agentpool", "eks.amazonaws.com/nodegroup", "cloud.google.com/gke-nodepool"];
+
+    public string Description => string.IsNullOrEmpty(labelSelector) ? "the Kubernetes nodes list" : $"the Kubernetes nodes list ({labelSelector})";
+
+    public async Task<IReadOnlyList<ExpectedNode>> ListAsync(CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            var config = string.IsNullOrEmpty(kubeconfig)
+                ? KubernetesClientConfiguration.InClusterConfig()
+                : await KubernetesClientConfiguration.BuildConfigFromConfigFileAsync(new FileInfo(kubeconfig));
+            using var client = new Kubernetes(config);
+            var nodes = new List<ExpectedNode>();
+            string? next = null;
+            do
+            {
+                var page = await client.CoreV1.ListNodeAsync(
+                    continueParameter: next,
+                    labelSelector: string.IsNullOrEmpty(labelSelector) ? null : labelSelector,
+                    limit: PageSize,
+                    cancellationToken: deadline.Token);
+                nodes.AddRange(page.Items.Where(n => !IsVirtual(n)).Select(ToExpected));
+                next = page.Metadata?.ContinueProperty;
+            }
+            while (!string.IsNullOrEmpty(next));
+
+            return nodes.OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+        }
+        catch (HttpOperationException ex)
+        {
+            throw new InvalidOperationException(ex.Response.StatusCode switch
+            {
+                HttpStatusCode.Forbidden => "the collector may not list nodes (403): grant list on nodes (a ClusterRole)",
+                HttpStatusCode.Unauthorized => "the Kubernetes API refused the collector's credentials (401)",
+                var status => $"the Kubernetes API answered {(int)status} listing nodes",
+            }, ex);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new InvalidOperationException($"the Kubernetes API did not answer the nodes list within {(timeout ?? TimeSpan.FromSeconds(30)).TotalSeconds:0} s", ex);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or k8s.Exceptions.KubeConfigException or IOException)
+        {
+            throw new InvalidOperationException($"the Kubernetes API could not be reached: {ex.Message}", ex);
+        }
+    }
+
+    private static bool IsVirtual(V1Node node)
+        => node.Metadata?.Labels?.TryGetValue("type", out var type) == true && type == "virtual-kubelet";
+
+    private static ExpectedNode ToExpected(V1Node node)
+    {
+        var labels = node.Metadata?.Labels;
+        string? pool = null;
+        foreach (var label in PoolLabels)
+        {
+            if (labels?.TryGetValue(label, out var value) == true && !string.IsNullOrEmpty(value))
+            {
+                pool = value;
+                break;
+            }
+        }
+
+        var ready = node.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready");
+        bool? isReady = ready?.Status switch { "True" => true, "False" => false, _ => null };
+        string? reason = null;
+        if (isReady != true)
+        {
+            reason = ready is null
+                ? "no Ready condition"
+                : $"Ready={ready.Status}{(string.IsNullOrEmpty(ready.Reason) ? string.Empty : $" ({ready.Reason})")}"
+                  + (ready.LastTransitionTime is { } since ? $" since {since.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)}" : string.Empty);
+        }
+
+        DateTimeOffset? created = node.Metadata?.CreationTimestamp is { } c ? new DateTimeOffset(DateTime.SpecifyKind(c.ToUniversalTime(), DateTimeKind.Utc)) : null;
+        return new ExpectedNode(node.Metadata!.Name, pool, isReady, reason, node.Spec?.Unschedulable == true, created);
+    }
+}

@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Time.Testing;
+using Periscope.Collector.Correlation;
+using Periscope.Collector.Reports;
+using Periscope.Collector.Sources;
+using Periscope.Testing;
+using Xunit;
+
+namespace Periscope.Collector.Tests.Reports;
+
+/// <summary>How the report's expected nodes are chosen: the Kubernetes list when it can be read, else the previous run.</summary>
+public sealed class RunReporterTests
+{
+    /// <summary>An in-memory stand-in for the nodes list (the real one is tested against the fake API server).</summary>
+    private sealed class ListedNodes(Func<IReadOnlyList<ExpectedNode>> list) : IExpectedNodeSource
+    {
+        public string Description => "the test's nodes list";
+
+        public Task<IReadOnlyList<ExpectedNode>> ListAsync(CancellationToken cancellationToken) => Task.FromResult(list());
+    }
+
+    private static async Task<HealthReport> ReportAsync(string store, IExpectedNodeSource? expected)
+    {
+        var reporter = new RunReporter(new DirectoryBundleSource(store), new FakeTimeProvider(TestBundles.Start.AddHours(1)), expectedNodes: expected);
+        return (await reporter.BuildAsync("run-1", TestContext.Current.CancellationToken)).Report;
+    }
+
+    [Fact]
+    public async Task Build_NodesList_NodeThatJoinedAfterTheRunStarted_IsNotExpected()
+    {
+        using var store = new TempDirectory();
+        await TestBundles.WriteAsync(store.Path, "run-1", "n1");
+        var expected = new ListedNodes(() =>
+        [
+            new ExpectedNode("n1", Ready: true, Created: TestBundles.Start.AddDays(-3)),
+            new ExpectedNode("n2", Ready: true, Created: TestBundles.Start.AddDays(-3)),
+            new ExpectedNode("n3", Ready: true, Created: TestBundles.Start.AddMinutes(5)),
+        ]);
+
+        var report = await ReportAsync(store.Path, expected);
+
+        Assert.Equal(("kubernetes", 2, (string?)null), (report.ExpectedNodes!.Source, report.ExpectedNodes.Count, report.ExpectedNodes.Error));
+        Assert.Equal(["n3"], report.ExpectedNodes.JoinedAfterStart);
+        Assert.Equal(["n2"], Assert.Single(report.Correlations, c => c.Code == "NODE_MISSING").Nodes);
+    }
+
+    [Fact]
+    public async Task Build_NodesListFails_TheReportSaysWhy_AndJudgesByThePreviousRun()
+    {
+        using var store = new TempDirectory();
+        await TestBundles.WriteAsync(store.Path, "run-0", "n1", startedAt: TestBundles.Start.AddHours(-1));
+        await TestBundles.WriteAsync(store.Path, "run-0", "n2", startedAt: TestBundles.Start.AddHours(-1));
+        await TestBundles.WriteAsync(store.Path, "run-1", "n1");
+        var failing = new ListedNodes(() => throw new InvalidOperationException("the collector may not list nodes (403): grant list on nodes (a ClusterRole)"));
+
+        var report = await ReportAsync(store.Path, failing);
+
+        Assert.Equal(("previous-run", 2, "run-0"), (report.ExpectedNodes!.Source, report.ExpectedNodes.Count, report.ExpectedNodes.PreviousRunId));
+        Assert.Equal("the test's nodes list: the collector may not list nodes (403): grant list on nodes (a ClusterRole)", report.ExpectedNodes.Error);
+        Assert.Equal(["n2"], Assert.Single(report.Correlations, c => c.Code == "NODE_MISSING").Nodes);
+        Assert.Contains("could not be used", MarkdownReportRenderer.Render(report), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Build_NoListAndNoPreviousRun_NoExpectedNodes()
+    {
+        using var store = new TempDirectory();
+        await TestBundles.WriteAsync(store.Path, "run-1", "n1");
+
+        var report = await ReportAsync(store.Path, null);
+
+        Assert.Null(report.ExpectedNodes);
+        Assert.DoesNotContain(report.Correlations, c => c.Code == "NODE_MISSING");
+    }
+}
