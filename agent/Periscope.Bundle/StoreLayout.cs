@@ -12,6 +12,12 @@ public static class StoreLayout
     /// <summary>Suffix of a status record.</summary>
     public const string StatusSuffix = ".status.json";
 
+    /// <summary>
+    /// Metadata of a status record's blob in Blob Storage: the record's <c>startedAt</c> (UTC RFC 3339), so a reader can
+    /// order runs from a listing without downloading each record. A hint only: the record itself is the truth.
+    /// </summary>
+    public const string StartedAtMetadata = "startedat";
+
     /// <summary>Store-relative path of a node's bundle.</summary>
     public static string BundlePath(string runId, string node)
         => $"{RunId.Validate(runId)}/{NodeName.Validate(node)}{BundleSuffix}";

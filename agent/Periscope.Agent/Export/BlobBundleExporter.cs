@@ -81,6 +81,7 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
             {
                 HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
                 Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
+                Metadata = await ListingMetadataAsync(statusPath, deadline.Token),
             }, deadline.Token);
             return new UploadResult(true, location, null);
         }
@@ -148,6 +149,24 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
     {
         var end = message.IndexOfAny(['\r', '\n']);
         return end < 0 ? message : message[..end];
+    }
+
+    /// <summary>
+    /// The status record's start time as blob metadata, for readers that order runs from a listing; none when the
+    /// record cannot be read here (the upload goes on: the record itself is what readers trust).
+    /// </summary>
+    private static async Task<Dictionary<string, string>?> ListingMetadataAsync(string statusPath, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var file = File.OpenRead(statusPath);
+            var record = await System.Text.Json.JsonSerializer.DeserializeAsync(file, BundleJsonContext.Default.StatusRecord, cancellationToken);
+            return record is null ? null : new Dictionary<string, string> { [StoreLayout.StartedAtMetadata] = UtcTimestampConverter.Format(record.StartedAt) };
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     private static string Explain(RequestFailedException ex) => (ex.Status, ex.ErrorCode) switch

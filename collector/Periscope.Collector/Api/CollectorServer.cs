@@ -36,6 +36,8 @@ internal static class CollectorServer
         services.AddSingleton<AccessToken>();
         services.AddSingleton(_ => options.OpenSource());
         services.AddSingleton<RunStarter>();
+        services.AddSingleton<RunCatalog>();
+        services.AddHostedService(sp => sp.GetRequiredService<RunCatalog>());
         services.AddSingleton(sp => new RunReporter(
             sp.GetRequiredService<IBundleSource>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Correlation.CorrelationOptions>(), options.OpenExpectedNodes()));
         services.AddRouting();
@@ -162,33 +164,36 @@ internal static class CollectorServer
         return Results.Redirect("/signin");
     }
 
-    private static async Task<IResult> RunsPageAsync(HttpContext context, IBundleSource source, IAntiforgery antiforgery, RunStarter starter, CancellationToken cancellationToken)
+    private static async Task<IResult> RunsPageAsync(HttpContext context, RunCatalog catalog, ServerOptions options, IAntiforgery antiforgery, RunStarter starter, CancellationToken cancellationToken)
     {
-        var runs = await source.ListRunsAsync(cancellationToken);
+        var listing = await catalog.RunsAsync(cancellationToken);
+        var runs = listing.Runs;
         var tokens = antiforgery.GetAndStoreTokens(context);
         var rows = new StringBuilder();
         foreach (var run in runs)
         {
-            rows.Append($"<tr><td><a href=\"/runs/{Uri.EscapeDataString(run.RunId)}\">{E(run.RunId)}</a></td><td>{E(Words.Time(run.StartedAt))}</td><td>{run.Bundles}</td></tr>");
+            rows.Append($"<tr><td><a href=\"/runs/{Uri.EscapeDataString(run.RunId)}\">{E(run.RunId)}</a></td><td>{E(Words.Time(run.StartedAt))}</td><td>{run.Sealed} of {run.Bundles}</td><td>{E(Words.Time(run.UpdatedAt))}</td></tr>");
         }
 
         var page = Page("Runs", $"""
             <form method="post" action="/signout" class="signout"><input type="hidden" name="csrf" value="{E(tokens.RequestToken!)}"><button type="submit">Sign out</button></form>
             <h1>Runs</h1>
             {(starter.Enabled ? $"<form method=\"post\" action=\"/runs/start\"><input type=\"hidden\" name=\"csrf\" value=\"{E(tokens.RequestToken!)}\"><label>Run id <input name=\"runId\" placeholder=\"default: the time now\"></label> <label>Collectors <input name=\"collectors\" placeholder=\"all\"></label> <button type=\"submit\">Start a run on every node</button></form>" : string.Empty)}
-            {(runs.Count == 0 ? "<p>The store holds no run yet.</p>" : $"<table><tr><th>Run</th><th>Started</th><th>Bundles</th></tr>{rows}</table>")}
+            {(listing.Error is null ? string.Empty : $"<p class=\"error\">The store could not be listed: {E(listing.Error)}. Showing the runs listed at {E(Words.Time(listing.ListedAt))}.</p>")}
+            {(runs.Count == 0 ? "<p>The store holds no run yet.</p>" : $"<table><tr><th>Run</th><th>Started</th><th>Sealed bundles</th><th>Last bundle received</th></tr>{rows}</table>")}
+            <p class="muted">Listed {E(Words.Time(listing.ListedAt))}; new runs appear within {options.PollInterval.TotalSeconds:0} s.</p>
             """);
         return Results.Content(page, "text/html; charset=utf-8");
     }
 
-    private static async Task<IResult> RunPageAsync(string runId, RunReporter reporter, CancellationToken cancellationToken)
+    private static async Task<IResult> RunPageAsync(string runId, IBundleSource source, RunCatalog catalog, CancellationToken cancellationToken)
     {
-        if (!await RunExistsAsync(reporter.Source, runId, cancellationToken))
+        if (!await RunExistsAsync(source, runId, cancellationToken))
         {
             return Results.NotFound();
         }
 
-        var (report, _) = await reporter.BuildAsync(runId, cancellationToken);
+        var report = await catalog.ReportAsync(runId, cancellationToken);
         return Results.Content(HtmlReportRenderer.Render(report, BundleLink), "text/html; charset=utf-8");
     }
 
@@ -252,17 +257,35 @@ internal static class CollectorServer
     private static async Task<bool> AntiforgeryHoldsAsync(HttpContext context, IAntiforgery antiforgery)
         => context.Request.Headers.Authorization.Count > 0 || await antiforgery.IsRequestValidAsync(context);
 
-    private static async Task<IResult> ListRunsAsync(IBundleSource source, CancellationToken cancellationToken)
-        => Results.Json(await source.ListRunsAsync(cancellationToken), ApiJsonContext.Default.IReadOnlyListRunSummary);
-
-    private static async Task<IResult> ReportAsync(string runId, string? format, RunReporter reporter, CancellationToken cancellationToken)
+    /// <summary>
+    /// The runs as last polled, newest first. <c>Periscope-Listed-At</c> says when; a failed listing answers the runs
+    /// of the one before with <c>Periscope-Listing-Error</c>, or 503 when the store was never listed.
+    /// </summary>
+    private static async Task<IResult> ListRunsAsync(HttpContext context, RunCatalog catalog, CancellationToken cancellationToken)
     {
-        if (!await RunExistsAsync(reporter.Source, runId, cancellationToken))
+        var listing = await catalog.RunsAsync(cancellationToken);
+        if (listing.ListedAt is null)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: $"The store could not be listed: {listing.Error}");
+        }
+
+        context.Response.Headers["Periscope-Listed-At"] = UtcTimestampConverter.Format(listing.ListedAt.Value);
+        if (listing.Error is not null)
+        {
+            context.Response.Headers["Periscope-Listing-Error"] = listing.Error.ReplaceLineEndings(" ");
+        }
+
+        return Results.Json(listing.Runs, ApiJsonContext.Default.IReadOnlyListRunSummary);
+    }
+
+    private static async Task<IResult> ReportAsync(string runId, string? format, IBundleSource source, RunCatalog catalog, CancellationToken cancellationToken)
+    {
+        if (!await RunExistsAsync(source, runId, cancellationToken))
         {
             return Results.NotFound();
         }
 
-        var (report, _) = await reporter.BuildAsync(runId, cancellationToken);
+        var report = await catalog.ReportAsync(runId, cancellationToken);
         return format switch
         {
             null or "json" => Results.Text(JsonSerializer.Serialize(report, ReportJsonContext.Default.HealthReport), "application/json; charset=utf-8"),
@@ -272,14 +295,14 @@ internal static class CollectorServer
         };
     }
 
-    private static async Task<IResult> ListNodesAsync(string runId, RunReporter reporter, CancellationToken cancellationToken)
+    private static async Task<IResult> ListNodesAsync(string runId, IBundleSource source, RunCatalog catalog, CancellationToken cancellationToken)
     {
-        if (!await RunExistsAsync(reporter.Source, runId, cancellationToken))
+        if (!await RunExistsAsync(source, runId, cancellationToken))
         {
             return Results.NotFound();
         }
 
-        var (report, _) = await reporter.BuildAsync(runId, cancellationToken);
+        var report = await catalog.ReportAsync(runId, cancellationToken);
         var nodes = report.Nodes.Select(n => new NodeSummary(n.Node, n.Pool, n.Status, n.Rejected, n.Incomplete, BundleLink(n.Bundle))).ToList();
         return Results.Json(nodes, ApiJsonContext.Default.ListNodeSummary);
     }
@@ -321,7 +344,7 @@ internal static class CollectorServer
 
     private static string Page(string title, string body) => $$"""
         <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{{E(title)}} — Periscope</title>
-        <style>body{font:14px/1.45 system-ui,sans-serif;margin:2rem;max-width:1000px}table{border-collapse:collapse}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left}.error{color:#c62828}.signout{float:right}</style>
+        <style>body{font:14px/1.45 system-ui,sans-serif;margin:2rem;max-width:1000px}table{border-collapse:collapse}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left}.error{color:#c62828}.signout{float:right}.muted{color:#666}</style>
         </head><body>{{body}}</body></html>
         """;
 

@@ -60,6 +60,15 @@ public sealed class ServerOptions
     /// <summary>How long a browser session lasts after signing in (not sliding).</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
 
+    /// <summary>How often the store is listed for new runs (and changed ones).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How many run reports are kept built (the most recently opened).</summary>
+    public int ReportCacheSize { get; set; } = 4;
+
+    /// <summary>The longest a built report is served, even when its run has not changed (the nodes list may have).</summary>
+    public TimeSpan ReportCacheLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The store this configuration names.</summary>
     internal Sources.IBundleSource OpenSource()
     {
@@ -123,6 +132,21 @@ public sealed class ServerOptions
         if (!string.IsNullOrEmpty(Kubeconfig) && !File.Exists(Kubeconfig))
         {
             failures.Add($"{SectionName}:Kubeconfig '{Kubeconfig}' does not exist.");
+        }
+
+        if (PollInterval < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"{SectionName}:PollInterval must be at least one second (found {PollInterval}).");
+        }
+
+        if (ReportCacheSize < 1)
+        {
+            failures.Add($"{SectionName}:ReportCacheSize must be at least 1 (found {ReportCacheSize}).");
+        }
+
+        if (ReportCacheLifetime < TimeSpan.Zero)
+        {
+            failures.Add($"{SectionName}:ReportCacheLifetime must not be negative.");
         }
 
         if (SessionLifetime < TimeSpan.FromMinutes(1))

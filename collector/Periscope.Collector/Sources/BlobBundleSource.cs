@@ -24,33 +24,66 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
 
     private long _bytesRead;
 
+    /// <summary>
+    /// One flat listing of the container with metadata: a status record's start time comes from its blob's
+    /// <c>startedat</c> metadata (written by the agent), and only records without it (older agents, other writers) are
+    /// downloaded.
+    /// </summary>
     public async Task<IReadOnlyList<RunSummary>> ListRunsAsync(CancellationToken cancellationToken)
     {
-        var runs = new List<RunSummary>();
-        await foreach (var item in container.GetBlobsByHierarchyAsync(BlobTraits.None, BlobStates.None, "/", prefix: null, cancellationToken))
+        var runs = new Dictionary<string, (DateTimeOffset? Started, int Bundles, int Sealed, DateTimeOffset? Updated)>(StringComparer.Ordinal);
+        try
         {
-            var runId = item.IsPrefix ? item.Prefix.TrimEnd('/') : null;
-            if (!RunId.IsValid(runId))
+            await foreach (var blob in container.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, prefix: null, cancellationToken))
             {
-                continue;
-            }
-
-            DateTimeOffset? newest = null;
-            var bundles = 0;
-            foreach (var (_, hasZip, status) in await NodesAsync(runId!, cancellationToken))
-            {
-                bundles += hasZip ? 1 : 0;
-                if (status is not null && await DownloadStatusAsync(status.Name, cancellationToken) is { } bytes
-                    && NodeBundleReader.TryParseStatus(bytes, out var record, out _) && (newest is null || record!.StartedAt > newest))
+                var slash = blob.Name.IndexOf('/', StringComparison.Ordinal);
+                var runId = slash > 0 ? blob.Name[..slash] : null;
+                var name = slash > 0 ? blob.Name[(slash + 1)..] : string.Empty;
+                if (!RunId.IsValid(runId) || name.Contains('/', StringComparison.Ordinal) || !StoreLayout.TryParseFileName(name, out _, out var isStatus))
                 {
-                    newest = record!.StartedAt;
+                    continue;
                 }
-            }
 
-            runs.Add(new RunSummary(runId!, newest, bundles));
+                var run = runs.GetValueOrDefault(runId!);
+                if (!isStatus)
+                {
+                    runs[runId!] = run with { Bundles = run.Bundles + 1 };
+                    continue;
+                }
+
+                var started = await StartedAtAsync(blob, cancellationToken);
+                var updated = blob.Properties.LastModified;
+                runs[runId!] = run with
+                {
+                    Sealed = run.Sealed + 1,
+                    Started = started is not null && (run.Started is null || started > run.Started) ? started : run.Started,
+                    Updated = updated is not null && (run.Updated is null || updated > run.Updated) ? updated : run.Updated,
+                };
+            }
+        }
+        catch (RequestFailedException ex) when (ex.Status is 403 or 404)
+        {
+            throw new IOException($"The Blob container '{Description}' cannot be listed ({ex.ErrorCode}): the collector needs read and list on it.", ex);
         }
 
-        return runs.OrderByDescending(r => r.StartedAt ?? DateTimeOffset.MinValue).ThenByDescending(r => r.RunId, StringComparer.Ordinal).ToList();
+        return runs.Select(r => new RunSummary(r.Key, r.Value.Started, r.Value.Bundles, r.Value.Sealed, r.Value.Updated))
+            .OrderByDescending(r => r.StartedAt ?? DateTimeOffset.MinValue)
+            .ThenByDescending(r => r.RunId, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>A status record's start time: from its blob's metadata, else from the record (downloaded).</summary>
+    private async Task<DateTimeOffset?> StartedAtAsync(BlobItem status, CancellationToken cancellationToken)
+    {
+        if (status.Metadata?.TryGetValue(StoreLayout.StartedAtMetadata, out var value) == true
+            && DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var started))
+        {
+            return started;
+        }
+
+        return await DownloadStatusAsync(status.Name, cancellationToken) is { } bytes && NodeBundleReader.TryParseStatus(bytes, out var record, out _)
+            ? record!.StartedAt
+            : null;
     }
 
     public async Task<Stream?> OpenBundleAsync(string runId, string node, CancellationToken cancellationToken)

@@ -33,7 +33,9 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
             }
 
             DateTimeOffset? newest = null;
+            DateTimeOffset? updated = null;
             var bundles = 0;
+            var sealedCount = 0;
             foreach (var file in Directory.EnumerateFiles(directory))
             {
                 if (!StoreLayout.TryParseFileName(Path.GetFileName(file), out _, out var isStatus))
@@ -47,13 +49,16 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
                     continue;
                 }
 
+                sealedCount++;
+                var written = new DateTimeOffset(File.GetLastWriteTimeUtc(file), TimeSpan.Zero);
+                updated = updated is null || written > updated ? written : updated;
                 if (TryReadStatus(file, out var status, out _) && (newest is null || status!.StartedAt > newest))
                 {
                     newest = status!.StartedAt;
                 }
             }
 
-            runs.Add(new RunSummary(runId, newest, bundles));
+            runs.Add(new RunSummary(runId, newest, bundles, sealedCount, updated));
         }
 
         IReadOnlyList<RunSummary> ordered = runs

@@ -29,7 +29,9 @@ internal interface IBundleSource
 /// <param name="RunId">The run id.</param>
 /// <param name="StartedAt">Newest start time in its status records, null when it has none.</param>
 /// <param name="Bundles">Bundles in it (complete or not).</param>
-internal sealed record RunSummary(string RunId, DateTimeOffset? StartedAt, int Bundles);
+/// <param name="Sealed">Status records in it (sealed bundles).</param>
+/// <param name="UpdatedAt">When the store received its newest status record (the store's clock).</param>
+internal sealed record RunSummary(string RunId, DateTimeOffset? StartedAt, int Bundles, int Sealed = 0, DateTimeOffset? UpdatedAt = null);
 
 /// <summary>The result of verifying one bundle.</summary>
 /// <param name="BundlePath">Store-relative path.</param>
