@@ -54,6 +54,45 @@ public sealed class BlobSourceTests(Azurite azurite)
     }
 
     [Fact]
+    public async Task ListRuns_StatusBlobsWithStartTimeMetadata_AreNotDownloaded_OthersAre()
+    {
+        azurite.Require();
+        using var temp = new TempDirectory();
+        var store = temp.Combine("store");
+        await TestBundles.WriteAsync(store, "old-agent", "n1", startedAt: TestBundles.Start.AddHours(-1));
+        await TestBundles.WriteAsync(store, "new-agent", "n1", startedAt: TestBundles.Start);
+        await TestBundles.WriteAsync(store, "new-agent", "n2", startedAt: TestBundles.Start.AddSeconds(3));
+        var container = new BlobContainerClient(azurite.ConnectionString, "listing-" + Guid.NewGuid().ToString("N")[..8]);
+        await container.CreateAsync();
+        long withoutMetadata = 0;
+        foreach (var file in Directory.EnumerateFiles(store, "*", SearchOption.AllDirectories))
+        {
+            var name = Path.GetRelativePath(store, file);
+            var options = new Azure.Storage.Blobs.Models.BlobUploadOptions();
+            if (name.StartsWith("new-agent/", StringComparison.Ordinal) && name.EndsWith(StoreLayout.StatusSuffix, StringComparison.Ordinal))
+            {
+                var record = System.Text.Json.JsonSerializer.Deserialize(await File.ReadAllBytesAsync(file), BundleJsonContext.Default.StatusRecord)!;
+                options.Metadata = new Dictionary<string, string> { [StoreLayout.StartedAtMetadata] = UtcTimestampConverter.Format(record.StartedAt) };
+            }
+            else if (name.EndsWith(StoreLayout.StatusSuffix, StringComparison.Ordinal))
+            {
+                withoutMetadata += new FileInfo(file).Length;
+            }
+
+            await container.GetBlobClient(name).UploadAsync(file, options);
+        }
+
+        var source = new Collector.Sources.BlobBundleSource(container);
+        var runs = await source.ListRunsAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["new-agent", "old-agent"], runs.Select(r => r.RunId));
+        Assert.Equal(TestBundles.Start.AddSeconds(3), runs[0].StartedAt);
+        Assert.Equal((2, 2), (runs[0].Bundles, runs[0].Sealed));
+        Assert.Equal(TestBundles.Start.AddHours(-1), runs[1].StartedAt);
+        Assert.Equal(withoutMetadata, source.BytesRead); // only old-agent's record was downloaded
+    }
+
+    [Fact]
     public async Task Report_BothADirectoryAndAContainer_IsRefused()
     {
         var (exit, _, stderr) = await CliRunner.CollectorAsync("report", "--store", "/tmp", "--blob-container-url", "https://example.invalid/c?sig=x");

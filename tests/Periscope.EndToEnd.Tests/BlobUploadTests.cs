@@ -45,6 +45,8 @@ public sealed class BlobUploadTests(Azurite azurite)
         Assert.Equal(await File.ReadAllBytesAsync(local), zip);
         Assert.Equal(status.Sha256, Convert.ToHexStringLower(SHA256.HashData(zip)));
         Assert.Equal(("up-1", "fault-node"), (status.RunId, status.Node));
+        var metadata = (await container.GetBlobClient("up-1/fault-node.status.json").GetPropertiesAsync()).Value.Metadata;
+        Assert.Equal(UtcTimestampConverter.Format(status.StartedAt), metadata[StoreLayout.StartedAtMetadata]); // runs ordered from a listing
         Assert.Equal($"{azurite.ServiceUri}/{container.Name}/up-1/fault-node.zip", upload.GetProperty("location").GetString());
 
         // The status record is never overwritten: the same run again is refused, and its local bundle kept.
