@@ -49,4 +49,73 @@ public sealed class BlobServeTests(Azurite azurite) : IClassFixture<Azurite>
         Assert.Equal(await File.ReadAllBytesAsync(zip), await download.Content.ReadAsByteArrayAsync());
         Assert.Equal(HttpStatusCode.NotFound, unsealed.StatusCode);
     }
+
+    [Fact]
+    public async Task Serve_SasDownloads_RedirectToAShortLivedReadOnlySasOfThatBlobOnly()
+    {
+        azurite.Require();
+        using var temp = new TempDirectory();
+        var local = temp.Combine("local");
+        var zip = await TestBundles.WriteAsync(local, "sas-run", "n1");
+        await TestBundles.WriteAsync(local, "sas-run", "n2");
+        var container = new BlobContainerClient(azurite.ConnectionString, "sas-" + Guid.NewGuid().ToString("N")[..8]);
+        await container.CreateAsync();
+        foreach (var file in Directory.EnumerateFiles(local, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            await container.GetBlobClient(Path.GetRelativePath(local, file)).UploadAsync(file);
+        }
+
+        File.WriteAllText(temp.Combine("connection"), azurite.ConnectionString);
+        File.WriteAllText(temp.Combine("token"), "sas-serve-token");
+        var options = new Api.ServerOptions
+        {
+            Store = "/nonexistent",
+            BlobConnectionStringFile = temp.Combine("connection"),
+            BlobContainer = container.Name,
+            TokenFile = temp.Combine("token"),
+            Downloads = "sas",
+            SasLifetime = TimeSpan.FromMinutes(2),
+        };
+        Assert.Empty(options.Validate());
+        await using var factory = new CollectorApiFactory(options);
+        var client = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        using var anonymous = await client.GetAsync("/api/runs/sas-run/nodes/n1/bundle");
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "sas-serve-token");
+        var before = DateTimeOffset.UtcNow;
+
+        using var redirect = await client.GetAsync("/api/runs/sas-run/nodes/n1/bundle");
+        var location = redirect.Headers.Location!;
+        var query = System.Web.HttpUtility.ParseQueryString(location.Query);
+        using var plain = new HttpClient(); // no operator token: the SAS alone
+        using var download = await plain.GetAsync(location);
+        using var put = new HttpRequestMessage(HttpMethod.Put, location) { Content = new ByteArrayContent([1, 2, 3]) };
+        put.Headers.Add("x-ms-blob-type", "BlockBlob");
+        put.Headers.Add("x-ms-version", "2021-12-02");
+        using var write = await plain.SendAsync(put);
+        var other = new UriBuilder(location) { Path = location.AbsolutePath.Replace("/n1.zip", "/n2.zip", StringComparison.Ordinal) }.Uri;
+        using var otherBlob = await plain.GetAsync(other);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
+        Assert.Equal("no-store", redirect.Headers.CacheControl!.ToString());
+        Assert.EndsWith($"/{container.Name}/sas-run/n1.zip", location.AbsolutePath, StringComparison.Ordinal);
+        Assert.Equal(("r", "b"), (query["sp"], query["sr"]));
+        var expires = DateTimeOffset.Parse(query["se"]!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(expires, before.AddMinutes(2).AddSeconds(-5), DateTimeOffset.UtcNow.AddMinutes(2).AddSeconds(1));
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        Assert.Equal(await File.ReadAllBytesAsync(zip), await download.Content.ReadAsByteArrayAsync());
+        Assert.Equal("attachment; filename=\"sas-run-n1.zip\"", download.Content.Headers.ContentDisposition!.ToString());
+        Assert.Equal(HttpStatusCode.Forbidden, write.StatusCode); // read only
+        Assert.Equal(HttpStatusCode.Forbidden, otherBlob.StatusCode); // that blob only
+    }
+
+    [Fact]
+    public void Options_SasDownloadsWithoutAnAccountKey_AreRefused()
+    {
+        var directory = new Api.ServerOptions { Store = Path.GetTempPath(), TokenFile = "/etc/hostname", Downloads = "sas" };
+        var containerSas = new Api.ServerOptions { BlobContainerUrl = "https://account.blob.core.windows.net/c?sv=x&sig=y", TokenFile = "/etc/hostname", Downloads = "sas" };
+
+        Assert.Contains(directory.Validate(), f => f.Contains("Downloads sas needs a Blob store", StringComparison.Ordinal));
+        Assert.Contains(containerSas.Validate(), f => f.Contains("Downloads sas needs a Blob store", StringComparison.Ordinal));
+    }
 }

@@ -308,14 +308,31 @@ internal static class CollectorServer
     }
 
     /// <summary>
-    /// Streams one node's bundle. The run id and node name must be valid names (no separators, no leading dot), the
-    /// bundle must be sealed (its status record exists), and a directory store checks the path lies inside it.
+    /// One node's bundle: streamed, or with <see cref="ServerOptions.Downloads"/> <c>sas</c> a 302 to a short-lived
+    /// read-only SAS URL of that blob. The run id and node name must be valid names (no separators, no leading dot),
+    /// the bundle must be sealed (its status record exists), and a directory store checks the path lies inside it.
     /// </summary>
-    private static async Task<IResult> DownloadAsync(string runId, string node, IBundleSource source, CancellationToken cancellationToken)
+    private static async Task<IResult> DownloadAsync(HttpContext context, string runId, string node, IBundleSource source, ServerOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!RunId.IsValid(runId) || !NodeName.IsValid(node))
         {
             return Results.NotFound();
+        }
+
+        if (options.Downloads == "sas" && source is BlobBundleSource blob)
+        {
+            Uri? signed;
+            try
+            {
+                signed = await blob.ReadOnlyUriAsync(runId, node, options.SasLifetime, time.GetUtcNow(), cancellationToken);
+            }
+            catch (InvalidOperationException ex)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status500InternalServerError, detail: ex.Message);
+            }
+
+            context.Response.Headers.CacheControl = "no-store";
+            return signed is null ? Results.NotFound() : Results.Redirect(signed.AbsoluteUri);
         }
 
         var stream = await source.OpenBundleAsync(runId, node, cancellationToken);

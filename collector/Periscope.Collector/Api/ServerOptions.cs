@@ -60,6 +60,16 @@ public sealed class ServerOptions
     /// <summary>How long a browser session lasts after signing in (not sliding).</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
 
+    /// <summary>
+    /// How bundles are downloaded: <c>stream</c> (the default: through the service) or <c>sas</c> (a Blob store read with
+    /// an account key only: the service answers 302 to a read-only SAS URL of that one blob, valid for
+    /// <see cref="SasLifetime"/>, so the bytes do not pass through it).
+    /// </summary>
+    public string Downloads { get; set; } = "stream";
+
+    /// <summary>How long a download SAS is valid.</summary>
+    public TimeSpan SasLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How often the store is listed for new runs (and changed ones).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -132,6 +142,20 @@ public sealed class ServerOptions
         if (!string.IsNullOrEmpty(Kubeconfig) && !File.Exists(Kubeconfig))
         {
             failures.Add($"{SectionName}:Kubeconfig '{Kubeconfig}' does not exist.");
+        }
+
+        if (Downloads is not ("stream" or "sas"))
+        {
+            failures.Add($"{SectionName}:Downloads must be stream or sas (found '{Downloads}').");
+        }
+        else if (Downloads == "sas" && string.IsNullOrWhiteSpace(BlobConnectionStringFile))
+        {
+            failures.Add($"{SectionName}:Downloads sas needs a Blob store read with an account key connection string (BlobConnectionStringFile): a directory store or a container SAS URL cannot sign one.");
+        }
+
+        if (SasLifetime < TimeSpan.FromMinutes(1) || SasLifetime > TimeSpan.FromHours(1))
+        {
+            failures.Add($"{SectionName}:SasLifetime must be between one minute and one hour (found {SasLifetime}).");
         }
 
         if (PollInterval < TimeSpan.FromSeconds(1))

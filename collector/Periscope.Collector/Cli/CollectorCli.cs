@@ -195,7 +195,12 @@ internal static class CollectorCli
             options.BlobContainer = source.Container ?? options.BlobContainer;
             options.TokenFile = tokenFile ?? options.TokenFile;
             options.Listen = listen ?? options.Listen;
-            var failures = options.Validate();
+            var failures = options.Validate().ToList();
+            if (failures.Count == 0 && options.Downloads == "sas" && options.OpenSource() is BlobBundleSource { CanSign: false })
+            {
+                failures.Add($"{Api.ServerOptions.SectionName}:Downloads sas needs the account key in the connection string: a connection string with a SAS cannot sign one.");
+            }
+
             if (failures.Count > 0)
             {
                 await stderr.WriteLineAsync($"periscope-collector serve: {string.Join(" ", failures)}");

@@ -100,6 +100,47 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
             : null;
     }
 
+    /// <summary>True when this container's credential can sign a SAS (a shared key: an account key connection string).</summary>
+    public bool CanSign => container.CanGenerateSasUri;
+
+    /// <summary>
+    /// A read-only SAS URL for one sealed bundle, valid from a minute ago (clock skew) for <paramref name="lifetime"/>:
+    /// read permission on that one blob only, HTTPS only unless the store itself is plain HTTP (a local emulator), and
+    /// a Content-Disposition naming the file. Null when the bundle is not sealed.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The credential cannot sign (see <see cref="CanSign"/>).</exception>
+    public async Task<Uri?> ReadOnlyUriAsync(string runId, string node, TimeSpan lifetime, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (!RunId.IsValid(runId) || !NodeName.IsValid(node)
+            || !await container.GetBlobClient(StoreLayout.StatusPath(runId, node)).ExistsAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        var zip = container.GetBlobClient(StoreLayout.BundlePath(runId, node));
+        if (!await zip.ExistsAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        if (!zip.CanGenerateSasUri)
+        {
+            throw new InvalidOperationException("the Blob credential cannot sign a SAS: use a connection string with the account key");
+        }
+
+        var sas = new Azure.Storage.Sas.BlobSasBuilder(Azure.Storage.Sas.BlobSasPermissions.Read, now + lifetime)
+        {
+            BlobContainerName = container.Name,
+            BlobName = zip.Name,
+            Resource = "b",
+            StartsOn = now.AddMinutes(-1),
+            Protocol = zip.Uri.Scheme == Uri.UriSchemeHttps ? Azure.Storage.Sas.SasProtocol.Https : Azure.Storage.Sas.SasProtocol.HttpsAndHttp,
+            ContentDisposition = $"attachment; filename=\"{runId}-{node}.zip\"",
+            ContentType = "application/zip",
+        };
+        return zip.GenerateSasUri(sas);
+    }
+
     public async Task<IReadOnlyList<string>> ListNodesAsync(string runId, CancellationToken cancellationToken)
         => (await NodesAsync(RunId.Validate(runId), cancellationToken)).Select(n => n.Node).ToList();
 
