@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Periscope.Bundle;
+using Periscope.Bundle.Facts;
 
 namespace Periscope.Collector.Sources;
 
@@ -61,7 +62,7 @@ internal static class NodeBundleReader
                 Status = record,
                 ReceivedAt = receivedAt,
                 Manifest = reader.Manifest,
-                Facts = reader.ReadFacts(),
+                Facts = ForCorrelation(reader.ReadFacts()),
                 Findings = reader.ReadFindings(),
             };
         }
@@ -108,6 +109,21 @@ internal static class NodeBundleReader
             return false;
         }
     }
+
+    /// <summary>
+    /// Only the facts the correlation rules read — DNS probes, CNI IPAM ranges, time sync — are kept while a run is
+    /// built (a node's full facts are tens of KiB; the rest stays in its bundle for whoever opens it).
+    /// </summary>
+    public static FactsDocument? ForCorrelation(FactsDocument? facts)
+        => facts is null
+            ? null
+            : new FactsDocument
+            {
+                SchemaVersion = facts.SchemaVersion,
+                Dns = facts.Dns,
+                Cni = facts.Cni is { } cni ? new CniFacts { ConfDirectory = cni.ConfDirectory, Ipam = cni.Ipam } : null,
+                System = facts.System?.TimeSync is { } sync ? new SystemFacts { TimeSync = sync } : null,
+            };
 
     public static void CheckStatusMatches(StatusRecord status, string runId, string node, List<string> problems)
     {

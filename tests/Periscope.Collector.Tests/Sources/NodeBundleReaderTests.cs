@@ -1,0 +1,34 @@
+using Periscope.Bundle.Facts;
+using Periscope.Collector.Sources;
+using Xunit;
+
+namespace Periscope.Collector.Tests.Sources;
+
+public sealed class NodeBundleReaderTests
+{
+    [Fact]
+    public void ForCorrelation_KeepsWhatTheRulesRead_DropsTheRest()
+    {
+        var ipam = new IpamRangeFacts("azure-vnet", "azure", "10.224.0.0/16", 30, 30);
+        var sync = new TimeSyncFacts { State = "unsynchronised" };
+        var dns = new DnsFacts { ClusterDns = ["10.0.0.10"] };
+        var full = new FactsDocument
+        {
+            System = new SystemFacts { TimeSync = sync, Filesystems = [new FilesystemFacts { Path = "/", Role = "root" }], OsImage = "Ubuntu" },
+            Kernel = new KernelFacts { Source = "kmsg" },
+            Dns = dns,
+            Cni = new CniFacts { ConfDirectory = "/etc/cni/net.d", Ipam = [ipam], Interfaces = [new InterfaceFacts { Name = "eth0" }] },
+        };
+
+        var kept = NodeBundleReader.ForCorrelation(full)!;
+
+        Assert.Same(dns, kept.Dns);
+        Assert.Equal([ipam], kept.Cni!.Ipam);
+        Assert.Empty(kept.Cni.Interfaces);
+        Assert.Same(sync, kept.System!.TimeSync);
+        Assert.Empty(kept.System.Filesystems);
+        Assert.Null(kept.System.OsImage);
+        Assert.Null(kept.Kernel);
+        Assert.Null(NodeBundleReader.ForCorrelation(null));
+    }
+}
