@@ -184,6 +184,11 @@ internal static class CollectorCli
         try
         {
             var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder(new Microsoft.AspNetCore.Builder.WebApplicationOptions { Args = [] });
+            // Requests are not logged one by one unless asked for (Logging__LogLevel__Microsoft.AspNetCore=Information).
+            ((IConfigurationBuilder)builder.Configuration).Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+            {
+                InitialData = [new("Logging:LogLevel:Microsoft.AspNetCore", "Warning")],
+            });
             CollectorConfiguration.AddDirectories(builder.Configuration, configDirectories);
             var options = new Api.ServerOptions();
             builder.Configuration.GetSection(Api.ServerOptions.SectionName).Bind(options);
