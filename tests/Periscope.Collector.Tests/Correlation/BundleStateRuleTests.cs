@@ -47,6 +47,22 @@ public sealed class BundleStateRuleTests
     }
 
     [Fact]
+    public void Evaluate_PartialCollector_IsInformationApartFromFailures()
+    {
+        var partial = new[] { new CollectorRecord { Name = "kernel", Status = CollectorStatus.Partial, Error = "journal unreadable: permission denied" } };
+        var failed = new[] { new CollectorRecord { Name = "kernel", Status = CollectorStatus.Failed, Error = "no kernel log source" } };
+        var nodes = new[] { Node("n1", collectors: partial), Node("n2", collectors: partial), Node("n3", collectors: failed), Node("n4") };
+
+        var findings = new BundleStateRule().Evaluate(Context(nodes)).ToList();
+
+        var partly = Assert.Single(findings, f => f.Code == "COLLECTOR_PARTIAL");
+        Assert.Equal((Severity.Info, "The kernel collector finished partially on 2 of 4 nodes"), (partly.Severity, partly.Title));
+        Assert.Equal(["n1", "n2"], partly.Nodes);
+        Assert.Contains("\"journal unreadable: permission denied\" on 2", partly.Detail, StringComparison.Ordinal);
+        Assert.Equal(["n3"], Assert.Single(findings, f => f.Code == "COLLECTOR_FAILED").Nodes);
+    }
+
+    [Fact]
     public void Evaluate_EverythingRead_Nothing()
         => Assert.Empty(new BundleStateRule().Evaluate(Context([Node("n1"), Node("n2")])));
 }

@@ -5,12 +5,13 @@ namespace Periscope.Collector.Correlation.Rules;
 
 /// <summary>
 /// What the run could not see: bundles without their status record (incomplete), bundles rejected (with the reason),
-/// and collectors that failed or timed out, by collector across nodes — a collector failing everywhere is a problem
-/// of the agent's deployment (permissions, a missing mount), failing on a few nodes a problem of those nodes.
+/// collectors that failed or timed out, by collector across nodes — a collector failing everywhere is a problem of the
+/// agent's deployment (permissions, a missing mount), failing on a few nodes a problem of those nodes — and, as
+/// information, collectors that finished partially (a source unreadable, output capped): their bundles are partial.
 /// </summary>
 internal sealed class BundleStateRule : ICorrelationRule
 {
-    public IReadOnlyList<string> Codes { get; } = ["BUNDLE_INCOMPLETE", "BUNDLE_REJECTED", "COLLECTOR_FAILED"];
+    public IReadOnlyList<string> Codes { get; } = ["BUNDLE_INCOMPLETE", "BUNDLE_REJECTED", "COLLECTOR_FAILED", "COLLECTOR_PARTIAL"];
 
     public IEnumerable<ClusterFinding> Evaluate(CorrelationContext context)
     {
@@ -46,13 +47,21 @@ internal sealed class BundleStateRule : ICorrelationRule
             };
         }
 
-        var failures = context.Reporting
+        foreach (var finding in ByCollector(context, failed: true).Concat(ByCollector(context, failed: false)))
+        {
+            yield return finding;
+        }
+    }
+
+    private static IEnumerable<ClusterFinding> ByCollector(CorrelationContext context, bool failed)
+    {
+        var outcomes = context.Reporting
             .SelectMany(n => n.Manifest!.Collectors
-                .Where(c => c.Status is CollectorStatus.Failed or CollectorStatus.TimedOut)
+                .Where(c => failed ? c.Status is CollectorStatus.Failed or CollectorStatus.TimedOut : c.Status == CollectorStatus.Partial)
                 .Select(c => (Node: n, Collector: c)))
             .GroupBy(x => x.Collector.Name, StringComparer.Ordinal)
             .OrderBy(g => g.Key, StringComparer.Ordinal);
-        foreach (var collector in failures)
+        foreach (var collector in outcomes)
         {
             var nodes = collector.Select(x => x.Node.Node).ToList();
             var (scope, pools) = FindingScope.Classify(nodes, context);
@@ -63,16 +72,18 @@ internal sealed class BundleStateRule : ICorrelationRule
                 .Select(g => $"\"{g.Key}\" on {g.Count()}");
             yield return new ClusterFinding
             {
-                Code = "COLLECTOR_FAILED",
-                Severity = Severity.Warning,
+                Code = failed ? "COLLECTOR_FAILED" : "COLLECTOR_PARTIAL",
+                Severity = failed ? Severity.Warning : Severity.Info,
                 Scope = scope,
                 Pool = pools.Count == 1 ? pools[0] : null,
-                Title = $"The {collector.Key} collector failed on {nodes.Count} of {context.Reporting.Count} nodes",
-                Detail = $"{string.Join("; ", errors)}. " + (scope == "cluster"
-                    ? "Failing nearly everywhere points at the agent's deployment (its mounts, permissions or settings), not at the nodes."
-                    : "What this collector reads is missing from these nodes' bundles."),
+                Title = $"The {collector.Key} collector {(failed ? "failed" : "finished partially")} on {nodes.Count} of {context.Reporting.Count} nodes",
+                Detail = $"{string.Join("; ", errors)}. " + (failed
+                    ? scope == "cluster"
+                        ? "Failing nearly everywhere points at the agent's deployment (its mounts, permissions or settings), not at the nodes."
+                        : "What this collector reads is missing from these nodes' bundles."
+                    : "Part of what this collector reads is missing from these nodes' bundles; what it found is still reported."),
                 Nodes = nodes,
-                Evidence = collector.Take(max).Select(x => new ClusterEvidence(x.Node.Node, x.Node.BundlePath, "manifest.json")).ToList(),
+                Evidence = collector.Take(context.Options.MaxEvidence).Select(x => new ClusterEvidence(x.Node.Node, x.Node.BundlePath, "manifest.json")).ToList(),
             };
         }
     }
