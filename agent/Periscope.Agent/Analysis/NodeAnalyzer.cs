@@ -18,11 +18,22 @@ internal static class NodeAnalyzer
     }
 
     /// <summary>
+    /// On a runtime's CONTAINER_OOMKILLED: it stands only when the kernel's OOM kill of the same container is seen
+    /// (a SIGKILL exit the runtime did not call an OOM kill).
+    /// </summary>
+    public const string ConfirmByKernel = "confirmByKernel";
+
+    /// <summary>
     /// One story, not two unrelated lines: a container the runtime reports OOMKilled and the kernel's OOM kill of the
-    /// same container id become one CONTAINER_OOMKILLED finding carrying the kernel's figures and evidence.
+    /// same container id become one CONTAINER_OOMKILLED finding carrying the kernel's figures and evidence. A runtime
+    /// observation marked <see cref="ConfirmByKernel"/> without the kernel's kill is dropped.
     /// </summary>
     internal static List<(string Collector, Observation Observation)> JoinOomKills(List<(string Collector, Observation Observation)> observations)
     {
+        observations = observations
+            .Where(x => !(x.Observation.Code == "CONTAINER_OOMKILLED" && x.Observation.Attributes.ContainsKey(ConfirmByKernel)
+                          && !(x.Observation.Attributes.TryGetValue("containerId", out var id) && observations.Any(k => IsKernelKillOf(k.Observation, id)))))
+            .ToList();
         var kernelKills = observations
             .Where(x => x.Observation.Code == "KERNEL_OOM_KILL" && x.Observation.Subject.Kind == SubjectKind.Container)
             .GroupBy(x => x.Observation.Subject.Id, StringComparer.Ordinal)
@@ -42,6 +53,7 @@ internal static class NodeAnalyzer
             {
                 var kernel = kills[^1].Observation;
                 var attributes = new Dictionary<string, string>(observation.Attributes, StringComparer.Ordinal);
+                var confirmed = attributes.Remove(ConfirmByKernel);
                 foreach (var name in new[] { "pid", "process", "anonRssKb", "totalVmKb", "memcg", "scope", "qosClass" })
                 {
                     if (kernel.Attributes.TryGetValue(name, out var value))
@@ -58,7 +70,7 @@ internal static class NodeAnalyzer
                 result.Add((collector, observation with
                 {
                     Severity = kernel.Severity > observation.Severity ? kernel.Severity : observation.Severity,
-                    Detail = $"{observation.Detail} Kernel: {kernel.Detail}",
+                    Detail = $"{observation.Detail}{(confirmed ? " The kernel's OOM kill of this container confirms it." : string.Empty)} Kernel: {kernel.Detail}",
                     Attributes = attributes,
                 }));
                 foreach (var kill in kills)
@@ -74,4 +86,7 @@ internal static class NodeAnalyzer
 
         return result.Where(x => !joined.Contains(x.Item2)).ToList();
     }
+
+    private static bool IsKernelKillOf(Observation observation, string containerId)
+        => observation.Code == "KERNEL_OOM_KILL" && observation.Subject.Kind == SubjectKind.Container && observation.Subject.Id == containerId;
 }

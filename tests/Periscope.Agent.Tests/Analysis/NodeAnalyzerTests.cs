@@ -62,6 +62,42 @@ public sealed class NodeAnalyzerTests
         Assert.Equal("KERNEL_OOM_KILL", finding.Code);
     }
 
+    [Fact]
+    public void Analyze_KilledExitTheRuntimeDidNotCallOom_StandsOnlyWithTheKernelsKill()
+    {
+        var kernel = new Observation
+        {
+            Code = "KERNEL_OOM_KILL",
+            Severity = Severity.Warning,
+            Title = "Container memory limit hit: OOM killer killed dd",
+            Detail = "Memory cgroup out of memory: Killed process 7 (dd)",
+            Subject = new FindingSubject(SubjectKind.Container, ContainerId),
+            Attributes = new Dictionary<string, string> { ["process"] = "dd" },
+        };
+        var unconfirmed = new Observation
+        {
+            Code = "CONTAINER_OOMKILLED",
+            Severity = Severity.Warning,
+            Title = "shop/cache-1/cache was OOM-killed",
+            Detail = "Attempt 0 ended with exit code 137 (killed), reason Error: the runtime did not record the OOM kill.",
+            Subject = new FindingSubject(SubjectKind.Container, "shop/cache-1/cache"),
+            Attributes = new Dictionary<string, string> { ["containerId"] = ContainerId, [NodeAnalyzer.ConfirmByKernel] = "true" },
+        };
+        var killedOtherwise = unconfirmed with
+        {
+            Subject = new FindingSubject(SubjectKind.Container, "shop/web-1/web"),
+            Attributes = new Dictionary<string, string> { ["containerId"] = "liveness-probe-kill", [NodeAnalyzer.ConfirmByKernel] = "true" },
+        };
+
+        var findings = NodeAnalyzer.Analyze([Result("kernel", kernel), Result("containerd", unconfirmed, killedOtherwise)]);
+
+        var story = Assert.Single(findings); // the kernel's kill joined; the other SIGKILL (a probe's, say) is no OOM
+        Assert.Equal(("CONTAINER_OOMKILLED", "shop/cache-1/cache", "dd"), (story.Code, story.Subject.Id, story.Attributes["kernel.process"]));
+        Assert.False(story.Attributes.ContainsKey(NodeAnalyzer.ConfirmByKernel));
+        Assert.Contains("confirms it", story.Detail, StringComparison.Ordinal);
+        Assert.Empty(NodeAnalyzer.Analyze([Result("containerd", unconfirmed)]));
+    }
+
     private static CollectorResult Result(string name, params Observation[] observations)
         => new() { Name = name, Status = CollectorStatus.Ok, Observations = observations };
 }

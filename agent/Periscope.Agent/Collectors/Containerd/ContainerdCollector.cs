@@ -1,3 +1,4 @@
+using Periscope.Agent.Analysis;
 using System.Globalization;
 using System.Text;
 using Google.Protobuf;
@@ -355,16 +356,27 @@ internal sealed partial class ContainerdCollector(IOptions<ContainerdCollectorOp
                 });
             }
 
-            foreach (var killed in attempts.Where(c => c.Reason == "OOMKilled"))
+            // An OOM kill the runtime recorded; or a SIGKILL exit (137) it did not call one — containerd can handle the exit
+            // before the cgroup's OOM event — which stands only if the kernel's OOM kill of this container confirms it.
+            foreach (var killed in attempts.Where(c => c.Reason == "OOMKilled" || (c.State == "exited" && c.ExitCode == 137)))
             {
+                var recorded = killed.Reason == "OOMKilled";
+                var attributes = ContainerAttributes(killed, killed);
+                if (!recorded)
+                {
+                    attributes[NodeAnalyzer.ConfirmByKernel] = "true";
+                }
+
                 context.Output.Report(new Observation
                 {
                     Code = "CONTAINER_OOMKILLED",
                     Severity = Severity.Warning,
                     Title = $"{killed.Namespace}/{killed.Pod}/{killed.Name} was OOM-killed",
-                    Detail = $"Attempt {killed.Attempt} ended with exit code {killed.ExitCode}, reason OOMKilled.",
+                    Detail = recorded
+                        ? $"Attempt {killed.Attempt} ended with exit code {killed.ExitCode}, reason OOMKilled."
+                        : $"Attempt {killed.Attempt} ended with exit code 137 (killed), reason {killed.Reason ?? "none"}: the runtime did not record the OOM kill.",
                     Subject = subject,
-                    Attributes = ContainerAttributes(killed, killed),
+                    Attributes = attributes,
                     Time = killed.FinishedAt ?? context.Time.GetUtcNow(),
                     Evidence = new EvidenceReference(context.Output.BundlePath("containers.json"), null),
                 });

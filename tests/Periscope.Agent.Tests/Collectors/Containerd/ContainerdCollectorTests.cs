@@ -117,6 +117,22 @@ public sealed class ContainerdCollectorTests
     }
 
     [Fact]
+    public async Task Collect_KilledExitWithoutOomReason_IsAnOomKillForTheKernelToConfirm()
+    {
+        using var root = new NodeRoot().Dir("/run/containerd");
+        var state = new FakeCriState();
+        state.Sandboxes.Add(Sandbox("s1", "shop", "cache-1", "u3", attempt: 0, ready: true));
+        state.Containers.Add(Container("c-killed", "s1", "shop", "cache-1", "u3", "cache", attempt: 0, restarts: 0, ContainerState.ContainerExited, exitCode: 137, reason: "Error"));
+        await using var server = await FakeCriServer.StartAsync(root.Real(Socket), state);
+
+        var (observations, _, _) = await CollectAsync(root, new ContainerdCollectorOptions());
+
+        var killed = Assert.Single(observations);
+        Assert.Equal(("CONTAINER_OOMKILLED", "c-killed", "true"), (killed.Code, killed.Attributes["containerId"], killed.Attributes[Periscope.Agent.Analysis.NodeAnalyzer.ConfirmByKernel]));
+        Assert.Contains("did not record the OOM kill", killed.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Collect_HealthyRuntime_RaisesNothing()
     {
         using var root = new NodeRoot().Dir("/run/containerd");

@@ -81,7 +81,9 @@ public sealed class RealContainerdCollectorTests(RealContainerd containerd)
             new HostRoot("/"), since: DateTimeOffset.UtcNow.AddMinutes(-10));
         var findings = Periscope.Agent.Analysis.NodeAnalyzer.Analyze([kernelResult, runtimeResult with { Name = "containerd" }]);
 
-        Assert.Equal((137, "OOMKilled"), (status.ExitCode, status.Reason));
+        // containerd may handle the exit before the cgroup's OOM event and say Error: the story must hold either way.
+        Assert.Equal(137, status.ExitCode);
+        Assert.Contains(status.Reason, new[] { "OOMKilled", "Error" });
         Assert.Equal(id, Assert.Single(observations, o => o.Code == "CONTAINER_OOMKILLED" && o.Subject.Id == "shop/cache-1/cache").Attributes["containerId"]);
         Assert.Contains(kernelResult.Observations, o => o.Code == "KERNEL_OOM_KILL" && o.Subject.Id == id); // the kernel saw it too
         var story = Assert.Single(findings, f => f.Code == "CONTAINER_OOMKILLED" && f.Subject.Id == "shop/cache-1/cache");
