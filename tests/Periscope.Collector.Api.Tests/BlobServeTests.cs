@@ -11,6 +11,19 @@ namespace Periscope.Collector.Api.Tests;
 /// <summary><c>serve</c> over a Blob container (Azurite): runs listed, reports built, bundles streamed from the blob.</summary>
 public sealed class BlobServeTests(Azurite azurite) : IClassFixture<Azurite>
 {
+    /// <summary>A new container holding the directory store's files under the same names.</summary>
+    private async Task<BlobContainerClient> UploadAsync(string local, string prefix)
+    {
+        var container = new BlobContainerClient(azurite.ConnectionString, prefix + Guid.NewGuid().ToString("N")[..8]);
+        await container.CreateAsync();
+        foreach (var file in Directory.EnumerateFiles(local, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            await container.GetBlobClient(Path.GetRelativePath(local, file)).UploadAsync(file);
+        }
+
+        return container;
+    }
+
     [Fact]
     public async Task Serve_BlobStore_ListsReportsAndStreamsTheSealedBundleOnly()
     {
@@ -19,12 +32,7 @@ public sealed class BlobServeTests(Azurite azurite) : IClassFixture<Azurite>
         var local = temp.Combine("local");
         var zip = await TestBundles.WriteAsync(local, "blob-run", "n1", [TestBundles.Finding("KERNEL_OOM_KILL", Severity.Critical, "oom")]);
         await TestBundles.WriteAsync(local, "blob-run", "n2", withStatus: false);
-        var container = new BlobContainerClient(azurite.ConnectionString, "serve-" + Guid.NewGuid().ToString("N")[..8]);
-        await container.CreateAsync();
-        foreach (var file in Directory.EnumerateFiles(local, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            await container.GetBlobClient(Path.GetRelativePath(local, file)).UploadAsync(file);
-        }
+        var container = await UploadAsync(local, "serve-");
 
         File.WriteAllText(temp.Combine("connection"), azurite.ConnectionString);
         File.WriteAllText(temp.Combine("token"), "blob-serve-token");
@@ -58,12 +66,7 @@ public sealed class BlobServeTests(Azurite azurite) : IClassFixture<Azurite>
         var local = temp.Combine("local");
         var zip = await TestBundles.WriteAsync(local, "sas-run", "n1");
         await TestBundles.WriteAsync(local, "sas-run", "n2");
-        var container = new BlobContainerClient(azurite.ConnectionString, "sas-" + Guid.NewGuid().ToString("N")[..8]);
-        await container.CreateAsync();
-        foreach (var file in Directory.EnumerateFiles(local, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            await container.GetBlobClient(Path.GetRelativePath(local, file)).UploadAsync(file);
-        }
+        var container = await UploadAsync(local, "sas-");
 
         File.WriteAllText(temp.Combine("connection"), azurite.ConnectionString);
         File.WriteAllText(temp.Combine("token"), "sas-serve-token");
