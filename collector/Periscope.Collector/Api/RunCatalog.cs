@@ -155,6 +155,6 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "New run {RunId} in the store ({Bundles} bundles so far)")]
     private partial void LogNewRun(string runId, int bundles);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Could not list the store {Store}: {Reason}; the runs of the listing before are kept")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Could not list the store {Store} (the runs of the listing before are kept): {Reason}")]
     private partial void LogListingFailed(string store, string reason);
 }

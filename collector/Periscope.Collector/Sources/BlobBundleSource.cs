@@ -63,7 +63,7 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
         }
         catch (RequestFailedException ex) when (ex.Status is 403 or 404)
         {
-            throw new IOException($"The Blob container '{Description}' cannot be listed ({ex.ErrorCode}): the collector needs read and list on it.", ex);
+            throw ListingFailed(ex);
         }
 
         return runs.Select(r => new RunSummary(r.Key, r.Value.Started, r.Value.Bundles, r.Value.Sealed, r.Value.Updated))
@@ -71,6 +71,11 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
             .ThenByDescending(r => r.RunId, StringComparer.Ordinal)
             .ToList();
     }
+
+    private IOException ListingFailed(RequestFailedException ex)
+        => new(ex.ErrorCode == "ContainerNotFound"
+            ? $"The Blob container '{Description}' does not exist."
+            : $"The Blob container '{Description}' cannot be listed ({ex.ErrorCode}): the collector needs read and list on it.", ex);
 
     /// <summary>A status record's start time: from its blob's metadata, else from the record (downloaded).</summary>
     private async Task<DateTimeOffset?> StartedAtAsync(BlobItem status, CancellationToken cancellationToken)
@@ -277,7 +282,7 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
         }
         catch (RequestFailedException ex) when (ex.Status is 403 or 404)
         {
-            throw new IOException($"The Blob container '{Description}' cannot be listed ({ex.ErrorCode}): the collector needs read and list on it.", ex);
+            throw ListingFailed(ex);
         }
 
         return zips.Union(statuses.Keys).Order(StringComparer.Ordinal)
