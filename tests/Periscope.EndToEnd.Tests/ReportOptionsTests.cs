@@ -54,6 +54,33 @@ public sealed class ReportOptionsTests
         Assert.Equal("cluster", Scope(loosened));
     }
 
+    [Theory]
+    [InlineData("json")]
+    [InlineData("markdown")]
+    public async Task Report_Out_ReplacesTheFileWhole_LeavingNoTemporaryFile(string format)
+    {
+        using var store = await StoreAsync();
+        using var temp = new TempDirectory();
+        var output = temp.Combine("report.out");
+        await File.WriteAllTextAsync(output, "an older report, longer than nothing at all", TestContext.Current.CancellationToken);
+
+        var (exit, stdout, stderr) = await CliRunner.CollectorAsync("report", "--store", store.Path, "--format", format, "--out", output);
+
+        Assert.True(exit == 1, stderr);
+        Assert.Empty(stdout);
+        var written = await File.ReadAllTextAsync(output, TestContext.Current.CancellationToken);
+        if (format == "json")
+        {
+            Assert.Equal("node", Scope(written)); // a whole JSON document
+        }
+        else
+        {
+            Assert.StartsWith("# Periscope health report", written, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(["report.out"], Directory.EnumerateFileSystemEntries(temp.Path).Select(Path.GetFileName));
+    }
+
     [Fact]
     public async Task Report_InvalidThresholds_AreAllNamed_Exit3()
     {

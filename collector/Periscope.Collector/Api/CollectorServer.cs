@@ -288,7 +288,7 @@ internal static class CollectorServer
         var report = await catalog.ReportAsync(runId, cancellationToken);
         return format switch
         {
-            null or "json" => Results.Text(JsonSerializer.Serialize(report, ReportJsonContext.Default.HealthReport), "application/json; charset=utf-8"),
+            null or "json" => Results.Json(report, ReportJsonContext.Default.HealthReport), // streamed, never one string
             "html" => Results.Content(HtmlReportRenderer.Render(report, BundleLink), "text/html; charset=utf-8"),
             "markdown" => Results.Text(MarkdownReportRenderer.Render(report), "text/markdown; charset=utf-8"),
             _ => Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "format is json, html or markdown."),

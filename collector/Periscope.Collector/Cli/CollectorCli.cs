@@ -117,19 +117,31 @@ internal static class CollectorCli
 
             var format = arguments.Format;
             var output = arguments.Output;
-            var text = format switch
+            if (format == "json" && (output is not null || ReferenceEquals(stdout, Console.Out)))
             {
-                "json" => JsonSerializer.Serialize(report, ReportJsonContext.Default.HealthReport) + "\n",
-                "html" => HtmlReportRenderer.Render(report),
-                _ => MarkdownReportRenderer.Render(report),
-            };
-            if (output is null)
-            {
-                await stdout.WriteAsync(text);
+                // Streamed: a large run's report (tens of MB) is never held as one string.
+                await WriteAsync(output, async stream =>
+                {
+                    await JsonSerializer.SerializeAsync(stream, report, ReportJsonContext.Default.HealthReport, cancellationToken);
+                    stream.WriteByte((byte)'\n');
+                }, cancellationToken);
             }
             else
             {
-                await File.WriteAllTextAsync(output, text, new UTF8Encoding(false), cancellationToken);
+                var text = format switch
+                {
+                    "json" => JsonSerializer.Serialize(report, ReportJsonContext.Default.HealthReport) + "\n",
+                    "html" => HtmlReportRenderer.Render(report),
+                    _ => MarkdownReportRenderer.Render(report),
+                };
+                if (output is null)
+                {
+                    await stdout.WriteAsync(text);
+                }
+                else
+                {
+                    await WriteAsync(output, stream => stream.WriteAsync(new UTF8Encoding(false).GetBytes(text), cancellationToken).AsTask(), cancellationToken);
+                }
             }
 
             return (int)report.Status;
@@ -139,6 +151,36 @@ internal static class CollectorCli
             // Isolation boundary of the command: whatever failed, exit code 3 (never 1 or 2, which judge health).
             await stderr.WriteLineAsync($"periscope-collector report: {ex.Message}");
             return Unknown;
+        }
+    }
+
+    /// <summary>
+    /// Writes to standard output, or to <paramref name="output"/> through a temporary file renamed into place, so a
+    /// failed write never leaves half a report behind.
+    /// </summary>
+    private static async Task WriteAsync(string? output, Func<Stream, Task> write, CancellationToken cancellationToken)
+    {
+        if (output is null)
+        {
+            await using var stdout = Console.OpenStandardOutput();
+            await write(stdout);
+            await stdout.FlushAsync(cancellationToken);
+            return;
+        }
+
+        var temporary = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output))!, $".{Path.GetFileName(output)}.{Environment.ProcessId}.tmp");
+        try
+        {
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true))
+            {
+                await write(file);
+            }
+
+            File.Move(temporary, output, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
         }
     }
 
