@@ -9,11 +9,6 @@ namespace Periscope.Collector.Reports;
 /// </summary>
 internal sealed class RunReporter(IBundleSource source, TimeProvider time, CorrelationOptions? options = null, IExpectedNodeSource? expectedNodes = null)
 {
-    public IBundleSource Source => source;
-
-    /// <summary>Where expected nodes are listed from, when not from the previous run.</summary>
-    public IExpectedNodeSource? ExpectedNodeSource => expectedNodes;
-
     /// <summary>The report of <paramref name="runId"/>, or of the latest run; with the nodes as read.</summary>
     /// <exception cref="IOException">The store holds no run, or not this one.</exception>
     public async Task<(HealthReport Report, IReadOnlyList<NodeBundle> Nodes)> BuildAsync(string? runId, CancellationToken cancellationToken)
