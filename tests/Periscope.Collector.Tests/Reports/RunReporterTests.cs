@@ -41,6 +41,7 @@ public sealed class RunReporterTests
         Assert.Equal(("kubernetes", 2, (string?)null), (report.ExpectedNodes!.Source, report.ExpectedNodes.Count, report.ExpectedNodes.Error));
         Assert.Equal(["n3"], report.ExpectedNodes.JoinedAfterStart);
         Assert.Equal(["n2"], Assert.Single(report.Correlations, c => c.Code == "NODE_MISSING").Nodes);
+        Assert.Contains("Expected nodes: 2, from the Kubernetes nodes list (1 joined after the run started and are not expected in it).", MarkdownReportRenderer.Render(report), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -58,6 +59,7 @@ public sealed class RunReporterTests
         Assert.Equal("the test's nodes list: the collector may not list nodes (403): grant list on nodes (a ClusterRole)", report.ExpectedNodes.Error);
         Assert.Equal(["n2"], Assert.Single(report.Correlations, c => c.Code == "NODE_MISSING").Nodes);
         Assert.Contains("could not be used", MarkdownReportRenderer.Render(report), StringComparison.Ordinal);
+        Assert.Contains("<p class=\"error\">Expected nodes: 2, those of the previous run run-0. The Kubernetes nodes list could not be used", HtmlReportRenderer.Render(report), StringComparison.Ordinal);
     }
 
     [Fact]
