@@ -121,4 +121,39 @@ public sealed class BlobServeTests(Azurite azurite) : IClassFixture<Azurite>
         Assert.Contains(directory.Validate(), f => f.Contains("Downloads sas needs a Blob store", StringComparison.Ordinal));
         Assert.Contains(containerSas.Validate(), f => f.Contains("Downloads sas needs a Blob store", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Serve_BlobStoreThatNeverAnswers_Is503WithTheReason_AndKeepsServing()
+    {
+        // Accepts connections and never answers: a hung storage endpoint.
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var held = new List<System.Net.Sockets.Socket>();
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                held.Add(await silent.AcceptSocketAsync());
+            }
+        });
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.Combine("token"), "silent-token");
+        await using var factory = new CollectorApiFactory(new Api.ServerOptions
+        {
+            BlobContainerUrl = $"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/devstoreaccount1/periscope?sv=2025-01-05&sp=rl&sig=x",
+            TokenFile = temp.Combine("token"),
+            BlobTimeout = TimeSpan.FromSeconds(1),
+        });
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "silent-token");
+
+        using var runs = await client.GetAsync("/api/runs");
+        using var signIn = await client.GetAsync("/signin");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, runs.StatusCode);
+        Assert.Contains("The store could not be listed", await runs.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, signIn.StatusCode); // still serving
+        silent.Stop();
+        held.ForEach(s => s.Dispose());
+    }
 }

@@ -75,10 +75,11 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
 
                 current = new RunListing(runs, time.GetUtcNow(), null, time.GetUtcNow());
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Azure.RequestFailedException or InvalidOperationException
-                                           || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                // The store is down or refused: keep what was listed before, and say why.
+                // Isolation boundary of the poll: whatever the store or its SDK threw (an AggregateException after
+                // retries, a timeout), the service keeps serving.
+                // Keep what was listed before, and say why.
                 LogListingFailed(source.Description, ex.Message);
                 current = current with { Error = $"{ex.GetType().Name}: {ex.Message}", CheckedAt = time.GetUtcNow() };
             }

@@ -17,6 +17,9 @@ public sealed class ServerOptions
     /// <summary>… and this container.</summary>
     public string BlobContainer { get; set; } = "periscope";
 
+    /// <summary>How long one request to Blob Storage may go unanswered (each is tried three times).</summary>
+    public TimeSpan BlobTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
     /// <summary>
     /// Kubernetes access, to start runs (writing the run-id ConfigMap) and list the expected nodes: <c>auto</c> (the
     /// default) when the service runs in a pod (<c>KUBERNETES_SERVICE_HOST</c>) or <see cref="Kubeconfig"/> is set;
@@ -87,10 +90,7 @@ public sealed class ServerOptions
             return new Sources.DirectoryBundleSource(Store);
         }
 
-        var container = !string.IsNullOrWhiteSpace(BlobContainerUrl)
-            ? new Azure.Storage.Blobs.BlobContainerClient(new Uri(BlobContainerUrl))
-            : new Azure.Storage.Blobs.BlobContainerClient(File.ReadAllText(BlobConnectionStringFile!).Trim(), BlobContainer);
-        return new Sources.BlobBundleSource(container);
+        return Sources.BlobBundleSource.Open(BlobContainerUrl, BlobConnectionStringFile, BlobContainer, BlobTimeout);
     }
 
     /// <summary>The Kubernetes nodes list, when this configuration asks for it and allows it.</summary>
@@ -156,6 +156,11 @@ public sealed class ServerOptions
         if (SasLifetime < TimeSpan.FromMinutes(1) || SasLifetime > TimeSpan.FromHours(1))
         {
             failures.Add($"{SectionName}:SasLifetime must be between one minute and one hour (found {SasLifetime}).");
+        }
+
+        if (BlobTimeout < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"{SectionName}:BlobTimeout must be at least one second (found {BlobTimeout}).");
         }
 
         if (PollInterval < TimeSpan.FromSeconds(1))

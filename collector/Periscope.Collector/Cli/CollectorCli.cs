@@ -290,11 +290,7 @@ internal static class CollectorCli
                 return new DirectoryBundleSource(Store);
             }
 
-            var options = new Azure.Storage.Blobs.BlobClientOptions();
-            var container = BlobUrl is not null
-                ? new Azure.Storage.Blobs.BlobContainerClient(new Uri(BlobUrl), options)
-                : new Azure.Storage.Blobs.BlobContainerClient(File.ReadAllText(ConnectionStringFile!).Trim(), Container ?? "periscope", options);
-            return new BlobBundleSource(container);
+            return BlobBundleSource.Open(BlobUrl, ConnectionStringFile, Container ?? "periscope", TimeSpan.FromSeconds(20));
         }
     }
 

@@ -14,6 +14,24 @@ namespace Periscope.Collector.Sources;
 /// </summary>
 internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimits? limits = null) : IBundleSource
 {
+    /// <summary>
+    /// A container client for a store: by a container SAS URL, or a connection string read from a file, with bounded
+    /// retries (2, backoff from 0.5 s) and a per-try network deadline, so a store that stops answering fails a
+    /// listing or a read in about three deadlines instead of the SDK's minutes.
+    /// </summary>
+    public static BlobBundleSource Open(string? containerUrl, string? connectionStringFile, string container, TimeSpan networkTimeout)
+    {
+        var options = new BlobClientOptions();
+        options.Retry.MaxRetries = 2;
+        options.Retry.Mode = Azure.Core.RetryMode.Exponential;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(500);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(4);
+        options.Retry.NetworkTimeout = networkTimeout;
+        return new BlobBundleSource(!string.IsNullOrWhiteSpace(containerUrl)
+            ? new BlobContainerClient(new Uri(containerUrl), options)
+            : new BlobContainerClient(File.ReadAllText(connectionStringFile!).Trim(), container, options));
+    }
+
     /// <summary>Ranged reads of this size: a zip's end record and central directory, then each JSON entry.</summary>
     private const int ReadBufferSize = 64 * 1024;
 
