@@ -12,13 +12,8 @@ public sealed class NodeAnalyzerTests
     [Fact]
     public void Analyze_RuntimeOomKilledAndKernelOomKillOfTheSameContainer_AreOneFinding()
     {
-        var kernel = new Observation
+        var kernel = KernelKill("cache", 42) with
         {
-            Code = "KERNEL_OOM_KILL",
-            Severity = Severity.Warning,
-            Title = "Container memory limit hit: OOM killer killed cache",
-            Detail = "Memory cgroup out of memory: Killed process 42 (cache)",
-            Subject = new FindingSubject(SubjectKind.Container, ContainerId),
             Attributes = new Dictionary<string, string> { ["pid"] = "42", ["process"] = "cache", ["anonRssKb"] = "16380" },
             Evidence = new EvidenceReference("kernel/kmsg.log", 17),
         };
@@ -65,15 +60,7 @@ public sealed class NodeAnalyzerTests
     [Fact]
     public void Analyze_KilledExitTheRuntimeDidNotCallOom_StandsOnlyWithTheKernelsKill()
     {
-        var kernel = new Observation
-        {
-            Code = "KERNEL_OOM_KILL",
-            Severity = Severity.Warning,
-            Title = "Container memory limit hit: OOM killer killed dd",
-            Detail = "Memory cgroup out of memory: Killed process 7 (dd)",
-            Subject = new FindingSubject(SubjectKind.Container, ContainerId),
-            Attributes = new Dictionary<string, string> { ["process"] = "dd" },
-        };
+        var kernel = KernelKill("dd", 7);
         var unconfirmed = new Observation
         {
             Code = "CONTAINER_OOMKILLED",
@@ -97,6 +84,17 @@ public sealed class NodeAnalyzerTests
         Assert.Contains("confirms it", story.Detail, StringComparison.Ordinal);
         Assert.Empty(NodeAnalyzer.Analyze([Result("containerd", unconfirmed)]));
     }
+
+    /// <summary>The kernel's OOM kill of a process in the container <see cref="ContainerId"/>.</summary>
+    private static Observation KernelKill(string process, int pid) => new()
+    {
+        Code = "KERNEL_OOM_KILL",
+        Severity = Severity.Warning,
+        Title = $"Container memory limit hit: OOM killer killed {process}",
+        Detail = $"Memory cgroup out of memory: Killed process {pid} ({process})",
+        Subject = new FindingSubject(SubjectKind.Container, ContainerId),
+        Attributes = new Dictionary<string, string> { ["process"] = process },
+    };
 
     private static CollectorResult Result(string name, params Observation[] observations)
         => new() { Name = name, Status = CollectorStatus.Ok, Observations = observations };
