@@ -113,4 +113,15 @@ public sealed class RunCatalogTests : IAsyncLifetime
         Assert.Contains("does not exist", response.Headers.GetValues("Periscope-Listing-Error").Single(), StringComparison.Ordinal);
         Assert.Contains("The store could not be listed", page, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Report_RunRemovedFromTheStoreSinceThePoll_IsNotFound()
+    {
+        Assert.Equal(["run-1"], await RunIdsAsync());
+        Directory.Delete(Path.Combine(Store, "run-1"), recursive: true);
+
+        using var response = await _client.GetAsync("/api/runs/run-1/report", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
 }

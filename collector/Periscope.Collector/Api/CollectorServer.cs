@@ -188,12 +188,11 @@ internal static class CollectorServer
 
     private static async Task<IResult> RunPageAsync(string runId, IBundleSource source, RunCatalog catalog, CancellationToken cancellationToken)
     {
-        if (!await RunExistsAsync(source, runId, cancellationToken))
+        if (await FindReportAsync(source, catalog, runId, cancellationToken) is not { } report)
         {
             return Results.NotFound();
         }
 
-        var report = await catalog.ReportAsync(runId, cancellationToken);
         return Results.Content(HtmlReportRenderer.Render(report, BundleLink), "text/html; charset=utf-8");
     }
 
@@ -280,12 +279,11 @@ internal static class CollectorServer
 
     private static async Task<IResult> ReportAsync(string runId, string? format, IBundleSource source, RunCatalog catalog, CancellationToken cancellationToken)
     {
-        if (!await RunExistsAsync(source, runId, cancellationToken))
+        if (await FindReportAsync(source, catalog, runId, cancellationToken) is not { } report)
         {
             return Results.NotFound();
         }
 
-        var report = await catalog.ReportAsync(runId, cancellationToken);
         return format switch
         {
             null or "json" => Results.Json(report, ReportJsonContext.Default.HealthReport), // streamed, never one string
@@ -297,12 +295,11 @@ internal static class CollectorServer
 
     private static async Task<IResult> ListNodesAsync(string runId, IBundleSource source, RunCatalog catalog, CancellationToken cancellationToken)
     {
-        if (!await RunExistsAsync(source, runId, cancellationToken))
+        if (await FindReportAsync(source, catalog, runId, cancellationToken) is not { } report)
         {
             return Results.NotFound();
         }
 
-        var report = await catalog.ReportAsync(runId, cancellationToken);
         var nodes = report.Nodes.Select(n => new NodeSummary(n.Node, n.Pool, n.Status, n.Rejected, n.Incomplete, BundleLink(n.Bundle))).ToList();
         return Results.Json(nodes, ApiJsonContext.Default.ListNodeSummary);
     }
@@ -341,14 +338,49 @@ internal static class CollectorServer
             : Results.Stream(stream, "application/zip", $"{runId}-{node}.zip", enableRangeProcessing: stream.CanSeek);
     }
 
-    /// <summary>One listing of the run's own folder or prefix (not of every run: the report lists runs itself).</summary>
-    private static async Task<bool> RunExistsAsync(IBundleSource source, string runId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The report of a run that exists, or null. A run of the last listing that has gone from the store since (its
+    /// report cannot be read and its folder or prefix is empty) is not found either; any other failure is thrown.
+    /// </summary>
+    private static async Task<HealthReport?> FindReportAsync(IBundleSource source, RunCatalog catalog, string runId, CancellationToken cancellationToken)
+    {
+        if (!await RunExistsAsync(source, catalog, runId, cancellationToken))
+        {
+            return null;
+        }
+
+        try
+        {
+            return await catalog.ReportAsync(runId, cancellationToken);
+        }
+        catch (IOException)
+        {
+            if (await ListedAsync(source, runId, cancellationToken))
+            {
+                throw;
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A run of the catalog's last listing exists; one newer than it is looked for by one listing of its own folder or
+    /// prefix (not of every run).
+    /// </summary>
+    private static async Task<bool> RunExistsAsync(IBundleSource source, RunCatalog catalog, string runId, CancellationToken cancellationToken)
     {
         if (!RunId.IsValid(runId))
         {
             return false;
         }
 
+        return catalog.Knows(runId) || await ListedAsync(source, runId, cancellationToken);
+    }
+
+    /// <summary>One listing of the run's own folder or prefix.</summary>
+    private static async Task<bool> ListedAsync(IBundleSource source, string runId, CancellationToken cancellationToken)
+    {
         try
         {
             return (await source.ListNodesAsync(runId, cancellationToken)).Count > 0;

@@ -48,6 +48,9 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
         return current.ListedAt is null && current.Error is null ? await RefreshAsync(cancellationToken) : current;
     }
 
+    /// <summary>True when the last listing holds this run (no store access).</summary>
+    public bool Knows(string runId) => Volatile.Read(ref _current).Runs.Any(r => r.RunId == runId);
+
     /// <summary>Lists the store now (one listing at a time: a caller arriving during one waits for it).</summary>
     public async Task<RunListing> RefreshAsync(CancellationToken cancellationToken)
     {
@@ -127,7 +130,9 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
     {
         await Task.Yield();
         Interlocked.Increment(ref _reportsBuilt);
-        var (report, _) = await reporter.BuildAsync(runId, CancellationToken.None);
+        // The run before this one is found in the catalog's listing, not by listing the store again.
+        var listing = Volatile.Read(ref _current);
+        var (report, _) = await reporter.BuildAsync(runId, CancellationToken.None, listing.ListedAt is null ? null : listing.Runs);
         return report;
     }
 

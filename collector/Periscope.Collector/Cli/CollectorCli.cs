@@ -189,7 +189,7 @@ internal static class CollectorCli
         try
         {
             var source = sourceArguments.Open();
-            runId ??= await LatestRunAsync(source, cancellationToken);
+            runId ??= RunReporter.Latest(await source.ListRunsAsync(cancellationToken), source);
             var results = await source.VerifyRunAsync(runId, cancellationToken);
             var exitCode = results.Any(r => r.Outcome == "corrupt") ? 2 : results.Any(r => r.Outcome == "incomplete") ? 1 : 0;
             if (json)
@@ -292,13 +292,5 @@ internal static class CollectorCli
 
             return BlobBundleSource.Open(BlobUrl, ConnectionStringFile, Container ?? "periscope", TimeSpan.FromSeconds(20));
         }
-    }
-
-    private static async Task<string> LatestRunAsync(IBundleSource source, CancellationToken cancellationToken)
-    {
-        var runs = await source.ListRunsAsync(cancellationToken);
-        return runs.Count > 0
-            ? runs[0].RunId
-            : throw new IOException($"The store '{source.Description}' holds no run.");
     }
 }

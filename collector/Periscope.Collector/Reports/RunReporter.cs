@@ -10,12 +10,18 @@ namespace Periscope.Collector.Reports;
 internal sealed class RunReporter(IBundleSource source, TimeProvider time, CorrelationOptions? options = null, IExpectedNodeSource? expectedNodes = null)
 {
     /// <summary>The report of <paramref name="runId"/>, or of the latest run; with the nodes as read.</summary>
+    /// <param name="runId">The run, or null for the latest.</param>
+    /// <param name="cancellationToken">Cancels the reads.</param>
+    /// <param name="runs">The store's runs when the caller has listed them already; else the store is listed (once).</param>
     /// <exception cref="IOException">The store holds no run, or not this one.</exception>
-    public async Task<(HealthReport Report, IReadOnlyList<NodeBundle> Nodes)> BuildAsync(string? runId, CancellationToken cancellationToken)
+    public async Task<(HealthReport Report, IReadOnlyList<NodeBundle> Nodes)> BuildAsync(
+        string? runId, CancellationToken cancellationToken, IReadOnlyList<RunSummary>? runs = null)
     {
-        runId ??= await LatestRunAsync(cancellationToken);
+        async Task<IReadOnlyList<RunSummary>> RunsAsync() => runs ??= await source.ListRunsAsync(cancellationToken);
+
+        runId ??= Latest(await RunsAsync(), source);
         var nodes = await source.ReadRunAsync(runId, cancellationToken);
-        var previous = await PreviousRunAsync(runId, nodes, cancellationToken);
+        var previous = await PreviousRunAsync(runId, nodes, RunsAsync, cancellationToken);
         var (expected, error) = await ExpectedAsync(nodes, cancellationToken);
         return (ReportBuilder.Build(runId, nodes, time.GetUtcNow(), previous, options, expected, error), nodes);
     }
@@ -48,9 +54,12 @@ internal sealed class RunReporter(IBundleSource source, TimeProvider time, Corre
         return (new ExpectedNodes(ExpectedNodes.Kubernetes, expected, Excluded: joined), null);
     }
 
-    public async Task<string> LatestRunAsync(CancellationToken cancellationToken)
+    /// <summary>The run with the newest start time of a listing (runs are listed newest first).</summary>
+    /// <exception cref="IOException">The store holds no run.</exception>
+    public static string Latest(IReadOnlyList<RunSummary> runs, IBundleSource source)
     {
-        var runs = await source.ListRunsAsync(cancellationToken);
+        ArgumentNullException.ThrowIfNull(runs);
+        ArgumentNullException.ThrowIfNull(source);
         return runs.Count > 0
             ? runs[0].RunId
             : throw new IOException($"The store '{source.Description}' holds no run.");
@@ -60,7 +69,8 @@ internal sealed class RunReporter(IBundleSource source, TimeProvider time, Corre
     /// The run with the newest start time before this run's (by status records): its nodes are the ones this run is
     /// expected to have. Only its node names are needed.
     /// </summary>
-    private async Task<PreviousRun?> PreviousRunAsync(string runId, IReadOnlyList<NodeBundle> nodes, CancellationToken cancellationToken)
+    private async Task<PreviousRun?> PreviousRunAsync(
+        string runId, IReadOnlyList<NodeBundle> nodes, Func<Task<IReadOnlyList<RunSummary>>> listRuns, CancellationToken cancellationToken)
     {
         var started = nodes.Select(n => n.Status?.StartedAt).Where(t => t is not null).Max();
         if (started is null)
@@ -68,7 +78,7 @@ internal sealed class RunReporter(IBundleSource source, TimeProvider time, Corre
             return null;
         }
 
-        var runs = await source.ListRunsAsync(cancellationToken);
+        var runs = await listRuns();
         var previous = runs.Where(r => r.RunId != runId && r.StartedAt < started).MaxBy(r => r.StartedAt);
         return previous is null ? null : new PreviousRun(previous.RunId, await source.ListNodesAsync(previous.RunId, cancellationToken));
     }
