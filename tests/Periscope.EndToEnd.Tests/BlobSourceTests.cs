@@ -90,6 +90,8 @@ public sealed class BlobSourceTests(Azurite azurite)
         Assert.Equal((2, 2), (runs[0].Bundles, runs[0].Sealed));
         Assert.Equal(TestBundles.Start.AddHours(-1), runs[1].StartedAt);
         Assert.Equal(withoutMetadata, source.BytesRead); // only old-agent's record was downloaded
+        await source.ListRunsAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(withoutMetadata, source.BytesRead); // and only once
     }
 
     [Fact]

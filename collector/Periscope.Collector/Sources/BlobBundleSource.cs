@@ -95,7 +95,7 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
             ? $"The Blob container '{Description}' does not exist."
             : $"The Blob container '{Description}' cannot be listed ({ex.ErrorCode}): the collector needs read and list on it.", ex);
 
-    /// <summary>A status record's start time: from its blob's metadata, else from the record (downloaded).</summary>
+    /// <summary>A status record's start time: from its blob's metadata, else from the record (downloaded once).</summary>
     private async Task<DateTimeOffset?> StartedAtAsync(BlobItem status, CancellationToken cancellationToken)
     {
         if (status.Metadata?.TryGetValue(StoreLayout.StartedAtMetadata, out var value) == true
@@ -104,10 +104,22 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
             return started;
         }
 
-        return await DownloadStatusAsync(status.Name, cancellationToken) is { } bytes && NodeBundleReader.TryParseStatus(bytes, out var record, out _)
+        // Read once per version of the record (a service lists the store every poll).
+        var key = $"{status.Name}\n{status.Properties.ETag}";
+        if (_downloadedStarts.TryGetValue(key, out var known))
+        {
+            return known;
+        }
+
+        var read = await DownloadStatusAsync(status.Name, cancellationToken) is { } bytes && NodeBundleReader.TryParseStatus(bytes, out var record, out _)
             ? record!.StartedAt
-            : null;
+            : (DateTimeOffset?)null;
+        _downloadedStarts[key] = read;
+        return read;
     }
+
+    /// <summary>Start times read from status records without metadata, by blob name and ETag.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset?> _downloadedStarts = new(StringComparer.Ordinal);
 
     public async Task<Stream?> OpenBundleAsync(string runId, string node, CancellationToken cancellationToken)
     {

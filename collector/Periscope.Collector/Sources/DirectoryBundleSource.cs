@@ -13,6 +13,12 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
 {
     private readonly string _store = Path.GetFullPath(store);
 
+    /// <summary>
+    /// Each run's newest start time, with the status-record count and newest write time it was read at: a listing reads
+    /// a run's status records again only when those change (a service lists the store every poll).
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Sealed, DateTimeOffset? Updated, DateTimeOffset? Started)> _started = new(StringComparer.Ordinal);
+
     public string Description => _store;
 
     public Task<IReadOnlyList<RunSummary>> ListRunsAsync(CancellationToken cancellationToken)
@@ -32,10 +38,9 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
                 continue; // .staging and anything else that is not a run
             }
 
-            DateTimeOffset? newest = null;
             DateTimeOffset? updated = null;
             var bundles = 0;
-            var sealedCount = 0;
+            var statuses = new List<string>();
             foreach (var file in Directory.EnumerateFiles(directory))
             {
                 if (!StoreLayout.TryParseFileName(Path.GetFileName(file), out _, out var isStatus))
@@ -49,13 +54,29 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
                     continue;
                 }
 
-                sealedCount++;
+                statuses.Add(file);
                 var written = new DateTimeOffset(File.GetLastWriteTimeUtc(file), TimeSpan.Zero);
                 updated = updated is null || written > updated ? written : updated;
-                if (TryReadStatus(file, out var status, out _) && (newest is null || status!.StartedAt > newest))
+            }
+
+            var sealedCount = statuses.Count;
+            DateTimeOffset? newest;
+            if (_started.TryGetValue(runId, out var known) && known.Sealed == sealedCount && known.Updated == updated)
+            {
+                newest = known.Started; // no status record came or changed since: not read again
+            }
+            else
+            {
+                newest = null;
+                foreach (var file in statuses)
                 {
-                    newest = status!.StartedAt;
+                    if (TryReadStatus(file, out var status, out _) && (newest is null || status!.StartedAt > newest))
+                    {
+                        newest = status!.StartedAt;
+                    }
                 }
+
+                _started[runId] = (sealedCount, updated, newest);
             }
 
             runs.Add(new RunSummary(runId, newest, bundles, sealedCount, updated));

@@ -21,6 +21,28 @@ public sealed class DirectoryBundleSourceTests
     }
 
     [Fact]
+    public async Task ListRuns_Again_ReadsStatusRecordsOnlyWhenARunChanged()
+    {
+        using var store = new TempDirectory();
+        await TestBundles.WriteAsync(store.Path, "r1", "n1", startedAt: TestBundles.Start);
+        var source = new DirectoryBundleSource(store.Path);
+        var first = (await source.ListRunsAsync(CancellationToken.None)).Single();
+
+        // The record's bytes change but not its count or write time: the listing does not read it again.
+        var status = store.Combine("r1", "n1" + StoreLayout.StatusSuffix);
+        var written = File.GetLastWriteTimeUtc(status);
+        File.WriteAllText(status, "not a status record");
+        File.SetLastWriteTimeUtc(status, written);
+        var unchanged = (await source.ListRunsAsync(CancellationToken.None)).Single();
+        await TestBundles.WriteAsync(store.Path, "r1", "n2", startedAt: TestBundles.Start.AddMinutes(1));
+        var changed = (await source.ListRunsAsync(CancellationToken.None)).Single();
+
+        Assert.Equal(TestBundles.Start, first.StartedAt);
+        Assert.Equal(TestBundles.Start, unchanged.StartedAt);
+        Assert.Equal((TestBundles.Start.AddMinutes(1), 2), (changed.StartedAt, changed.Sealed)); // read again
+    }
+
+    [Fact]
     public async Task ReadRun_ZipWithoutStatusRecord_IsIncompleteNotRead()
     {
         using var store = new TempDirectory();
