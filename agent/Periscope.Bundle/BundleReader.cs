@@ -131,6 +131,7 @@ public sealed class BundleReader : IDisposable
         T? value;
         try
         {
+            RefuseNullElements(bytes, path);
             value = JsonSerializer.Deserialize(bytes, typeInfo);
         }
         catch (JsonException ex)
@@ -150,7 +151,27 @@ public sealed class BundleReader : IDisposable
             _ => BundleSchema.Version,
         };
         var problem = BundleSchema.CheckReadable(version, path);
-        return problem is null ? value : throw new BundleRejectedException(problem);
+        if (problem is not null)
+        {
+            throw new BundleRejectedException(problem);
+        }
+
+        var shape = value switch
+        {
+            FactsDocument facts => BundleShape.Check(facts),
+            FindingsDocument findings => BundleShape.Check(findings),
+            _ => [],
+        };
+        return shape.Count == 0 ? value : throw new BundleRejectedException(shape[0]);
+    }
+
+    private static void RefuseNullElements(ReadOnlySpan<byte> json, string document)
+    {
+        var at = BundleShape.FindNullElement(json);
+        if (at is not null)
+        {
+            throw new BundleRejectedException($"{document} holds null in a list at {at}");
+        }
     }
 
     private byte[]? VerifyEntry(BundleFileRecord record, long maxSize, bool keep = false)
@@ -259,9 +280,18 @@ public sealed class BundleReader : IDisposable
 
         try
         {
-            using var stream = entry.Open();
+            var bytes = new byte[entry.Length];
+            using (var stream = entry.Open())
+            {
+                stream.ReadExactly(bytes);
+                if (stream.ReadByte() != -1)
+                {
+                    throw new BundleRejectedException("manifest.json expands past its recorded size");
+                }
+            }
+
             // Check the version before binding the rest: a newer major may have any shape.
-            using var document = JsonDocument.Parse(stream);
+            using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = BundleShape.MaxDepth });
             var version = document.RootElement.ValueKind == JsonValueKind.Object
                 && document.RootElement.TryGetProperty("schemaVersion", out var v) && v.ValueKind == JsonValueKind.String
                     ? v.GetString()
@@ -272,8 +302,15 @@ public sealed class BundleReader : IDisposable
                 throw new BundleRejectedException(problem);
             }
 
-            return document.Deserialize(BundleJsonContext.Default.Manifest)
+            RefuseNullElements(bytes, BundleSchema.ManifestEntry);
+            var manifest = document.Deserialize(BundleJsonContext.Default.Manifest)
                 ?? throw new BundleRejectedException("manifest.json is empty");
+            var shape = BundleShape.Check(manifest);
+            return shape.Count == 0 ? manifest : throw new BundleRejectedException(shape[0]);
+        }
+        catch (EndOfStreamException ex)
+        {
+            throw new BundleRejectedException("manifest.json is shorter than its recorded size", ex);
         }
         catch (JsonException ex)
         {

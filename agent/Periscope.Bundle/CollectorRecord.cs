@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Periscope.Bundle;
 
 /// <summary>What one collector did in a run.</summary>
@@ -10,12 +12,14 @@ public sealed record CollectorRecord
     public required CollectorStatus Status { get; init; }
 
     /// <summary>Wall time it ran, in milliseconds.</summary>
+    [JsonRequired]
     public double DurationMs { get; init; }
 
     /// <summary>Why it failed, timed out, was partial or was skipped.</summary>
     public string? Error { get; init; }
 
     /// <summary>Entries it wrote.</summary>
+    [JsonRequired]
     public IReadOnlyList<BundleFileRecord> Files { get; init; } = [];
 
     /// <summary>Named counters it reported (for example records lost to a ring-buffer overrun).</summary>

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Periscope.Bundle;
 
 /// <summary>
@@ -25,9 +27,11 @@ public sealed record Finding
     public required FindingSubject Subject { get; init; }
 
     /// <summary>Named details (namespace, pod, container, containerId, device, pid, ...).</summary>
+    [JsonRequired]
     public IReadOnlyDictionary<string, string> Attributes { get; init; } = new Dictionary<string, string>();
 
     /// <summary>How many times it was seen.</summary>
+    [JsonRequired]
     public long Count { get; init; } = 1;
 
     /// <summary>When it was first seen, where known.</summary>
@@ -37,5 +41,6 @@ public sealed record Finding
     public DateTimeOffset? LastSeen { get; init; }
 
     /// <summary>Where in the bundle the evidence is (bounded list; the most recent places are kept).</summary>
+    [JsonRequired]
     public IReadOnlyList<EvidenceReference> Evidence { get; init; } = [];
 }

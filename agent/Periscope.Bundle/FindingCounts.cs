@@ -1,10 +1,12 @@
+using System.Text.Json.Serialization;
+
 namespace Periscope.Bundle;
 
 /// <summary>Number of findings per severity.</summary>
 /// <param name="Info">Informational findings.</param>
 /// <param name="Warning">Warning findings.</param>
 /// <param name="Critical">Critical findings.</param>
-public sealed record FindingCounts(int Info, int Warning, int Critical)
+public sealed record FindingCounts([property: JsonRequired] int Info, [property: JsonRequired] int Warning, [property: JsonRequired] int Critical)
 {
     /// <summary>Counts the findings of a list.</summary>
     public static FindingCounts Of(IEnumerable<Finding> findings)

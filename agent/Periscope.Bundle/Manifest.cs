@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Periscope.Bundle;
 
 /// <summary>
@@ -7,6 +9,7 @@ namespace Periscope.Bundle;
 public sealed record Manifest
 {
     /// <summary>Schema version, <c>MAJOR.MINOR</c>.</summary>
+    [JsonRequired]
     public string SchemaVersion { get; init; } = BundleSchema.Version;
 
     /// <summary>The run this bundle belongs to.</summary>
@@ -34,8 +37,10 @@ public sealed record Manifest
     public bool Offline { get; init; }
 
     /// <summary>What each collector did, with the files it wrote.</summary>
+    [JsonRequired]
     public IReadOnlyList<CollectorRecord> Collectors { get; init; } = [];
 
     /// <summary>The bundle-level documents (<c>facts.json</c>, <c>findings.json</c>) and their hashes.</summary>
+    [JsonRequired]
     public IReadOnlyList<BundleFileRecord> Documents { get; init; } = [];
 }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Periscope.Bundle;
 
 /// <summary>
@@ -7,6 +9,7 @@ namespace Periscope.Bundle;
 public sealed record StatusRecord
 {
     /// <summary>Schema version, <c>MAJOR.MINOR</c>.</summary>
+    [JsonRequired]
     public string SchemaVersion { get; init; } = BundleSchema.Version;
 
     /// <summary>Node name (the bundle's file name).</summary>

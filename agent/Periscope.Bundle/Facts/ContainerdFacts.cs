@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Periscope.Bundle.Facts;
 
 /// <summary>What the container runtime said through the CRI API.</summary>
@@ -19,12 +21,15 @@ public sealed record ContainerdFacts
     public string? RuntimeApiVersion { get; init; }
 
     /// <summary>Runtime conditions (RuntimeReady, NetworkReady, …).</summary>
+    [JsonRequired]
     public IReadOnlyList<RuntimeConditionFacts> Conditions { get; init; } = [];
 
     /// <summary>Pod sandboxes.</summary>
+    [JsonRequired]
     public IReadOnlyList<SandboxFacts> Sandboxes { get; init; } = [];
 
     /// <summary>Containers with their status.</summary>
+    [JsonRequired]
     public IReadOnlyList<ContainerFacts> Containers { get; init; } = [];
 
     /// <summary>Number of images and their total size.</summary>
@@ -34,9 +39,11 @@ public sealed record ContainerdFacts
     public long ImagesBytes { get; init; }
 
     /// <summary>Image filesystems as the runtime reports them, with capacity where it could be measured.</summary>
+    [JsonRequired]
     public IReadOnlyList<ImageFsFacts> ImageFilesystems { get; init; } = [];
 
     /// <summary>Every CRI call made, with its duration and outcome.</summary>
+    [JsonRequired]
     public IReadOnlyList<CriCallFacts> Calls { get; init; } = [];
 }
 
@@ -45,7 +52,7 @@ public sealed record ContainerdFacts
 /// <param name="Status">Whether it holds.</param>
 /// <param name="Reason">CamelCase reason.</param>
 /// <param name="Message">Human-readable message.</param>
-public sealed record RuntimeConditionFacts(string Type, bool Status, string? Reason, string? Message);
+public sealed record RuntimeConditionFacts([property: JsonRequired] string Type, [property: JsonRequired] bool Status, string? Reason, string? Message);
 
 /// <summary>One pod sandbox.</summary>
 public sealed record SandboxFacts
@@ -130,10 +137,10 @@ public sealed record ContainerFacts
 /// <param name="InodesUsed">Inodes used by images.</param>
 /// <param name="CapacityBytes">Filesystem size, where measured.</param>
 /// <param name="AvailableBytes">Bytes available, where measured.</param>
-public sealed record ImageFsFacts(string Mountpoint, long? UsedBytes, long? InodesUsed, long? CapacityBytes, long? AvailableBytes);
+public sealed record ImageFsFacts([property: JsonRequired] string Mountpoint, long? UsedBytes, long? InodesUsed, long? CapacityBytes, long? AvailableBytes);
 
 /// <summary>One CRI call.</summary>
 /// <param name="Method">Service/method.</param>
 /// <param name="DurationMs">Wall time.</param>
 /// <param name="Outcome"><c>ok</c> or the gRPC status code.</param>
-public sealed record CriCallFacts(string Method, double DurationMs, string Outcome);
+public sealed record CriCallFacts([property: JsonRequired] string Method, [property: JsonRequired] double DurationMs, [property: JsonRequired] string Outcome);

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Periscope.Bundle.Facts;
 
 /// <summary>The node's resolver configuration and what its name servers answered.</summary>
@@ -10,15 +12,18 @@ public sealed record DnsFacts
     public ResolvConfFacts? ResolvedUpstream { get; init; }
 
     /// <summary>The cluster DNS service addresses (the kubelet's <c>clusterDNS</c>).</summary>
+    [JsonRequired]
     public IReadOnlyList<string> ClusterDns { get; init; } = [];
 
     /// <summary>The cluster domain (the kubelet's <c>clusterDomain</c>; default <c>cluster.local</c>).</summary>
     public string? ClusterDomain { get; init; }
 
     /// <summary>True when the probes were skipped (an offline run).</summary>
+    [JsonRequired]
     public bool Offline { get; init; }
 
     /// <summary>One record per query sent.</summary>
+    [JsonRequired]
     public IReadOnlyList<DnsProbeFacts> Probes { get; init; } = [];
 }
 
@@ -32,21 +37,27 @@ public sealed record ResolvConfFacts
     public string? Error { get; init; }
 
     /// <summary><c>nameserver</c> lines, in order.</summary>
+    [JsonRequired]
     public IReadOnlyList<string> Nameservers { get; init; } = [];
 
     /// <summary>The search list (the last <c>search</c> or <c>domain</c> line).</summary>
+    [JsonRequired]
     public IReadOnlyList<string> Search { get; init; } = [];
 
     /// <summary><c>options ndots:</c> (resolver default 1).</summary>
+    [JsonRequired]
     public int Ndots { get; init; } = 1;
 
     /// <summary><c>options timeout:</c> seconds (resolver default 5).</summary>
+    [JsonRequired]
     public int Timeout { get; init; } = 5;
 
     /// <summary><c>options attempts:</c> (resolver default 2).</summary>
+    [JsonRequired]
     public int Attempts { get; init; } = 2;
 
     /// <summary>Every option as written.</summary>
+    [JsonRequired]
     public IReadOnlyList<string> Options { get; init; } = [];
 }
 
@@ -69,18 +80,22 @@ public sealed record DnsProbeFacts
     public string? Rcode { get; init; }
 
     /// <summary>Answer records.</summary>
+    [JsonRequired]
     public int Answers { get; init; }
 
     /// <summary>Addresses in the answer.</summary>
+    [JsonRequired]
     public IReadOnlyList<string> Addresses { get; init; } = [];
 
     /// <summary>True when the UDP answer was truncated (TC bit).</summary>
+    [JsonRequired]
     public bool Truncated { get; init; }
 
     /// <summary>The server that answered, as the client saw it.</summary>
     public string? AnsweredBy { get; init; }
 
     /// <summary>Wall time of the query.</summary>
+    [JsonRequired]
     public double LatencyMs { get; init; }
 
     /// <summary>Why there was no usable answer.</summary>

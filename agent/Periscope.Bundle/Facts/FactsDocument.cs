@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Periscope.Bundle.Facts;
 
 /// <summary>
@@ -7,6 +9,7 @@ namespace Periscope.Bundle.Facts;
 public sealed record FactsDocument
 {
     /// <summary>Schema version, <c>MAJOR.MINOR</c>.</summary>
+    [JsonRequired]
     public string SchemaVersion { get; init; } = BundleSchema.Version;
 
     /// <summary>Facts of the <c>system</c> collector.</summary>

@@ -1,15 +1,19 @@
+using System.Text.Json.Serialization;
+
 namespace Periscope.Bundle.Facts;
 
 /// <summary>What the kubelet's process, config, kubeconfig, healthz and certificates say.</summary>
 public sealed record KubeletFacts
 {
     /// <summary>Whether a kubelet process was found in the host's /proc.</summary>
+    [JsonRequired]
     public bool Running { get; init; }
 
     /// <summary>Its pid.</summary>
     public int? Pid { get; init; }
 
     /// <summary>Its command line (values of flags naming tokens, passwords or secrets are blanked).</summary>
+    [JsonRequired]
     public IReadOnlyList<string> CommandLine { get; init; } = [];
 
     /// <summary>Kubelet version (<c>v1.29.2</c>), where known.</summary>
@@ -31,6 +35,7 @@ public sealed record KubeletFacts
     public string? CgroupDriver { get; init; }
 
     /// <summary>clusterDNS addresses.</summary>
+    [JsonRequired]
     public IReadOnlyList<string> ClusterDns { get; init; } = [];
 
     /// <summary>clusterDomain (default cluster.local).</summary>
@@ -49,6 +54,7 @@ public sealed record KubeletFacts
     public HealthzFacts? Healthz { get; init; }
 
     /// <summary>Certificates found under the kubelet's pki directory (only CERTIFICATE blocks are parsed).</summary>
+    [JsonRequired]
     public IReadOnlyList<CertificateFacts> Certificates { get; init; } = [];
 
     /// <summary>The kubelet's log over the run's window (journal, or a plain log file as fallback).</summary>
@@ -60,7 +66,7 @@ public sealed record KubeletFacts
 /// <param name="Entries">Entries read in the window.</param>
 /// <param name="Problem">Why the journal could not be read, when it could not.</param>
 /// <param name="Signatures">Lines matching each log signature, by finding code.</param>
-public sealed record KubeletLogFacts(string? Source, long Entries, string? Problem, IReadOnlyDictionary<string, long> Signatures);
+public sealed record KubeletLogFacts(string? Source, [property: JsonRequired] long Entries, string? Problem, [property: JsonRequired] IReadOnlyDictionary<string, long> Signatures);
 
 /// <summary>The kubelet's healthz answer.</summary>
 /// <param name="Url">The URL probed.</param>
@@ -68,7 +74,7 @@ public sealed record KubeletLogFacts(string? Source, long Entries, string? Probl
 /// <param name="Body">The first 4 KiB of the body.</param>
 /// <param name="Error">Why no answer came back.</param>
 /// <param name="DurationMs">Wall time.</param>
-public sealed record HealthzFacts(string Url, int? StatusCode, string? Body, string? Error, double DurationMs);
+public sealed record HealthzFacts([property: JsonRequired] string Url, int? StatusCode, string? Body, string? Error, [property: JsonRequired] double DurationMs);
 
 /// <summary>One certificate.</summary>
 /// <param name="File">Node path of the file holding it.</param>
@@ -76,4 +82,4 @@ public sealed record HealthzFacts(string Url, int? StatusCode, string? Body, str
 /// <param name="Issuer">Issuer.</param>
 /// <param name="NotBefore">Start of validity.</param>
 /// <param name="NotAfter">End of validity.</param>
-public sealed record CertificateFacts(string File, string Subject, string Issuer, DateTimeOffset NotBefore, DateTimeOffset NotAfter);
+public sealed record CertificateFacts([property: JsonRequired] string File, [property: JsonRequired] string Subject, [property: JsonRequired] string Issuer, [property: JsonRequired] DateTimeOffset NotBefore, [property: JsonRequired] DateTimeOffset NotAfter);

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Periscope.Bundle.Facts;
 
 /// <summary>Basic node health read from /proc, /sys and the filesystems.</summary>
@@ -34,6 +36,7 @@ public sealed record SystemFacts
     public ConntrackFacts? Conntrack { get; init; }
 
     /// <summary>The filesystems holding the kubelet, runtime and log directories.</summary>
+    [JsonRequired]
     public IReadOnlyList<FilesystemFacts> Filesystems { get; init; } = [];
 
     /// <summary>Clock synchronisation state.</summary>
@@ -46,7 +49,7 @@ public sealed record SystemFacts
 /// <summary>Memory figures from <c>/proc/meminfo</c>.</summary>
 /// <param name="TotalBytes">MemTotal.</param>
 /// <param name="AvailableBytes">MemAvailable.</param>
-public sealed record MemoryFacts(long TotalBytes, long AvailableBytes);
+public sealed record MemoryFacts([property: JsonRequired] long TotalBytes, [property: JsonRequired] long AvailableBytes);
 
 /// <summary>Load averages and scheduling entities from <c>/proc/loadavg</c>.</summary>
 /// <param name="Load1">1-minute load average.</param>
@@ -54,7 +57,7 @@ public sealed record MemoryFacts(long TotalBytes, long AvailableBytes);
 /// <param name="Load15">15-minute load average.</param>
 /// <param name="Runnable">Runnable scheduling entities.</param>
 /// <param name="Threads">All scheduling entities (threads).</param>
-public sealed record LoadFacts(double Load1, double Load5, double Load15, long Runnable, long Threads);
+public sealed record LoadFacts([property: JsonRequired] double Load1, [property: JsonRequired] double Load5, [property: JsonRequired] double Load15, [property: JsonRequired] long Runnable, [property: JsonRequired] long Threads);
 
 /// <summary>One resource's pressure stall information.</summary>
 /// <param name="Some">The <c>some</c> line: at least one task stalled.</param>
@@ -66,19 +69,19 @@ public sealed record PressureFacts(PressureLine? Some, PressureLine? Full);
 /// <param name="Avg60">Percent of time stalled over 60 s.</param>
 /// <param name="Avg300">Percent of time stalled over 300 s.</param>
 /// <param name="TotalMicroseconds">Total stall time.</param>
-public sealed record PressureLine(double Avg10, double Avg60, double Avg300, long TotalMicroseconds);
+public sealed record PressureLine([property: JsonRequired] double Avg10, [property: JsonRequired] double Avg60, [property: JsonRequired] double Avg300, [property: JsonRequired] long TotalMicroseconds);
 
 /// <summary>Process ids in use against the limit.</summary>
 /// <param name="InUse">Threads in existence (every thread holds a pid).</param>
 /// <param name="PidMax"><c>kernel.pid_max</c>.</param>
 /// <param name="ThreadsMax"><c>kernel.threads-max</c>.</param>
 /// <param name="Limit">The smaller of the two, as the kubelet counts it.</param>
-public sealed record PidFacts(long InUse, long? PidMax, long? ThreadsMax, long Limit);
+public sealed record PidFacts([property: JsonRequired] long InUse, long? PidMax, long? ThreadsMax, [property: JsonRequired] long Limit);
 
 /// <summary>Connection-tracking table use.</summary>
 /// <param name="Count"><c>nf_conntrack_count</c>.</param>
 /// <param name="Max"><c>nf_conntrack_max</c>.</param>
-public sealed record ConntrackFacts(long Count, long Max);
+public sealed record ConntrackFacts([property: JsonRequired] long Count, [property: JsonRequired] long Max);
 
 /// <summary>Use of the filesystem holding one directory that matters to Kubernetes.</summary>
 public sealed record FilesystemFacts
@@ -99,9 +102,11 @@ public sealed record FilesystemFacts
     public string? FsType { get; init; }
 
     /// <summary>Whether the mount is read-only.</summary>
+    [JsonRequired]
     public bool ReadOnly { get; init; }
 
     /// <summary>Whether the directory itself exists on the node.</summary>
+    [JsonRequired]
     public bool Exists { get; init; }
 
     /// <summary>Size in bytes.</summary>

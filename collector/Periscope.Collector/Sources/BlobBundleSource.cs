@@ -235,6 +235,8 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
                 using var reader = BundleReader.Open(await OpenZipAsync(path, cancellationToken), node, limits);
                 NodeBundleReader.CheckManifestMatches(reader.Manifest, runId, problems);
                 problems.AddRange(reader.VerifyAll(cancellationToken));
+                _ = reader.ReadFacts(); // verify judges the documents as report does: a bundle report rejects is never ok
+                _ = reader.ReadFindings();
             }
             catch (BundleRejectedException ex)
             {

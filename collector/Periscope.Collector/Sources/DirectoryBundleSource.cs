@@ -165,7 +165,7 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
                 using var reader = BundleReader.Open(File.OpenRead(zip), node, limits);
                 NodeBundleReader.CheckManifestMatches(reader.Manifest, runId, problems);
                 problems.AddRange(reader.VerifyAll(cancellationToken));
-                _ = reader.ReadFacts();
+                _ = reader.ReadFacts(); // verify judges the documents as report does: a bundle report rejects is never ok
                 _ = reader.ReadFindings();
             }
             catch (BundleRejectedException ex)

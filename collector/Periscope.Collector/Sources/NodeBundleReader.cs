@@ -99,9 +99,29 @@ internal static class NodeBundleReader
                 return false;
             }
 
-            status = document.Deserialize(BundleJsonContext.Default.StatusRecord);
-            problem = status is null ? "status record is empty" : null;
-            return status is not null;
+            if (BundleShape.FindNullElement(bytes) is { } at)
+            {
+                problem = $"status record holds null in a list at {at}";
+                return false;
+            }
+
+            var parsed = document.Deserialize(BundleJsonContext.Default.StatusRecord);
+            if (parsed is null)
+            {
+                problem = "status record is empty";
+                return false;
+            }
+
+            var shape = BundleShape.Check(parsed);
+            if (shape.Count > 0)
+            {
+                problem = shape[0];
+                return false;
+            }
+
+            status = parsed;
+            problem = null;
+            return true;
         }
         catch (JsonException ex)
         {
