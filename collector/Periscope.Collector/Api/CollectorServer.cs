@@ -34,7 +34,7 @@ internal static class CollectorServer
         services.AddSingleton(correlation ?? new Correlation.CorrelationOptions());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AccessToken>();
-        services.AddSingleton(_ => options.OpenSource());
+        services.TryAddSingleton<IBundleSource>(_ => options.OpenSource());
         services.AddSingleton<RunStarter>();
         services.AddSingleton<RunCatalog>();
         services.AddHostedService(sp => sp.GetRequiredService<RunCatalog>());

@@ -40,6 +40,7 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
     public int ReportsBuilt => Volatile.Read(ref _reportsBuilt);
 
     private int _reportsBuilt;
+    private Task? _abandoned;
 
     /// <summary>The runs as last listed; lists first when the store has not been listed yet.</summary>
     public async Task<RunListing> RunsAsync(CancellationToken cancellationToken)
@@ -66,7 +67,7 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
 
             try
             {
-                var runs = await source.ListRunsAsync(cancellationToken);
+                var runs = await ListWithDeadlineAsync(cancellationToken);
                 var known = current.Runs.Select(r => r.RunId).ToHashSet(StringComparer.Ordinal);
                 if (current.ListedAt is not null)
                 {
@@ -93,6 +94,31 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
         finally
         {
             _listing.Release();
+        }
+    }
+
+    /// <summary>
+    /// Lists on a thread of its own under <see cref="ServerOptions.ListingTimeout"/>: a read that blocks in the kernel
+    /// (a hung network filesystem) cannot be cancelled, so past the deadline the listing is abandoned, and no other
+    /// starts until it has returned — one stuck thread at most, and the service keeps serving what it listed before.
+    /// </summary>
+    private async Task<IReadOnlyList<RunSummary>> ListWithDeadlineAsync(CancellationToken cancellationToken)
+    {
+        if (_abandoned is { IsCompleted: false })
+        {
+            throw new TimeoutException($"a listing of the store abandoned after {options.ListingTimeout} has still not returned");
+        }
+
+        var listing = Task.Run(() => source.ListRunsAsync(cancellationToken), CancellationToken.None);
+        try
+        {
+            return await listing.WaitAsync(options.ListingTimeout, time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            _abandoned = listing;
+            _ = listing.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed, whatever it ends with
+            throw new TimeoutException($"listing the store took longer than {options.ListingTimeout}; abandoned");
         }
     }
 

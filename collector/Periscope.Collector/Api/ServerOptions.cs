@@ -76,6 +76,12 @@ public sealed class ServerOptions
     /// <summary>How often the store is listed for new runs (and changed ones).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long one listing of the store may take before it is abandoned (a hung filesystem cannot be cancelled, only
+    /// left behind); no new listing starts while an abandoned one has not returned.
+    /// </summary>
+    public TimeSpan ListingTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How many run reports are kept built (the most recently opened).</summary>
     public int ReportCacheSize { get; set; } = 4;
 
@@ -166,6 +172,11 @@ public sealed class ServerOptions
         if (PollInterval < TimeSpan.FromSeconds(1))
         {
             failures.Add($"{SectionName}:PollInterval must be at least one second (found {PollInterval}).");
+        }
+
+        if (ListingTimeout < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"{SectionName}:ListingTimeout must be at least one second (found {ListingTimeout}).");
         }
 
         if (ReportCacheSize < 1)

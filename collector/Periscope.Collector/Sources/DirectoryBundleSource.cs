@@ -33,9 +33,9 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
         {
             cancellationToken.ThrowIfCancellationRequested();
             var runId = Path.GetFileName(directory);
-            if (!RunId.IsValid(runId))
+            if (!RunId.IsValid(runId) || StoreFile.KindOf(directory) != StoreFile.Kind.Directory)
             {
-                continue; // .staging and anything else that is not a run
+                continue; // .staging, a symbolic link (never followed in a store) and anything else that is not a run
             }
 
             DateTimeOffset? updated = null;
@@ -43,7 +43,7 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
             var statuses = new List<string>();
             foreach (var file in Directory.EnumerateFiles(directory))
             {
-                if (!StoreLayout.TryParseFileName(Path.GetFileName(file), out _, out var isStatus))
+                if (!StoreLayout.TryParseFileName(Path.GetFileName(file), out var fileNode, out var isStatus))
                 {
                     continue;
                 }
@@ -54,7 +54,7 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
                     continue;
                 }
 
-                statuses.Add(file);
+                statuses.Add(fileNode);
                 var written = new DateTimeOffset(File.GetLastWriteTimeUtc(file), TimeSpan.Zero);
                 updated = updated is null || written > updated ? written : updated;
             }
@@ -68,9 +68,9 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
             else
             {
                 newest = null;
-                foreach (var file in statuses)
+                foreach (var statusNode in statuses)
                 {
-                    if (TryReadStatus(file, out var status, out _) && (newest is null || status!.StartedAt > newest))
+                    if (TryReadStatus(runId, statusNode, out var status, out _) && (newest is null || status!.StartedAt > newest))
                     {
                         newest = status!.StartedAt;
                     }
@@ -96,15 +96,17 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
             return Task.FromResult<Stream?>(null);
         }
 
-        // Names are validated, and the resolved path must still lie inside the store (defence in depth).
-        var zip = Path.GetFullPath(Path.Combine(_store, StoreLayout.BundlePath(runId, node)));
-        var status = Path.GetFullPath(Path.Combine(_store, StoreLayout.StatusPath(runId, node)));
-        if (!zip.StartsWith(_store + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !File.Exists(zip) || !File.Exists(status))
+        // Names are validated, and both files are opened by descriptor under the store: no symbolic link is followed
+        // and only regular files are served (a sealed bundle has its status record).
+        try
+        {
+            StoreFile.OpenRead(_store, runId, node + StoreLayout.StatusSuffix).Dispose();
+            return Task.FromResult<Stream?>(StoreFile.OpenRead(_store, runId, node + StoreLayout.BundleSuffix, 64 * 1024));
+        }
+        catch (IOException)
         {
             return Task.FromResult<Stream?>(null);
         }
-
-        return Task.FromResult<Stream?>(File.OpenRead(zip));
     }
 
     public Task<IReadOnlyList<string>> ListNodesAsync(string runId, CancellationToken cancellationToken)
@@ -134,35 +136,43 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
             var zip = Path.Combine(_store, path);
             var statusFile = Path.Combine(_store, StoreLayout.StatusPath(runId, node));
             var problems = new List<string>();
-            if (!File.Exists(zip))
+            if (!Exists(zip))
             {
                 results.Add(new VerifyResult(path, "corrupt", ["status record without its bundle"]));
                 continue;
             }
 
-            if (!File.Exists(statusFile))
+            if (!Exists(statusFile))
             {
                 results.Add(new VerifyResult(path, "incomplete", ["no status record: the bundle is incomplete"]));
                 continue;
             }
 
-            if (!TryReadStatus(statusFile, out var status, out var statusProblem))
+            if (!TryReadStatus(runId, node, out var status, out var statusProblem))
             {
                 problems.Add(statusProblem!);
             }
             else
             {
                 NodeBundleReader.CheckStatusMatches(status!, runId, node, problems);
-                var (size, sha) = HashFile(zip);
-                if (size != status!.BundleSize || !string.Equals(sha, status.Sha256, StringComparison.Ordinal))
+                try
                 {
-                    problems.Add($"the zip's sha256 or size does not match its status record (size {size}, recorded {status.BundleSize})");
+                    var (size, sha) = HashFile(runId, node);
+                    if (size != status!.BundleSize || !string.Equals(sha, status.Sha256, StringComparison.Ordinal))
+                    {
+                        problems.Add($"the zip's sha256 or size does not match its status record (size {size}, recorded {status.BundleSize})");
+                    }
+                }
+                catch (IOException ex)
+                {
+                    results.Add(new VerifyResult(path, "corrupt", [$"could not be read: {ex.Message}"]));
+                    continue;
                 }
             }
 
             try
             {
-                using var reader = BundleReader.Open(File.OpenRead(zip), node, limits);
+                using var reader = BundleReader.Open(StoreFile.OpenRead(_store, runId, node + StoreLayout.BundleSuffix, 64 * 1024), node, limits);
                 NodeBundleReader.CheckManifestMatches(reader.Manifest, runId, problems);
                 problems.AddRange(reader.VerifyAll(cancellationToken));
                 _ = reader.ReadFacts(); // verify judges the documents as report does: a bundle report rejects is never ok
@@ -171,6 +181,10 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
             catch (BundleRejectedException ex)
             {
                 problems.Add(ex.Message);
+            }
+            catch (IOException ex)
+            {
+                problems.Add($"could not be read: {ex.Message}");
             }
 
             results.Add(new VerifyResult(path, problems.Count == 0 ? "ok" : "corrupt", problems));
@@ -181,37 +195,35 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
 
     private NodeBundle ReadNode(string runId, string node)
     {
-        var zip = Path.Combine(_store, StoreLayout.BundlePath(runId, node));
+        var bundlePath = StoreLayout.BundlePath(runId, node);
         var statusFile = Path.Combine(_store, StoreLayout.StatusPath(runId, node));
         byte[]? status = null;
         DateTimeOffset? received = null;
-        if (File.Exists(statusFile))
+        if (Exists(statusFile))
         {
-            var info = new FileInfo(statusFile);
-            received = new DateTimeOffset(info.LastWriteTimeUtc);
-            if (info.Length > NodeBundleReader.MaxStatusSize)
-            {
-                return new NodeBundle { Node = node, BundlePath = StoreLayout.BundlePath(runId, node), Rejected = $"status record is {info.Length} bytes, over the limit of {NodeBundleReader.MaxStatusSize}" };
-            }
-
             try
             {
-                status = File.ReadAllBytes(statusFile);
+                received = new DateTimeOffset(File.GetLastWriteTimeUtc(statusFile), TimeSpan.Zero);
+                status = StoreFile.ReadAll(_store, runId, node + StoreLayout.StatusSuffix, NodeBundleReader.MaxStatusSize);
             }
             catch (IOException ex)
             {
-                return new NodeBundle { Node = node, BundlePath = StoreLayout.BundlePath(runId, node), Rejected = $"status record could not be read: {ex.Message}" };
+                return new NodeBundle { Node = node, BundlePath = bundlePath, Rejected = $"status record could not be read: {ex.Message}" };
             }
         }
 
-        return NodeBundleReader.Read(runId, node, File.Exists(zip), status, received, () => File.OpenRead(zip), limits);
+        return NodeBundleReader.Read(runId, node, Exists(Path.Combine(_store, bundlePath)), status, received,
+            () => StoreFile.OpenRead(_store, runId, node + StoreLayout.BundleSuffix, 64 * 1024), limits);
     }
+
+    /// <summary>Whether the store holds an entry of this name (of any kind: what it is is judged when it is opened).</summary>
+    private static bool Exists(string path) => StoreFile.KindOf(path) != StoreFile.Kind.Missing;
 
     private string RunDirectory(string runId)
     {
         RunId.Validate(runId);
         var directory = Path.Combine(_store, runId);
-        return Directory.Exists(directory)
+        return StoreFile.KindOf(directory) == StoreFile.Kind.Directory // a symbolic link is not followed
             ? directory
             : throw new DirectoryNotFoundException($"The store '{_store}' has no run '{runId}'.");
     }
@@ -232,19 +244,12 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
 
 
 
-    private static bool TryReadStatus(string file, out StatusRecord? status, out string? problem)
+    private bool TryReadStatus(string runId, string node, out StatusRecord? status, out string? problem)
     {
         status = null;
         try
         {
-            var info = new FileInfo(file);
-            if (info.Length > NodeBundleReader.MaxStatusSize)
-            {
-                problem = $"status record is {info.Length} bytes, over the limit of {NodeBundleReader.MaxStatusSize}";
-                return false;
-            }
-
-            return NodeBundleReader.TryParseStatus(File.ReadAllBytes(file), out status, out problem);
+            return NodeBundleReader.TryParseStatus(StoreFile.ReadAll(_store, runId, node + StoreLayout.StatusSuffix, NodeBundleReader.MaxStatusSize), out status, out problem);
         }
         catch (IOException ex)
         {
@@ -253,9 +258,9 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
         }
     }
 
-    private static (long Size, string Sha256) HashFile(string path)
+    private (long Size, string Sha256) HashFile(string runId, string node)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = StoreFile.OpenRead(_store, runId, node + StoreLayout.BundleSuffix, 64 * 1024);
         var hash = SHA256.HashData(stream);
         return (stream.Length, Convert.ToHexStringLower(hash));
     }
