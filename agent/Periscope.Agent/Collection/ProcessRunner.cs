@@ -4,7 +4,13 @@ using Microsoft.Extensions.Logging;
 
 namespace Periscope.Agent.Collection;
 
-/// <summary>The real <see cref="IProcessRunner"/>, on <see cref="Process"/>.</summary>
+/// <summary>
+/// The real <see cref="IProcessRunner"/>, on <see cref="Process"/>. Every command runs in a session and process group
+/// of its own (started through <c>setsid</c>, which execs it in place: .NET's <see cref="Process"/> has no
+/// process-group API), so that on a timeout, an output cap or shutdown the whole group is killed — children that were
+/// reparented away from the command included, which <see cref="Process.Kill(bool)"/> cannot find. Commands are the
+/// agent's own tools, found on its <c>PATH</c>; a path under the host root is never executed.
+/// </summary>
 internal sealed partial class ProcessRunner(TimeProvider timeProvider, ILogger<ProcessRunner> logger) : IProcessRunner
 {
     private const int MaxErrorBytes = 16 * 1024;
@@ -21,13 +27,19 @@ internal sealed partial class ProcessRunner(TimeProvider timeProvider, ILogger<P
         }
 
         var start = timeProvider.GetTimestamp();
-        var info = new ProcessStartInfo(binary)
+        var setsid = Setsid.Value;
+        var info = new ProcessStartInfo(setsid ?? binary)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (setsid is not null)
+        {
+            info.ArgumentList.Add(binary);
+        }
+
         foreach (var argument in request.Arguments)
         {
             info.ArgumentList.Add(argument);
@@ -110,6 +122,9 @@ internal sealed partial class ProcessRunner(TimeProvider timeProvider, ILogger<P
         };
     }
 
+    /// <summary>The <c>setsid</c> of the agent's own system (util-linux); without it commands share the agent's group.</summary>
+    private static readonly Lazy<string?> Setsid = new(() => FindBinary("setsid"));
+
     internal static string? FindBinary(string fileName)
     {
         if (fileName.Contains('/', StringComparison.Ordinal))
@@ -174,6 +189,14 @@ internal sealed partial class ProcessRunner(TimeProvider timeProvider, ILogger<P
     {
         try
         {
+            // The command leads its own process group (setsid): signal the whole group. A group id is not handed to
+            // a new process while any member of the group lives, so this reaches the command's descendants even
+            // after the command itself has exited.
+            if (Setsid.Value is not null)
+            {
+                _ = KillProcessGroup(-process.Id, SigKill);
+            }
+
             process.Kill(entireProcessTree: true);
         }
         catch (InvalidOperationException)
@@ -181,6 +204,11 @@ internal sealed partial class ProcessRunner(TimeProvider timeProvider, ILogger<P
             // Already exited.
         }
     }
+
+    private const int SigKill = 9;
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int KillProcessGroup(int pid, int signal);
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Debug, Message = "Command {Command} is not installed; recording it as missing.")]
     private partial void LogMissingBinary(string command);

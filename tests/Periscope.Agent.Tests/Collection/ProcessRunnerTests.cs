@@ -30,6 +30,58 @@ public sealed class ProcessRunnerTests
     }
 
     [Fact]
+    public async Task RunAsync_TimedOutCommand_TakesItsWholeProcessGroupWithIt()
+    {
+        Requires.Tool("sh");
+        Requires.Tool("setsid");
+        // A unique duration names the orphan: the subshell starts it and exits, so it is reparented away from the
+        // command (no longer in its process tree) but stays in its process group.
+        var tag = $"{Random.Shared.Next(100, 999)}.{Random.Shared.Next(100000, 999999)}";
+
+        var result = await _runner.RunAsync(
+            new ProcessRequest { FileName = "sh", Arguments = ["-c", $"(sleep {tag} &); exec sleep 60"], Timeout = TimeSpan.FromMilliseconds(500) },
+            CancellationToken.None);
+
+        Assert.Equal("timed-out", result.Outcome);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Orphans(tag).Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Empty(Orphans(tag));
+    }
+
+    /// <summary>Processes whose command line is <c>sleep TAG</c>.</summary>
+    private static List<int> Orphans(string tag)
+    {
+        var found = new List<int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var cmdline = File.ReadAllText(Path.Combine(directory, "cmdline"));
+                var state = File.ReadAllText(Path.Combine(directory, "stat"));
+                if (cmdline == $"sleep\0{tag}\0" && !state.Contains(") Z ", StringComparison.Ordinal))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+                // gone while we looked
+            }
+        }
+
+        return found;
+    }
+
+    [Fact]
     public async Task RunAsync_FloodingCommand_IsCappedAndKilled()
     {
         Requires.Tool("yes");

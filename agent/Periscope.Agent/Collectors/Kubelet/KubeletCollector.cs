@@ -126,7 +126,9 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
         UnitJournal.ReportFrequentStarts(context, "KUBELET_RESTARTS_FREQUENT", "The kubelet", journal.Starts, o.RestartsThreshold, o.RestartsWindow);
 
         // The binary's own answer, else its latest start-up line.
-        var version = (context.Offline || process is null ? null : await VersionAsync(context, process, cancellationToken)) ?? loggedVersion;
+        // The kubelet's own start-up line first; else the version linked into its binary, read from its bytes. The
+        // agent never runs a binary of the host: a hostile one would run as root.
+        var version = loggedVersion ?? (process is null ? null : BinaryVersion(context, process));
 
         context.Output.SetFacts(new KubeletFacts
         {
@@ -288,20 +290,19 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
         return facts;
     }
 
-    private static async Task<string?> VersionAsync(CollectionContext context, KubeletProcess process, CancellationToken cancellationToken)
+    private static string? BinaryVersion(CollectionContext context, KubeletProcess process)
     {
-        // The host's own binary, re-rooted: /host/usr/bin/kubelet in the DaemonSet.
-        var binary = context.Host.Resolve(process.Arguments[0].StartsWith('/') ? process.Arguments[0] : "/usr/local/bin/kubelet");
-        if (!File.Exists(binary))
+        var binary = process.Arguments[0].StartsWith('/') ? process.Arguments[0] : "/usr/local/bin/kubelet";
+        try
         {
-            return null;
+            using var stream = context.Host.OpenRead(binary);
+            var value = GoBuildInfo.Read(stream)?.LinkerValue("k8s.io/component-base/version.gitVersion");
+            return value is not null && VersionPattern().Match(value) is { Success: true } m && m.Index == 0 ? m.Value : null;
         }
-
-        var request = new ProcessRequest { FileName = binary, Arguments = ["--version"], Timeout = TimeSpan.FromSeconds(5), MaxOutputBytes = 4096 };
-        var result = await context.Commands.RunAsync(request, cancellationToken);
-        context.Output.RecordCommand(result.ToRecord(request));
-        var match = VersionPattern().Match(Encoding.UTF8.GetString(result.Output));
-        return match.Success ? match.Value : null;
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null; // no binary at that path under the host root: the version stays unknown
+        }
     }
 
     [GeneratedRegex("-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]+?-----END CERTIFICATE-----", RegexOptions.CultureInvariant)]

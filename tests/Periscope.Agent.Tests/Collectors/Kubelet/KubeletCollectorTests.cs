@@ -93,6 +93,31 @@ public sealed class KubeletCollectorTests
         Assert.False(Collector("http://127.0.0.1:9/healthz").CheckSupport(new HostRoot(root.Path)).IsSupported);
     }
 
+    [Fact]
+    public async Task Collect_HostileKubeletBinary_IsNeverRunAndItsVersionIsReadFromItsBytes()
+    {
+        using var root = KubeletNode(DateTimeOffset.UtcNow.AddDays(300), DateTimeOffset.UtcNow.AddDays(300));
+        using var outside = new TempDirectory();
+        var marker = outside.Combine("ran-as-root");
+        // A shell script where the kubelet binary should be: run, it would leave a marker (and could do anything).
+        root.File("/usr/local/bin/kubelet", $"#!/bin/sh\ntouch {marker}\necho Kubernetes v9.9.9\n");
+        File.SetUnixFileMode(root.Real("/usr/local/bin/kubelet"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var script = await CollectorHarness.RunAsync(Collector("http://127.0.0.1:9/healthz"), new HostRoot(root.Path));
+
+        Assert.False(File.Exists(marker), "the host's kubelet binary was executed");
+        Assert.Null(((KubeletFacts)script.Facts!).Version);
+
+        // A real kubelet is a Go binary: its version is linked into the build information, read without running it.
+        await File.WriteAllBytesAsync(root.Real("/usr/local/bin/kubelet"), Collection.GoBuildInfoTests.Elf(Collection.GoBuildInfoTests.BuildInfo(
+            "go1.22.5", "path\tk8s.io/kubernetes/cmd/kubelet\nbuild\t-ldflags=-X k8s.io/component-base/version.gitVersion=v1.30.4\n")));
+
+        var binary = await CollectorHarness.RunAsync(Collector("http://127.0.0.1:9/healthz"), new HostRoot(root.Path));
+
+        Assert.Equal("v1.30.4", ((KubeletFacts)binary.Facts!).Version);
+        Assert.DoesNotContain(binary.Commands, c => c.CommandLine.Contains("kubelet", StringComparison.Ordinal));
+    }
+
     private static KubeletCollector Collector(string healthzUrl)
         => new(Options.Create(new KubeletCollectorOptions { HealthzUrl = healthzUrl, HealthzTimeout = TimeSpan.FromSeconds(2) }), NullLogger<KubeletCollector>.Instance);
 
