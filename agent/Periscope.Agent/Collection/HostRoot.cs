@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 
 namespace Periscope.Agent.Collection;
 
@@ -12,8 +13,14 @@ internal sealed partial class HostRoot : INodeFileSystem
 {
     private const int MaxLinkHops = 40;
 
-    public HostRoot(string root)
+    private static bool s_openat2Unavailable;
+    private readonly bool _emulateOpenat2;
+
+    /// <param name="root">The node's filesystem root.</param>
+    /// <param name="emulateOpenat2">Resolve by the component walk even where the kernel has <c>openat2</c> (tests).</param>
+    public HostRoot(string root, bool emulateOpenat2 = false)
     {
+        _emulateOpenat2 = emulateOpenat2;
         ArgumentException.ThrowIfNullOrEmpty(root);
         Root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
         if (Root.Length == 0)
@@ -112,27 +119,191 @@ internal sealed partial class HostRoot : INodeFileSystem
 
     public Stream OpenRead(string nodePath)
     {
-        var path = Resolve(nodePath);
-        if (NeverRead.Reason(ToNodePath(path)) is { } reason)
+        ArgumentNullException.ThrowIfNull(nodePath);
+        if (NeverRead.Reason(ToNodePath(Resolve(nodePath))) is { } reason)
         {
             throw new UnauthorizedAccessException($"{nodePath} is never read: {reason}.");
         }
 
-        // Opening a FIFO for reading blocks until a writer appears, and a socket cannot be read as a file: refuse
-        // anything but regular files and character devices so that a hostile node root cannot hang a run.
-        if (Stat(path, out var mode) && (mode & 0xF000) is not (0x8000 or 0x2000))
+        // Resolved and opened in one step, by descriptor: what was checked is what is read, whatever is swapped in.
+        var handle = OpenInRoot(nodePath);
+        try
         {
+            // Checked again on what the descriptor names: a link swapped in after the check above cannot lead to a
+            // secret volume either.
+            if (OpenedPath(handle) is { } opened && NeverRead.Reason(ToNodePath(opened)) is { } openedReason)
+            {
+                throw new UnauthorizedAccessException($"{nodePath} is never read: {openedReason}.");
+            }
+
+            return new FileStream(handle, FileAccess.Read, bufferSize: 0);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens a regular file under the root, resolving every symbolic link inside it (an absolute target re-rooted,
+    /// <c>..</c> never above the root) in the same step as the open: <c>openat2</c> with
+    /// <c>RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS</c> where the kernel has it (Linux 5.6), else — on <c>ENOSYS</c>,
+    /// or <c>EPERM</c> from an older seccomp profile — a walk that emulates it one component at a time with
+    /// <c>O_NOFOLLOW</c> and <c>readlinkat</c>, holding each directory by descriptor. The open never blocks
+    /// (<c>O_NONBLOCK</c>: a FIFO answers at once) and the descriptor must be a regular file (<c>statx</c>).
+    /// </summary>
+    internal SafeFileHandle OpenInRoot(string nodePath)
+    {
+        var relative = StripRoot(nodePath);
+        using var root = Check(Native.OpenAt(Native.AtFdCwd, Root, Native.OPath | Native.ODirectory | Native.OCloExec, 0), nodePath);
+        var flags = Native.ORdOnly | Native.ONonBlock | Native.OCloExec | Native.ONoCtty;
+        SafeFileHandle file;
+        if (!_emulateOpenat2 && !Volatile.Read(ref s_openat2Unavailable))
+        {
+            var fd = Native.OpenAt2(root, relative, flags);
+            var errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
+            if (errno is Native.ENoSys or Native.EPerm)
+            {
+                Volatile.Write(ref s_openat2Unavailable, true);
+                file = Walk(root, relative, flags, nodePath);
+            }
+            else
+            {
+                file = Check(fd, nodePath, errno);
+            }
+        }
+        else
+        {
+            file = Walk(root, relative, flags, nodePath);
+        }
+
+        if (!Native.TryStat(file, out var mode, out _) || (mode & 0xF000) != 0x8000)
+        {
+            file.Dispose();
             throw new IOException($"{nodePath} is not a regular file.");
         }
 
-        return new FileStream(path, new FileStreamOptions
+        return file;
+    }
+
+    private static SafeFileHandle Walk(SafeFileHandle root, string relative, int flags, string nodePath)
+    {
+        var pending = new Stack<string>(SplitReversed(relative));
+        var directories = new Stack<SafeFileHandle>();
+        var hops = 0;
+        try
         {
-            Mode = FileMode.Open,
-            Access = FileAccess.Read,
-            Share = FileShare.ReadWrite | FileShare.Delete,
-            BufferSize = 0,
-            Options = FileOptions.SequentialScan,
-        });
+            while (pending.Count > 0)
+            {
+                var part = pending.Pop();
+                if (part.Length == 0 || part == ".")
+                {
+                    continue;
+                }
+
+                var parent = directories.Count > 0 ? directories.Peek() : root;
+                if (part == "..")
+                {
+                    if (directories.Count > 0)
+                    {
+                        directories.Pop().Dispose(); // never above the root
+                    }
+
+                    continue;
+                }
+
+                var last = pending.All(p => p.Length == 0 || p == ".");
+                var entry = Check(Native.OpenAt(parent, part, Native.OPath | Native.ONoFollow | Native.OCloExec, 0), nodePath);
+                if (!Native.TryStat(entry, out var mode, out _))
+                {
+                    entry.Dispose();
+                    throw new IOException($"{nodePath}: could not stat {part}.");
+                }
+
+                if ((mode & 0xF000) == 0xA000)
+                {
+                    var target = Native.ReadLink(entry);
+                    entry.Dispose();
+                    if (++hops > MaxLinkHops)
+                    {
+                        throw new IOException($"Too many symbolic links resolving '{nodePath}'.");
+                    }
+
+                    if (target.StartsWith('/'))
+                    {
+                        while (directories.Count > 0)
+                        {
+                            directories.Pop().Dispose(); // an absolute target is re-rooted
+                        }
+                    }
+
+                    foreach (var segment in SplitReversed(target))
+                    {
+                        pending.Push(segment);
+                    }
+
+                    continue;
+                }
+
+                if (!last)
+                {
+                    if ((mode & 0xF000) != 0x4000)
+                    {
+                        entry.Dispose();
+                        throw new DirectoryNotFoundException($"{nodePath}: {part} is not a directory.");
+                    }
+
+                    directories.Push(entry);
+                    continue;
+                }
+
+                entry.Dispose();
+                // The last component is opened for reading without following a link: one swapped in since it was
+                // looked at fails the open (ELOOP) instead of being followed.
+                return Check(Native.OpenAt(parent, part, flags | Native.ONoFollow, 0), nodePath);
+            }
+
+            throw new IOException($"{nodePath} names the root, not a file.");
+        }
+        finally
+        {
+            while (directories.Count > 0)
+            {
+                directories.Pop().Dispose();
+            }
+        }
+    }
+
+    private static SafeFileHandle Check(int fd, string nodePath, int? errno = null)
+    {
+        if (fd >= 0)
+        {
+            return new SafeFileHandle(fd, ownsHandle: true);
+        }
+
+        var error = errno ?? Marshal.GetLastPInvokeError();
+        var message = $"{nodePath}: {Marshal.GetPInvokeErrorMessage(error)}";
+        throw error switch
+        {
+            Native.ENoEnt => new FileNotFoundException(message, nodePath),
+            Native.ENotDir => new DirectoryNotFoundException(message),
+            Native.EAcces => new UnauthorizedAccessException(message),
+            _ => new IOException(message),
+        };
+    }
+
+    /// <summary>The path a descriptor names (its <c>/proc/self/fd</c> link), or null where that cannot be read.</summary>
+    private static string? OpenedPath(SafeFileHandle handle)
+    {
+        try
+        {
+            return new FileInfo($"/proc/self/fd/{handle.DangerousGetHandle()}").LinkTarget;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     public async Task<string?> TryReadTextAsync(string nodePath, int maxBytes, CancellationToken cancellationToken)
