@@ -20,8 +20,9 @@ internal sealed record JournalEntry(string Message, DateTimeOffset? Time, int? P
 internal sealed record JournalRead(long Entries, string? Problem, bool Capped);
 
 /// <summary>
-/// The node's journal under the host root: <c>journalctl --directory=&lt;root&gt;/var/log/journal</c> (and
-/// <c>/run/log/journal</c>) through the command runner, bounded by the run's window, a timeout, an entry count and an
+/// The node's journal under the host root: the journal files of <c>&lt;root&gt;/var/log/journal</c> (and
+/// <c>/run/log/journal</c>), opened by the agent and handed to <c>journalctl --file</c> as descriptors, through the
+/// command runner, bounded by the run's window, a timeout, an entry count and an
 /// output cap; every invocation is recorded in the manifest. journald need not run: the files are read directly.
 /// Output is parsed as it arrives and handed out entry by entry, so a large journal is never held whole.
 /// </summary>
@@ -54,9 +55,18 @@ internal static class HostJournal
         long entries = 0;
         foreach (var directory in directories)
         {
+            // journalctl is given only journal files the agent opened itself, inside the root and regular, as the
+            // descriptors it holds (/proc/<agent>/fd/N): it never walks a directory or follows a path of its own.
+            var files = OpenJournalFiles(context.Host, directory);
+            if (files.Count == 0)
+            {
+                problems.Add($"no journal file under {directory}");
+                continue;
+            }
+
             List<string> arguments =
             [
-                "--directory=" + context.Host.Resolve(directory),
+                .. files.Select(f => $"--file=/proc/{Environment.ProcessId}/fd/{f.SafeFileHandle.DangerousGetHandle()}"),
                 "--output=json", "--output-fields=MESSAGE,PRIORITY,SYSLOG_FACILITY,_TRANSPORT",
                 "--no-pager", "--quiet", "--all",
                 "--since=@" + context.Since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
@@ -117,6 +127,10 @@ internal static class HostJournal
                 }
 
                 await lines.DisposeAsync();
+                foreach (var file in files)
+                {
+                    await file.DisposeAsync();
+                }
             }
 
             entries += read;
@@ -138,6 +152,52 @@ internal static class HostJournal
 
         return new JournalRead(entries, problems.Count == directories.Count ? string.Join("; ", problems) : null, capped);
     }
+
+    /// <summary>Most journal files read per journal directory (journald keeps far fewer by default).</summary>
+    public const int MaxFiles = 1024;
+
+    /// <summary>
+    /// Opens the journal files of a journal directory (<c>*.journal</c>, <c>*.journal~</c>, directly in it or one level
+    /// down, as journald lays them out per machine id and namespace) through the host root: links are resolved inside
+    /// the root and only regular files are opened. Files that cannot be opened are left out.
+    /// </summary>
+    private static List<FileStream> OpenJournalFiles(INodeFileSystem host, string directory)
+    {
+        var candidates = new List<string>();
+        foreach (var name in host.ListDirectory(directory).Order(StringComparer.Ordinal))
+        {
+            var path = $"{directory}/{name}";
+            if (IsJournalFile(name))
+            {
+                candidates.Add(path);
+            }
+            else if (host.DirectoryExists(path))
+            {
+                candidates.AddRange(host.ListDirectory(path).Where(IsJournalFile).Order(StringComparer.Ordinal).Select(n => $"{path}/{n}"));
+            }
+        }
+
+        var files = new List<FileStream>();
+        foreach (var path in candidates.Take(MaxFiles))
+        {
+            try
+            {
+                if (host.OpenRead(path) is FileStream file)
+                {
+                    files.Add(file);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // not a regular file inside the root (a link out, a FIFO), or gone since it was listed
+            }
+        }
+
+        return files;
+    }
+
+    private static bool IsJournalFile(string name)
+        => name.EndsWith(".journal", StringComparison.Ordinal) || name.EndsWith(".journal~", StringComparison.Ordinal);
 
     /// <summary>Parses one line of <c>journalctl -o json</c>; false for anything else.</summary>
     public static bool TryParse(string json, out JournalEntry entry)

@@ -28,6 +28,7 @@ internal sealed partial class RunService(
     ILogger<RunService> logger) : BackgroundService
 {
     private readonly ILogger _logger = logger;
+    private int _storageFailures;
 
     private string Store => agentOptions.Value.Store;
 
@@ -109,6 +110,14 @@ internal sealed partial class RunService(
                 return;
             }
 
+            if (queue.History.SaveError is { } unsaved)
+            {
+                // A run is recorded as running before it starts; where that cannot be written (a full disk) neither can
+                // its bundle. It fails now and may be tried again later.
+                FailForStorage(runId, unsaved);
+                return;
+            }
+
             // After SIGTERM the run (and its upload) may go on for the grace period, then it is cancelled.
             var grace = runOptions.Value.ShutdownGrace;
             using var runCancellation = new CancellationTokenSource();
@@ -138,15 +147,23 @@ internal sealed partial class RunService(
                 LogAbandoned(runId);
                 return;
             }
+            catch (IOException ex)
+            {
+                // The store could not take the bundle (a full or read-only disk): failed, and tried again later.
+                FailForStorage(runId, ex.Message);
+                return;
+            }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                // Isolation boundary of one run: the store refused the bundle, the node name cannot be found, a defect.
-                // The agent stays up for the next trigger.
+                // Isolation boundary of one run: the node name cannot be found, a defect. The agent stays up for the
+                // next trigger.
                 queue.History.End(runId, RunState.Failed, ex.Message, time.GetUtcNow());
                 metrics.RunEnded(RunState.Failed);
                 LogFailed(runId, ex.Message);
                 return;
             }
+
+            _storageFailures = 0;
 
             var counts = FindingCounts.Of(outcome.Findings);
             var health = outcome.Health.ToString().ToLowerInvariant();
@@ -160,6 +177,20 @@ internal sealed partial class RunService(
         {
             queue.Finished(runId);
         }
+    }
+
+    /// <summary>
+    /// Fails a run for want of storage: recorded (in memory at least), logged and counted, and the same run id may be
+    /// offered again after a delay that doubles with each such failure in a row (1 min up to 16 min).
+    /// </summary>
+    private void FailForStorage(string runId, string reason)
+    {
+        var delay = TimeSpan.FromMinutes(1 << Math.Min(_storageFailures, 4));
+        _storageFailures++;
+        var now = time.GetUtcNow();
+        queue.History.End(runId, RunState.Failed, $"storage: {reason}", now, now + delay);
+        metrics.RunEnded(RunState.Failed);
+        LogStorageFailed(runId, reason, delay.TotalMinutes);
     }
 
     private async Task SpoolPassAsync(CancellationToken cancellationToken)
@@ -247,6 +278,9 @@ internal sealed partial class RunService(
 
     [LoggerMessage(EventId = 1410, Level = LogLevel.Error, Message = "Spool pass failed: {Reason}")]
     private partial void LogSpoolFailed(string reason);
+
+    [LoggerMessage(EventId = 1414, Level = LogLevel.Error, Message = "Run {RunId} failed for want of storage: {Reason}. The agent stays up; the run may be triggered again in {Minutes} min.")]
+    private partial void LogStorageFailed(string runId, string reason, double minutes);
 
     [LoggerMessage(EventId = 1413, Level = LogLevel.Information, Message = "Agent stopping (run in progress: {RunId}).")]
     private partial void LogStopping(string runId);

@@ -72,6 +72,11 @@ internal static class AgentEndpoints
             case OfferResult.AlreadyQueued:
                 await WriteAsync(context, StatusCodes.Status202Accepted, new RunAccepted(runId, "already queued or running"));
                 break;
+            case OfferResult.Full:
+                context.Response.Headers.RetryAfter = "60";
+                await ProblemAsync(context, StatusCodes.Status429TooManyRequests,
+                    $"{RunQueue.Capacity} runs are queued on this node already; offer run '{runId}' again once they have run.");
+                break;
             default:
                 var record = context.RequestServices.GetRequiredService<RunQueue>().History.Get(runId);
                 await ProblemAsync(context, StatusCodes.Status409Conflict,

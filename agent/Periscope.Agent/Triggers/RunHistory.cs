@@ -36,6 +36,9 @@ internal sealed record RunRecord
 
     /// <summary>The bundle's health (completed runs) or why the run failed or was abandoned.</summary>
     public string? Detail { get; init; }
+
+    /// <summary>A run that failed for want of storage (a full disk) may run again from this time; others never do.</summary>
+    public DateTimeOffset? RetryAfter { get; init; }
 }
 
 /// <summary>
@@ -62,6 +65,9 @@ internal sealed class RunHistory
     }
 
     public string Path => _path;
+
+    /// <summary>Why the newest save of the history failed (a full or read-only disk), or null when it was saved.</summary>
+    public string? SaveError { get; private set; }
 
     /// <summary>Loads the history of the store; a missing file is an empty history, an unreadable one is an error.</summary>
     /// <exception cref="IOException">The history exists but cannot be read or parsed.</exception>
@@ -143,7 +149,7 @@ internal sealed class RunHistory
     {
         lock (_lock)
         {
-            if (_runs.ContainsKey(runId))
+            if (_runs.TryGetValue(runId, out var known) && !(known.RetryAfter is { } after && now >= after))
             {
                 return false;
             }
@@ -155,20 +161,51 @@ internal sealed class RunHistory
         return true;
     }
 
-    public void End(string runId, RunState state, string? detail, DateTimeOffset now)
+    /// <summary>Whether a trigger for this id may be queued now: never seen, or failed for want of storage and due again.</summary>
+    public bool MayRun(string runId, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            return !_runs.TryGetValue(runId, out var known) || (known.RetryAfter is { } after && now >= after);
+        }
+    }
+
+    /// <param name="runId">The run.</param>
+    /// <param name="state">How it ended.</param>
+    /// <param name="detail">What happened.</param>
+    /// <param name="now">When.</param>
+    /// <param name="retryAfter">For a run that failed for want of storage (a full disk): when the same id may run again.</param>
+    public void End(string runId, RunState state, string? detail, DateTimeOffset now, DateTimeOffset? retryAfter = null)
     {
         lock (_lock)
         {
             if (_runs.TryGetValue(runId, out var run))
             {
-                _runs[runId] = run with { State = state, EndedAt = now, Detail = detail };
+                _runs[runId] = run with { State = state, EndedAt = now, Detail = detail, RetryAfter = retryAfter };
             }
         }
 
         Save();
     }
 
+    /// <summary>
+    /// Writes the history; a failure (a full or read-only disk) is kept in <see cref="SaveError"/>, never thrown: the
+    /// history stays whole in memory and the next save writes all of it.
+    /// </summary>
     private void Save()
+    {
+        try
+        {
+            Write();
+            SaveError = null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            SaveError = $"the run history {_path} could not be written: {ex.Message}";
+        }
+    }
+
+    private void Write()
     {
         RunHistoryDocument document;
         lock (_lock)
@@ -204,9 +241,13 @@ internal sealed class RunHistory
         }
         finally
         {
-            if (File.Exists(temp))
+            try
             {
                 File.Delete(temp);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // left for the next start's clean-up
             }
         }
     }

@@ -13,6 +13,9 @@ internal enum OfferResult
 
     /// <summary>The run id is queued or running already.</summary>
     AlreadyQueued,
+
+    /// <summary>The queue holds <see cref="RunQueue.Capacity"/> runs already: offer it again later.</summary>
+    Full,
 }
 
 /// <summary>
@@ -20,8 +23,11 @@ internal enum OfferResult
 /// triggers and many times (each relist of the ConfigMap, each poll of its mounted files, a retried POST): the queue
 /// and the <see cref="RunHistory"/> make sure it runs once.
 /// </summary>
-internal sealed class RunQueue(RunHistory history)
+internal sealed class RunQueue(RunHistory history, TimeProvider? time = null)
 {
+    /// <summary>Most distinct run ids waiting at once (a flood of new ids is refused past it, not held without limit).</summary>
+    public const int Capacity = 16;
+
     private readonly Channel<RunTrigger> _channel = Channel.CreateUnbounded<RunTrigger>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HashSet<string> _pending = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
@@ -38,15 +44,22 @@ internal sealed class RunQueue(RunHistory history)
         ArgumentException.ThrowIfNullOrEmpty(trigger.RunId);
         lock (_lock)
         {
-            if (history.Get(trigger.RunId) is not null)
+            if (!history.MayRun(trigger.RunId, (time ?? TimeProvider.System).GetUtcNow()))
             {
                 return OfferResult.AlreadyRun;
             }
 
-            if (!_pending.Add(trigger.RunId))
+            if (_pending.Contains(trigger.RunId))
             {
                 return OfferResult.AlreadyQueued;
             }
+
+            if (_pending.Count >= Capacity)
+            {
+                return OfferResult.Full;
+            }
+
+            _pending.Add(trigger.RunId);
         }
 
         _channel.Writer.TryWrite(trigger);
