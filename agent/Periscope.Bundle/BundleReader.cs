@@ -249,6 +249,13 @@ public sealed class BundleReader : IDisposable
                 throw new BundleRejectedException($"unsafe {problem}");
             }
 
+            // Unix file type in the high half of the external attributes: only regular files (or none recorded).
+            var type = (entry.ExternalAttributes >> 16) & 0xF000;
+            if (type is not (0 or 0x8000))
+            {
+                throw new BundleRejectedException($"entry {entry.FullName} is not a regular file (a symbolic link or special file)");
+            }
+
             if (!names.Add(entry.FullName))
             {
                 throw new BundleRejectedException($"entry {entry.FullName} appears twice");

@@ -14,8 +14,8 @@ public static partial class NodeName
         => IsValid(value)
             ? value!
             : throw new ArgumentException(
-                $"Node name '{value}' is not valid: it must be a host name of letters, digits, '.', '_' and '-' (at most 253 characters).");
+                $"Node name '{value}' is not valid: it must be a host name of letters, digits, '.', '_' and '-' (at most 242 characters, so that <node>.status.json and the writer's temporary names fit Linux's 255-byte file names).");
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,241}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

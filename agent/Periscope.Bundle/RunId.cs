@@ -23,6 +23,6 @@ public static partial class RunId
     public static string FromTime(DateTimeOffset start)
         => start.UtcDateTime.ToString(DefaultFormat, CultureInfo.InvariantCulture);
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

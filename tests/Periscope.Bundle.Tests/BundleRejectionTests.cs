@@ -34,6 +34,22 @@ public sealed class BundleRejectionTests
     }
 
     [Fact]
+    public async Task Open_ZipEntryThatIsASymbolicLink_IsRejected()
+    {
+        using var store = new TempDirectory();
+        var zip = await TestBundles.WriteAsync(store.Path, "run1", "node-a");
+        using (var archive = ZipFile.Open(zip, ZipArchiveMode.Update))
+        {
+            // Unix mode in the high half of the external attributes: 0120777, a symbolic link.
+            archive.GetEntry("kernel/kmsg.log")!.ExternalAttributes = unchecked((int)(0xA1FFu << 16));
+        }
+
+        var error = Assert.Throws<BundleRejectedException>(() => BundleReader.Open(File.OpenRead(zip)));
+
+        Assert.Contains("not a regular file", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task VerifyAll_TamperedEvidence_ReportsTheEntry()
     {
         using var store = new TempDirectory();

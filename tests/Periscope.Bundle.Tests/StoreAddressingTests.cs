@@ -12,8 +12,28 @@ public sealed class StoreAddressingTests
     [InlineData("a/b", false)]
     [InlineData("", false)]
     [InlineData("x1234567890123456789012345678901234567890123456789012345678901234", false)]
+    [InlineData("run-1\n", false)]
+    [InlineData("run-1\r\n", false)]
     public void IsValid_RunIds_FollowTheContract(string runId, bool valid)
         => Assert.Equal(valid, RunId.IsValid(runId));
+
+    [Theory]
+    [InlineData("aks-nodepool1-0", true)]
+    [InlineData("node-1\n", false)]
+    [InlineData("node..x", false)]
+    public void IsValid_NodeNames_FollowTheContract(string node, bool valid)
+        => Assert.Equal(valid, NodeName.IsValid(node));
+
+    [Fact]
+    public void IsValid_NodeNameLength_FitsTheStatusRecordAndTemporaryNamesInA255ByteFileName()
+    {
+        var longest = new string('n', 242);
+        Assert.True(NodeName.IsValid(longest));
+        Assert.True((longest + StoreLayout.StatusSuffix).Length <= 255);
+        Assert.True($".{longest}.z0a1b2c.tmp".Length <= 255);
+        Assert.False(NodeName.IsValid(longest + "n"));
+        Assert.Contains("242", Assert.Throws<ArgumentException>(() => NodeName.Validate(new string('n', 253))).Message, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void FromTime_DefaultRunId_IsUtcStartTime()

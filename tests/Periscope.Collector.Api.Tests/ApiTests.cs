@@ -172,6 +172,86 @@ public sealed partial class ApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, still.StatusCode);
     }
 
+    [Fact]
+    public async Task SignOut_EndsTheSessionOnTheServer_ACopiedCookieIsRefused()
+    {
+        var client = Client();
+        using var signIn = await SignInAsync(client, Token);
+        var cookie = signIn.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("periscope_session=", StringComparison.Ordinal)).Split(';')[0];
+        var page = await client.GetStringAsync("/");
+        var csrf = CsrfField().Match(page).Groups[1].Value;
+
+        using var signOut = await client.PostAsync("/signout", new FormUrlEncodedContent(new Dictionary<string, string> { ["csrf"] = csrf }));
+        var copy = Client();
+        using var replay = new HttpRequestMessage(HttpMethod.Get, "/api/runs");
+        replay.Headers.Add("Cookie", cookie);
+        using var replayed = await copy.SendAsync(replay);
+
+        Assert.Equal(HttpStatusCode.Redirect, signOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
+    }
+
+    [Fact]
+    public async Task Session_TokenRotated_EndsTheSessionsItOpened()
+    {
+        var client = Client();
+        using (await SignInAsync(client, Token))
+        {
+        }
+
+        using var before = await client.GetAsync("/api/runs");
+        await File.WriteAllTextAsync(_temp.Combine("token"), "rotated-operator-token-55\n");
+        using var after = await client.GetAsync("/api/runs");
+        using var page = await client.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task SignIn_HugeForm_Is413(bool withLength)
+    {
+        var client = Client();
+        var form = await client.GetStringAsync("/signin");
+        var csrf = CsrfField().Match(form).Groups[1].Value;
+        var body = $"csrf={Uri.EscapeDataString(csrf)}&token=" + new string('a', 50 * 1024 * 1024);
+        HttpContent content = withLength
+            ? new StringContent(body, System.Text.Encoding.ASCII, "application/x-www-form-urlencoded")
+            : new PushStreamContent(body).WithType();
+
+        using var response = await client.PostAsync("/signin", content);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    /// <summary>A form body sent without a Content-Length (chunked), so only reading it can find its size.</summary>
+    private sealed class PushStreamContent(string body) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            var bytes = System.Text.Encoding.ASCII.GetBytes(body);
+            for (var i = 0; i < bytes.Length; i += 1024 * 1024)
+            {
+                await stream.WriteAsync(bytes.AsMemory(i, Math.Min(1024 * 1024, bytes.Length - i)));
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+
+        public PushStreamContent WithType()
+        {
+            Headers.ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded");
+            return this;
+        }
+    }
+
     [Theory]
     [InlineData("/api/runs/..%2F..%2Fetc/nodes/passwd/bundle")]
     [InlineData("/api/runs/run-1/nodes/..%2F..%2Fsecret.txt/bundle")]

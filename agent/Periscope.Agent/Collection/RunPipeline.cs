@@ -32,6 +32,11 @@ internal sealed partial class RunPipeline(
         var started = timeProvider.GetUtcNow();
         var runId = spec.RunId is null ? RunId.FromTime(started) : RunId.Validate(spec.RunId);
         var node = await NodeIdentityResolver.ResolveNameAsync(spec.Node, host, cancellationToken);
+        foreach (var leftover in DirectoryBundleSink.RemoveLeftovers(spec.Store, node, started))
+        {
+            LogLeftoverRemoved(leftover);
+        }
+
         DirectoryBundleSink.PrepareRunDirectory(spec.Store, runId, node);
 
         var until = spec.Until ?? started;
@@ -98,6 +103,9 @@ internal sealed partial class RunPipeline(
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Run {RunId} starting on node {Node} (host root {HostRoot}).")]
     private partial void LogStarting(string runId, string node, string hostRoot);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Removed {Path}, left in the store by a writer that was stopped.")]
+    private partial void LogLeftoverRemoved(string path);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Staging directory {Path} could not be removed: {Reason}")]
     private partial void LogStagingLeft(string path, string reason);

@@ -43,10 +43,75 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
         return runDirectory;
     }
 
+    /// <summary>
+    /// A writer's temporary name beside the final one: <c>.&lt;node&gt;.z&lt;6 hex&gt;.tmp</c> for the zip and
+    /// <c>.s…</c> for the status record — 13 bytes more than the node name, so a node name of 242 characters still fits
+    /// a 255-byte file name.
+    /// </summary>
+    private static string TemporaryName(string node, char kind)
+        => $".{node}.{kind}{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3))}.tmp";
+
+    /// <summary>
+    /// What a killed writer of this node left in the store: its temporary files in every run folder (this form and the
+    /// earlier <c>.&lt;node&gt;.zip.&lt;random&gt;.tmp</c> and <c>.status.</c> forms) and write probes, and run
+    /// folders left empty for an hour. Other nodes' files are never touched (a store may be shared).
+    /// </summary>
+    /// <returns>The paths removed.</returns>
+    public static IReadOnlyList<string> RemoveLeftovers(string store, string node, DateTimeOffset now)
+    {
+        var removed = new List<string>();
+        var root = Path.GetFullPath(store);
+        if (!Directory.Exists(root))
+        {
+            return removed;
+        }
+
+        foreach (var directory in new DirectoryInfo(root).EnumerateDirectories())
+        {
+            if (!RunId.IsValid(directory.Name) || directory.LinkTarget is not null)
+            {
+                continue;
+            }
+
+            try
+            {
+                foreach (var file in directory.EnumerateFiles($".{node}.*.tmp"))
+                {
+                    if (file.LinkTarget is null && IsTemporaryOf(file.Name, node))
+                    {
+                        file.Delete();
+                        removed.Add(file.FullName);
+                    }
+                }
+
+                if (!directory.EnumerateFileSystemInfos().Any() && now - directory.LastWriteTimeUtc > TimeSpan.FromHours(1))
+                {
+                    directory.Delete();
+                    removed.Add(directory.FullName);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // another writer's moment, or a read-only store: left for the next start
+            }
+        }
+
+        return removed;
+    }
+
+    private static bool IsTemporaryOf(string name, string node)
+    {
+        var middle = name[(node.Length + 2)..^4]; // between ".<node>." and ".tmp"
+        return (middle.Length == 7 && middle[0] is 'z' or 's' && middle[1..].All(char.IsAsciiHexDigitLower))
+            || middle.StartsWith("zip.", StringComparison.Ordinal)
+            || middle.StartsWith("status.", StringComparison.Ordinal);
+    }
+
     /// <summary>A private staging directory for a run's evidence, inside the store so it lives on the same disk.</summary>
     public static string CreateStagingDirectory(string store, string runId, string node)
     {
-        var staging = Path.Combine(Path.GetFullPath(store), ".staging", $"{runId}.{node}.{Guid.NewGuid():N}");
+        _ = node;
+        var staging = Path.Combine(Path.GetFullPath(store), ".staging", $"{runId}.{Guid.NewGuid():N}");
         CreateDirectory(Path.Combine(Path.GetFullPath(store), ".staging"));
         CreateDirectory(staging);
         return staging;
@@ -58,7 +123,7 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
         var runDirectory = PrepareRunDirectory(store, content.RunId, content.Node.Name);
         var finalZip = Path.Combine(Path.GetFullPath(store), StoreLayout.BundlePath(content.RunId, content.Node.Name));
         var finalStatus = Path.Combine(Path.GetFullPath(store), StoreLayout.StatusPath(content.RunId, content.Node.Name));
-        var tempZip = Path.Combine(runDirectory, $".{content.Node.Name}.zip.{Guid.NewGuid():N}.tmp");
+        var tempZip = Path.Combine(runDirectory, TemporaryName(content.Node.Name, 'z'));
 
         Manifest manifest;
         long bundleSize;
@@ -131,7 +196,7 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
             StartedAt = manifest.StartedAt,
             EndedAt = manifest.EndedAt,
         };
-        var tempStatus = Path.Combine(runDirectory, $".{content.Node.Name}.status.{Guid.NewGuid():N}.tmp");
+        var tempStatus = Path.Combine(runDirectory, TemporaryName(content.Node.Name, 's'));
         try
         {
             await using (var stream = new FileStream(tempStatus, new FileStreamOptions

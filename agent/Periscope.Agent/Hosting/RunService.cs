@@ -142,7 +142,7 @@ internal sealed partial class RunService(
             }
             catch (OperationCanceledException) when (runCancellation.IsCancellationRequested)
             {
-                queue.History.End(runId, RunState.Abandoned, $"the agent was stopped and the run did not finish within {grace.TotalSeconds:0.#} s", time.GetUtcNow());
+                queue.End(runId, RunState.Abandoned, $"the agent was stopped and the run did not finish within {grace.TotalSeconds:0.#} s", time.GetUtcNow());
                 metrics.RunEnded(RunState.Abandoned);
                 LogAbandoned(runId);
                 return;
@@ -157,7 +157,7 @@ internal sealed partial class RunService(
             {
                 // Isolation boundary of one run: the node name cannot be found, a defect. The agent stays up for the
                 // next trigger.
-                queue.History.End(runId, RunState.Failed, ex.Message, time.GetUtcNow());
+                queue.End(runId, RunState.Failed, ex.Message, time.GetUtcNow());
                 metrics.RunEnded(RunState.Failed);
                 LogFailed(runId, ex.Message);
                 return;
@@ -167,7 +167,7 @@ internal sealed partial class RunService(
 
             var counts = FindingCounts.Of(outcome.Findings);
             var health = outcome.Health.ToString().ToLowerInvariant();
-            queue.History.End(runId, RunState.Completed,
+            queue.End(runId, RunState.Completed,
                 $"{health}: {counts.Critical} critical, {counts.Warning} warning, {counts.Info} info; bundle {outcome.Bundle.BundlePath}", time.GetUtcNow());
             metrics.RunEnded(RunState.Completed);
             LogCompleted(runId, health, counts.Critical, counts.Warning, outcome.Bundle.BundlePath);
@@ -188,7 +188,7 @@ internal sealed partial class RunService(
         var delay = TimeSpan.FromMinutes(1 << Math.Min(_storageFailures, 4));
         _storageFailures++;
         var now = time.GetUtcNow();
-        queue.History.End(runId, RunState.Failed, $"storage: {reason}", now, now + delay);
+        queue.End(runId, RunState.Failed, $"storage: {reason}", now, now + delay);
         metrics.RunEnded(RunState.Failed);
         LogStorageFailed(runId, reason, delay.TotalMinutes);
     }

@@ -69,7 +69,7 @@ internal sealed partial class RedactorFactory(IOptions<RedactionOptions> options
         return new RedactionRule(rule.Name, regex, rule.Triggers.Count > 0 ? rule.Triggers : [string.Empty]);
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,40}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,40}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex RuleName();
 }
 

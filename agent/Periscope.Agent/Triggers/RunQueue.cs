@@ -83,6 +83,19 @@ internal sealed class RunQueue(RunHistory history, TimeProvider? time = null)
         }
     }
 
+    /// <summary>
+    /// Records how a run ended and takes it off the queue in one step, so that a trigger offered meanwhile sees either
+    /// the run still queued or its end — never a run that has ended but still counts as queued (and would be dropped).
+    /// </summary>
+    public void End(string runId, RunState state, string? detail, DateTimeOffset now, DateTimeOffset? retryAfter = null)
+    {
+        lock (_lock)
+        {
+            history.End(runId, state, detail, now, retryAfter);
+            _pending.Remove(runId);
+        }
+    }
+
     /// <summary>Called by the run service when the run has ended and is in the history.</summary>
     public void Finished(string runId)
     {

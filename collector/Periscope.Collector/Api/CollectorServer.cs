@@ -27,6 +27,8 @@ internal static class CollectorServer
 {
     private const string Session = CookieAuthenticationDefaults.AuthenticationScheme;
     private const string Either = "token-or-session";
+    private const string SessionTokenClaim = "periscope:token";
+    private const string SessionIdClaim = "periscope:session";
 
     public static void ConfigureServices(IServiceCollection services, ServerOptions options, Correlation.CorrelationOptions? correlation = null)
     {
@@ -34,6 +36,7 @@ internal static class CollectorServer
         services.AddSingleton(correlation ?? new Correlation.CorrelationOptions());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AccessToken>();
+        services.AddSingleton(sp => new SessionRevocations(sp.GetRequiredService<TimeProvider>(), options.SessionLifetime));
         services.TryAddSingleton<IBundleSource>(_ => options.OpenSource());
         services.AddSingleton<RunStarter>();
         services.AddSingleton<RunCatalog>();
@@ -62,6 +65,23 @@ internal static class CollectorServer
                 o.ExpireTimeSpan = options.SessionLifetime;
                 o.SlidingExpiration = false;
                 o.LoginPath = "/signin";
+                o.Events.OnValidatePrincipal = context =>
+                {
+                    // A session lives only while the operator token that opened it is the current one, and until it is
+                    // signed out.
+                    var services = context.HttpContext.RequestServices;
+                    var fingerprint = context.Principal?.FindFirst(SessionTokenClaim)?.Value;
+                    var sessionId = context.Principal?.FindFirst(SessionIdClaim)?.Value;
+                    var current = services.GetRequiredService<AccessToken>().Fingerprint();
+                    if (fingerprint is null || sessionId is null || current is null
+                        || !string.Equals(fingerprint, current, StringComparison.Ordinal)
+                        || services.GetRequiredService<SessionRevocations>().IsRevoked(sessionId))
+                    {
+                        context.RejectPrincipal();
+                    }
+
+                    return Task.CompletedTask;
+                };
                 o.Events.OnRedirectToLogin = context =>
                 {
                     // The API answers 401; only pages are sent to the sign-in form.
@@ -86,12 +106,63 @@ internal static class CollectorServer
             context.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'";
             context.Response.Headers.XContentTypeOptions = "nosniff";
             context.Response.Headers["Referrer-Policy"] = "no-referrer";
-            await next(context);
+            if (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+            {
+                await next(context);
+                return;
+            }
+
+            // Every request body the service takes (sign-in, sign-out, a run to start) is a few hundred bytes: past
+            // MaxBodyBytes it is refused with 413, never read into memory and never a 500.
+            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            {
+                limit.MaxRequestBodySize = MaxBodyBytes;
+            }
+
+            if (context.Request.ContentLength > MaxBodyBytes)
+            {
+                await TooLargeAsync(context);
+                return;
+            }
+
+            try
+            {
+                await next(context);
+            }
+            catch (Exception ex) when (!context.Response.HasStarted && IsTooLarge(ex))
+            {
+                await TooLargeAsync(context); // a body without a length that grew past the limit, or past a form limit
+            }
         });
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseEndpoints(Map);
+    }
+
+    /// <summary>Most bytes of a request body.</summary>
+    public const long MaxBodyBytes = 64 * 1024;
+
+    /// <summary>A body past the limit, as Kestrel, the form reader or anti-forgery (which reads the form first) say it.</summary>
+    private static bool IsTooLarge(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } or InvalidDataException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static async Task TooLargeAsync(HttpContext context)
+    {
+        context.Response.Clear();
+        context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await context.Response.WriteAsync($"The request body is over {MaxBodyBytes} bytes.");
     }
 
     public static void Map(IEndpointRouteBuilder app)
@@ -148,7 +219,12 @@ internal static class CollectorServer
             return Results.Redirect("/signin?failed=1");
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "operator")], Session);
+        var identity = new ClaimsIdentity(
+        [
+            new Claim(ClaimTypes.Name, "operator"),
+            new Claim(SessionTokenClaim, token.Fingerprint() ?? string.Empty),
+            new Claim(SessionIdClaim, Guid.NewGuid().ToString("N")),
+        ], Session);
         await context.SignInAsync(Session, new ClaimsPrincipal(identity));
         return Results.Redirect("/");
     }
@@ -158,6 +234,13 @@ internal static class CollectorServer
         if (!await antiforgery.IsRequestValidAsync(context))
         {
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "Missing or wrong anti-forgery token.");
+        }
+
+        // The cookie is a signed ticket the browser holds: signing out also ends it on the server, so a copy of the
+        // cookie is refused from now on.
+        if (context.User.FindFirst(SessionIdClaim)?.Value is { } sessionId)
+        {
+            context.RequestServices.GetRequiredService<SessionRevocations>().Revoke(sessionId);
         }
 
         await context.SignOutAsync(Session);

@@ -27,8 +27,8 @@ internal static class MarkdownReportRenderer
             md.AppendLine("|---|---|---|---|---|---|");
             foreach (var c in report.Correlations)
             {
-                var evidence = string.Join("<br>", c.Evidence.Take(5).Select(e => $"[{e.Node}]({e.Bundle}){(e.File is null ? string.Empty : $" `{e.File}{(e.Line is null ? string.Empty : $":{e.Line}")}`")}{(e.Note is null ? string.Empty : $" ({Cell(e.Note)})")}"));
-                md.AppendLine($"| {Words.Of(c.Severity)} | `{c.Code}` | {c.Scope}{(c.Pool is null ? string.Empty : $" `{c.Pool}`")} | **{Cell(c.Title)}**<br>{Cell(c.Detail)} | {c.Nodes.Count}: {Cell(string.Join(", ", c.Nodes.Take(10)))}{(c.Nodes.Count > 10 ? ", …" : string.Empty)} | {evidence} |");
+                var evidence = string.Join("<br>", c.Evidence.Take(5).Select(e => $"[{e.Node}]({e.Bundle}){(e.File is null ? string.Empty : $" {Code(e.File + (e.Line is null ? string.Empty : $":{e.Line}"))}")}{(e.Note is null ? string.Empty : $" ({Cell(e.Note)})")}"));
+                md.AppendLine($"| {Words.Of(c.Severity)} | {Code(c.Code)} | {c.Scope}{(c.Pool is null ? string.Empty : $" {Code(c.Pool)}")} | **{Cell(c.Title)}**<br>{Cell(c.Detail)} | {c.Nodes.Count}: {Cell(string.Join(", ", c.Nodes.Take(10)))}{(c.Nodes.Count > 10 ? ", …" : string.Empty)} | {evidence} |");
             }
         }
 
@@ -51,7 +51,7 @@ internal static class MarkdownReportRenderer
             md.AppendLine("|---|---|---|---|---|---|");
             foreach (var e in report.Timeline)
             {
-                md.AppendLine($"| {Words.Time(e.Time)} | {Words.Time(e.LastSeen)} | [{Cell(e.Node)}]({e.Bundle}) | `{e.Code}` | {e.Count} | {Cell(e.Title)} |");
+                md.AppendLine($"| {Words.Time(e.Time)} | {Words.Time(e.LastSeen)} | [{Cell(e.Node)}]({e.Bundle}) | {Code(e.Code)} | {e.Count} | {Cell(e.Title)} |");
             }
         }
 
@@ -68,7 +68,7 @@ internal static class MarkdownReportRenderer
             md.AppendLine("|---|---|---|---|---|---|---|");
             foreach (var f in report.Findings)
             {
-                md.AppendLine($"| {Words.Of(f.Severity)} | `{f.Code}` | {f.Scope}{(f.Pools.Count == 0 ? string.Empty : $" `{string.Join(", ", f.Pools)}`")} | {f.NodeCount}/{f.ReportingNodes}: {Cell(string.Join(", ", f.Nodes.Take(10)))}{(f.Nodes.Count > 10 ? ", …" : string.Empty)} | {f.Occurrences} | {Cell(f.Title)} | {Words.Time(f.LastSeen)} |");
+                md.AppendLine($"| {Words.Of(f.Severity)} | {Code(f.Code)} | {f.Scope}{(f.Pools.Count == 0 ? string.Empty : $" {Code(string.Join(", ", f.Pools))}")} | {f.NodeCount}/{f.ReportingNodes}: {Cell(string.Join(", ", f.Nodes.Take(10)))}{(f.Nodes.Count > 10 ? ", …" : string.Empty)} | {f.Occurrences} | {Cell(f.Title)} | {Words.Time(f.LastSeen)} |");
             }
         }
 
@@ -88,9 +88,9 @@ internal static class MarkdownReportRenderer
             }
 
             md.AppendLine();
-            md.AppendLine($"{node.OsImage ?? "unknown OS"}, kernel {node.KernelVersion ?? "unknown"}; collected {Words.Time(node.StartedAt)} – {Words.Time(node.EndedAt)}.");
+            md.AppendLine($"{Cell(node.OsImage ?? "unknown OS")}, kernel {Cell(node.KernelVersion ?? "unknown")}; collected {Words.Time(node.StartedAt)} – {Words.Time(node.EndedAt)}.");
             md.AppendLine();
-            md.AppendLine("Collectors: " + string.Join(", ", node.Collectors.Select(c => $"{c.Name} {Words.Of(c.Status)}{(c.Error is null ? string.Empty : $" ({Cell(c.Error)})")}")));
+            md.AppendLine("Collectors: " + string.Join(", ", node.Collectors.Select(c => $"{Cell(c.Name)} {Words.Of(c.Status)}{(c.Error is null ? string.Empty : $" ({Cell(c.Error)})")}")));
             if (node.Findings.Count > 0)
             {
                 md.AppendLine();
@@ -98,8 +98,8 @@ internal static class MarkdownReportRenderer
                 md.AppendLine("|---|---|---|---|---|---|");
                 foreach (var f in node.Findings)
                 {
-                    var evidence = f.Evidence.Count > 0 ? $"`{f.Evidence[^1].File}:{f.Evidence[^1].Line}`" : string.Empty;
-                    md.AppendLine($"| {Words.Of(f.Severity)} | `{f.Code}` | {Words.Of(f.Subject.Kind)} `{Cell(f.Subject.Id)}` | {f.Count} | {Cell(f.Title)} | {evidence} |");
+                    var evidence = f.Evidence.Count > 0 ? Code($"{f.Evidence[^1].File}:{f.Evidence[^1].Line}") : string.Empty;
+                    md.AppendLine($"| {Words.Of(f.Severity)} | {Code(f.Code)} | {Words.Of(f.Subject.Kind)} {Code(f.Subject.Id)} | {f.Count} | {Cell(f.Title)} | {evidence} |");
                 }
             }
         }
@@ -107,6 +107,48 @@ internal static class MarkdownReportRenderer
         return md.ToString();
     }
 
+    /// <summary>
+    /// Text from a bundle in a table cell or a line: HTML and Markdown syntax are escaped (a bundle's text is data,
+    /// never markup: no tag, link, image or emphasis can come through), and it stays on one line.
+    /// </summary>
     private static string Cell(string text)
-        => text.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal).Replace("\r", " ", StringComparison.Ordinal);
+    {
+        var escaped = new StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            _ = c switch
+            {
+                '&' => escaped.Append("&amp;"),
+                '<' => escaped.Append("&lt;"),
+                '>' => escaped.Append("&gt;"),
+                '\\' or '`' or '*' or '_' or '[' or ']' or '(' or ')' or '!' or '#' or '|' or '~' => escaped.Append('\\').Append(c),
+                '\n' or '\r' => escaped.Append(' '),
+                _ when char.IsControl(c) => escaped.Append(' '),
+                _ => escaped.Append(c),
+            };
+        }
+
+        return escaped.ToString();
+    }
+
+    /// <summary>
+    /// Text from a bundle as inline code: Markdown does not read HTML inside a code span, so only what would end the
+    /// span or the table cell (a backtick, a pipe, a line break) is replaced.
+    /// </summary>
+    private static string Code(string text)
+    {
+        var inner = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            _ = c switch
+            {
+                '`' => inner.Append('\''),
+                '|' => inner.Append("\\|"),
+                _ when char.IsControl(c) => inner.Append(' '),
+                _ => inner.Append(c),
+            };
+        }
+
+        return $"`{inner}`";
+    }
 }

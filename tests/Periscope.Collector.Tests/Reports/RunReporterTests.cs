@@ -25,6 +25,27 @@ public sealed class RunReporterTests
     }
 
     [Fact]
+    public async Task Markdown_BundleTextWithHtmlAndMarkdown_IsEscaped()
+    {
+        using var store = new TempDirectory();
+        var hostile = TestBundles.Finding("KERNEL_OOM_KILL", Bundle.Severity.Critical, "x`<img src=x onerror=alert(1)>") with
+        {
+            Title = "<script>alert(1)</script> [click](javascript:alert(1)) ![i](http://evil/x.png) | **bold**",
+        };
+        await TestBundles.WriteAsync(store.Path, "run-1", "n1", [hostile], identity: i => i with { OsImage = "<b>OS</b>", KernelVersion = "[k](http://evil)" });
+
+        var markdown = MarkdownReportRenderer.Render(await ReportAsync(store.Path, null));
+
+        Assert.DoesNotContain("<script", markdown, StringComparison.Ordinal);
+        Assert.DoesNotContain("<b>", markdown, StringComparison.Ordinal);
+        Assert.DoesNotContain("](javascript:", markdown, StringComparison.Ordinal);
+        Assert.DoesNotContain("](http://evil", markdown, StringComparison.Ordinal);
+        Assert.Contains("&lt;script&gt;", markdown, StringComparison.Ordinal);
+        // Inside a code span HTML is not read, and a backtick in the text cannot end the span early.
+        Assert.Contains("`x'<img src=x onerror=alert(1)>`", markdown, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Build_NodesList_NodeThatJoinedAfterTheRunStarted_IsNotExpected()
     {
         using var store = new TempDirectory();

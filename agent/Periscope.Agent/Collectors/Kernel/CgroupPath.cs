@@ -37,7 +37,7 @@ internal static partial class CgroupPath
     [GeneratedRegex("pod(?<uid>[0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})", RegexOptions.CultureInvariant)]
     private static partial Regex PodPattern();
 
-    [GeneratedRegex("^(?:(?:cri-containerd|crio|docker|containerd)-)?(?<id>[0-9a-f]{64})(?:\\.scope)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^(?:(?:cri-containerd|crio|docker|containerd)-)?(?<id>[0-9a-f]{64})(?:\\.scope)?\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ContainerPattern();
 }
 

@@ -1,0 +1,35 @@
+using Periscope.Agent.Export;
+using Periscope.Testing;
+using Xunit;
+
+namespace Periscope.Agent.Tests.Export;
+
+/// <summary>What a killed writer left in the store is removed at the next start; nothing of another node's is touched.</summary>
+public sealed class LeftoverTests
+{
+    [Fact]
+    public async Task RemoveLeftovers_KilledWritersTemporaryFilesAndOldEmptyRuns_AreRemovedOthersKept()
+    {
+        using var store = new TempDirectory();
+        var now = DateTimeOffset.UtcNow;
+        var run = Directory.CreateDirectory(store.Combine("run-1")).FullName;
+        string[] ours = [".node-a.z0a1b2c.tmp", ".node-a.s0a1b2c.tmp", ".node-a.zip.0123456789abcdef0123456789abcdef.tmp", ".node-a.status.0123456789abcdef.tmp"];
+        string[] kept = [".node-b.z0a1b2c.tmp", "node-a.zip", "node-a.status.json", ".node-a.notes.tmp"];
+        foreach (var name in ours.Concat(kept))
+        {
+            await File.WriteAllTextAsync(Path.Combine(run, name), "x", TestContext.Current.CancellationToken);
+        }
+
+        var oldEmpty = Directory.CreateDirectory(store.Combine("run-old"));
+        oldEmpty.LastWriteTimeUtc = now.UtcDateTime.AddHours(-2);
+        var newEmpty = Directory.CreateDirectory(store.Combine("run-new")); // another writer may be about to fill it
+
+        var removed = DirectoryBundleSink.RemoveLeftovers(store.Path, "node-a", now);
+
+        Assert.All(ours, name => Assert.False(File.Exists(Path.Combine(run, name)), name));
+        Assert.All(kept, name => Assert.True(File.Exists(Path.Combine(run, name)), name));
+        Assert.False(oldEmpty.Exists && Directory.Exists(oldEmpty.FullName));
+        Assert.True(Directory.Exists(newEmpty.FullName));
+        Assert.Equal(ours.Length + 1, removed.Count);
+    }
+}
