@@ -12,6 +12,21 @@ public sealed record BundleLimits
     /// <summary>Most bytes a JSON document entry (manifest, facts, findings) may expand to.</summary>
     public long MaxDocumentSize { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>Most bytes <c>findings.json</c> may expand to (a writer keeps its worst findings within it).</summary>
+    public long MaxFindingsSize { get; init; } = 16L * 1024 * 1024;
+
+    /// <summary>Most findings <c>findings.json</c> may hold.</summary>
+    public int MaxFindings { get; init; } = 5_000;
+
+    /// <summary>Most bytes <c>facts.json</c> may expand to.</summary>
+    public long MaxFactsSize { get; init; } = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// Most bytes the zip's central directory may take, read from its end record before the directory is loaded
+    /// (20,000 entries of the longest names fit in it).
+    /// </summary>
+    public long MaxCentralDirectorySize { get; init; } = 16L * 1024 * 1024;
+
     /// <summary>Highest expanded-to-compressed ratio an entry may have once it is larger than <see cref="RatioFloor"/>.</summary>
     public double MaxCompressionRatio { get; init; } = 250;
 

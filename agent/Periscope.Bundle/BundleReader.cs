@@ -49,7 +49,21 @@ public sealed class BundleReader : IDisposable
         ZipArchive zip;
         try
         {
+            // The end record says how many entries the directory holds and how large it is: a directory past the
+            // limits is refused before it is loaded (a zip of millions of entries would take gigabytes).
+            var directoryProblem = ZipDirectory.Check(stream, limits);
+            if (directoryProblem is not null)
+            {
+                throw new BundleRejectedException(directoryProblem);
+            }
+
+            stream.Position = 0;
             zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: false);
+        }
+        catch (BundleRejectedException)
+        {
+            stream.Dispose();
+            throw;
         }
         catch (InvalidDataException ex)
         {
@@ -79,11 +93,16 @@ public sealed class BundleReader : IDisposable
 
     /// <summary>Reads and verifies <c>facts.json</c>.</summary>
     public FactsDocument ReadFacts()
-        => ReadDocument(BundleSchema.FactsEntry, BundleJsonContext.Default.FactsDocument);
+        => ReadDocument(BundleSchema.FactsEntry, BundleJsonContext.Default.FactsDocument, Math.Min(_limits.MaxFactsSize, _limits.MaxDocumentSize));
 
-    /// <summary>Reads and verifies <c>findings.json</c>.</summary>
+    /// <summary>Reads and verifies <c>findings.json</c> (at most <see cref="BundleLimits.MaxFindings"/> findings).</summary>
     public FindingsDocument ReadFindings()
-        => ReadDocument(BundleSchema.FindingsEntry, BundleJsonContext.Default.FindingsDocument);
+    {
+        var findings = ReadDocument(BundleSchema.FindingsEntry, BundleJsonContext.Default.FindingsDocument, Math.Min(_limits.MaxFindingsSize, _limits.MaxDocumentSize));
+        return findings.Findings.Count <= _limits.MaxFindings
+            ? findings
+            : throw new BundleRejectedException($"findings.json holds {findings.Findings.Count} findings, over the limit of {_limits.MaxFindings}");
+    }
 
     /// <summary>Opens an evidence entry for reading. The content is not verified; use <see cref="VerifyAll"/> for that.</summary>
     public Stream OpenEntry(string path)
@@ -120,14 +139,14 @@ public sealed class BundleReader : IDisposable
     /// <inheritdoc />
     public void Dispose() => _zip.Dispose();
 
-    private T ReadDocument<T>(string path, JsonTypeInfo<T> typeInfo)
+    private T ReadDocument<T>(string path, JsonTypeInfo<T> typeInfo, long maxSize)
     {
         if (!_records.TryGetValue(path, out var record))
         {
             throw new BundleRejectedException($"the manifest does not record {path}");
         }
 
-        var bytes = VerifyEntry(record, _limits.MaxDocumentSize, keep: true)!;
+        var bytes = VerifyEntry(record, maxSize, keep: true)!;
         T? value;
         try
         {

@@ -33,6 +33,47 @@ public sealed class BundleRejectionTests
         Assert.Contains("findings.json", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(3_000_000L, 1_000L)]
+    [InlineData(10L, 200_000_000L)]
+    public async Task Open_EndRecordClaimsAHugeDirectory_IsRejectedBeforeLoadingIt(long entries, long directorySize)
+    {
+        using var store = new TempDirectory();
+        var zip = await TestBundles.WriteAsync(store.Path, "run1", "node-a");
+        var bytes = await File.ReadAllBytesAsync(zip);
+        var end = bytes.Length - 22; // no archive comment: the end record is the last 22 bytes
+        Assert.Equal(0x06054b50u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(end)));
+        // A Zip64 end record and locator claiming the huge directory, pointed at from the classic record's 0xFFFF marks.
+        var zip64 = new byte[56 + 20];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(zip64, 0x06064b50);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(zip64.AsSpan(32), (ulong)entries);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(zip64.AsSpan(40), (ulong)directorySize);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(zip64.AsSpan(56), 0x07064b50);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(zip64.AsSpan(56 + 8), end);
+        var classic = bytes[end..];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(classic.AsSpan(10), 0xFFFF);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(classic.AsSpan(12), 0xFFFFFFFF);
+        await File.WriteAllBytesAsync(zip, [.. bytes[..end], .. zip64, .. classic]);
+
+        var error = Assert.Throws<BundleRejectedException>(() => BundleReader.Open(File.OpenRead(zip)));
+
+        Assert.Contains("over the limit", error.Message, StringComparison.Ordinal);
+        Assert.Contains(entries > 20_000 ? $"{entries} entries" : $"{directorySize} bytes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadFindings_OverTheFindingsLimits_IsRejected()
+    {
+        using var store = new TempDirectory();
+        var zip = await TestBundles.WriteAsync(store.Path, "run1", "node-a", [TestBundles.Finding("A"), TestBundles.Finding("B"), TestBundles.Finding("C")]);
+
+        using var byCount = BundleReader.Open(File.OpenRead(zip), limits: new BundleLimits { MaxFindings = 2 });
+        using var bySize = BundleReader.Open(File.OpenRead(zip), limits: new BundleLimits { MaxFindingsSize = 100 });
+
+        Assert.Contains("3 findings, over the limit of 2", Assert.Throws<BundleRejectedException>(byCount.ReadFindings).Message, StringComparison.Ordinal);
+        Assert.Contains("over the limit of 100", Assert.Throws<BundleRejectedException>(bySize.ReadFindings).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Open_ZipEntryThatIsASymbolicLink_IsRejected()
     {

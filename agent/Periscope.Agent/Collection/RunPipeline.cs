@@ -70,8 +70,14 @@ internal sealed partial class RunPipeline(
 
             // Findings quote log lines: they are redacted like evidence, and the CLI prints the redacted ones.
             var findingsRedactions = new Dictionary<string, long>(StringComparer.Ordinal);
-            var findings = DocumentRedaction.Redact(new FindingsDocument { Findings = analysed },
+            var redacted = DocumentRedaction.Redact(new FindingsDocument { Findings = analysed },
                 BundleJsonContext.Default.FindingsDocument, redactor, findingsRedactions).Findings;
+            var (findings, leftOut) = BundleBudget.BoundFindings(redacted);
+            if (leftOut > 0)
+            {
+                LogFindingsLeftOut(leftOut, findings.Count);
+            }
+
             var identity = await NodeIdentityResolver.ResolveAsync(node, host, results, cancellationToken);
             var sealedBundle = await sink.SealAsync(spec.Store, new BundleContent
             {
@@ -106,6 +112,9 @@ internal sealed partial class RunPipeline(
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Removed {Path}, left in the store by a writer that was stopped.")]
     private partial void LogLeftoverRemoved(string path);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "{LeftOut} of the least severe findings were left out of the bundle: it keeps the {Kept} worst within its bounds.")]
+    private partial void LogFindingsLeftOut(int leftOut, int kept);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Staging directory {Path} could not be removed: {Reason}")]
     private partial void LogStagingLeft(string path, string reason);

@@ -66,6 +66,55 @@ internal static class BundleBudget
             : f)];
     }
 
+    /// <summary>Longest title, detail and attribute value a finding carries into the bundle.</summary>
+    public const int MaxTitleChars = 512;
+    public const int MaxDetailChars = 4096;
+    public const int MaxAttributeChars = 1024;
+
+    /// <summary>
+    /// Keeps findings within what every reader accepts (<see cref="BundleLimits.MaxFindings"/> findings,
+    /// <see cref="BundleLimits.MaxFindingsSize"/> bytes): long texts are cut (marked with an ellipsis), and past the
+    /// bounds the least severe findings (the list is worst first) are left out.
+    /// </summary>
+    /// <returns>The findings kept, and how many were left out.</returns>
+    public static (IReadOnlyList<Finding> Kept, int LeftOut) BoundFindings(IReadOnlyList<Finding> findings, BundleLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(findings);
+        limits ??= BundleLimits.Default;
+        var budget = limits.MaxFindingsSize - 1024; // the document's own braces and version
+        var kept = new List<Finding>(Math.Min(findings.Count, limits.MaxFindings));
+        foreach (var finding in findings)
+        {
+            if (kept.Count == limits.MaxFindings)
+            {
+                break;
+            }
+
+            var cut = finding with
+            {
+                Title = Cut(finding.Title, MaxTitleChars),
+                Detail = finding.Detail is null ? null : Cut(finding.Detail, MaxDetailChars),
+                Attributes = finding.Attributes.Any(a => a.Value.Length > MaxAttributeChars)
+                    ? finding.Attributes.ToDictionary(a => a.Key, a => Cut(a.Value, MaxAttributeChars), StringComparer.Ordinal)
+                    : finding.Attributes,
+            };
+            // Written indented inside the document's list: every line of it moves four columns right.
+            var bytes = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(cut, BundleJsonContext.Default.Finding);
+            var size = bytes.Length + (4 * (bytes.AsSpan().Count((byte)'\n') + 1)) + 2;
+            if (size > budget)
+            {
+                break;
+            }
+
+            budget -= size;
+            kept.Add(cut);
+        }
+
+        return (kept, findings.Count - kept.Count);
+    }
+
+    private static string Cut(string text, int max) => text.Length <= max ? text : string.Concat(text.AsSpan(0, max - 1), "…");
+
     /// <summary>Rewrites the file to its last <paramref name="allowed"/> bytes, from the first line start within them.</summary>
     private static async Task<(long Kept, long DroppedLines)> KeepTailAsync(string path, long size, long allowed, CancellationToken cancellationToken)
     {

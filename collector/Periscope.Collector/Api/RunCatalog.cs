@@ -26,6 +26,7 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
     private readonly Lock _lock = new();
     private readonly Dictionary<string, CachedReport> _reports = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _listing = new(1, 1);
+    private readonly SemaphoreSlim _work = new(options.MaxConcurrentReports, options.MaxConcurrentReports);
     private RunListing _current = new([], null, null);
 
     private sealed class CachedReport(RunSummary? fingerprint, DateTimeOffset builtAt, Task<HealthReport> report)
@@ -151,15 +152,41 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
         return await entry.Report.WaitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Renders a report as a page or document, at most <see cref="ServerOptions.MaxConcurrentReports"/> at a time
+    /// together with report builds: what serve holds at once is bounded by that many reports, not by its callers.
+    /// </summary>
+    public async Task<string> RenderAsync(Func<string> render, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(render);
+        await _work.WaitAsync(cancellationToken);
+        try
+        {
+            return render();
+        }
+        finally
+        {
+            _work.Release();
+        }
+    }
+
     /// <summary>Builds without the caller's cancellation: others may be waiting for the same report.</summary>
     private async Task<HealthReport> BuildAsync(string runId)
     {
         await Task.Yield();
-        Interlocked.Increment(ref _reportsBuilt);
-        // The run before this one is found in the catalog's listing, not by listing the store again.
-        var listing = Volatile.Read(ref _current);
-        var (report, _) = await reporter.BuildAsync(runId, CancellationToken.None, listing.ListedAt is null ? null : listing.Runs);
-        return report;
+        await _work.WaitAsync();
+        try
+        {
+            Interlocked.Increment(ref _reportsBuilt);
+            // The run before this one is found in the catalog's listing, not by listing the store again.
+            var listing = Volatile.Read(ref _current);
+            var (report, _) = await reporter.BuildAsync(runId, CancellationToken.None, listing.ListedAt is null ? null : listing.Runs);
+            return report;
+        }
+        finally
+        {
+            _work.Release();
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -181,6 +208,7 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
     public override void Dispose()
     {
         _listing.Dispose();
+        _work.Dispose();
         base.Dispose();
     }
 

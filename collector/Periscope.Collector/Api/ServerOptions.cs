@@ -82,6 +82,9 @@ public sealed class ServerOptions
     /// </summary>
     public TimeSpan ListingTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>How many reports are built or rendered at once (others wait): with the cache size, it bounds memory.</summary>
+    public int MaxConcurrentReports { get; set; } = 2;
+
     /// <summary>How many run reports are kept built (the most recently opened).</summary>
     public int ReportCacheSize { get; set; } = 4;
 
@@ -172,6 +175,11 @@ public sealed class ServerOptions
         if (PollInterval < TimeSpan.FromSeconds(1))
         {
             failures.Add($"{SectionName}:PollInterval must be at least one second (found {PollInterval}).");
+        }
+
+        if (MaxConcurrentReports is < 1 or > 64)
+        {
+            failures.Add($"{SectionName}:MaxConcurrentReports must be between 1 and 64 (found {MaxConcurrentReports}).");
         }
 
         if (ListingTimeout < TimeSpan.FromSeconds(1))

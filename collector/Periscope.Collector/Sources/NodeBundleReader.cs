@@ -46,13 +46,26 @@ internal static class NodeBundleReader
             return new NodeBundle { Node = node, BundlePath = path, Status = record, Rejected = problems[0] };
         }
 
+        long? length = null;
         try
         {
-            using var reader = BundleReader.Open(openZip(), node, limits);
+            // The zip must be the one its status record describes: its size is checked (cheap on every store), after
+            // its documents so that a more telling reason comes first; its whole sha256 is verify's (report reads only
+            // the directory and JSON entries, each checked against the manifest's sha256).
+            var zip = openZip();
+            length = zip.Length;
+            using var reader = BundleReader.Open(zip, node, limits);
             CheckManifestMatches(reader.Manifest, runId, problems);
             if (problems.Count > 0)
             {
                 return new NodeBundle { Node = node, BundlePath = path, Status = record, Rejected = problems[0] };
+            }
+
+            var facts = ForCorrelation(reader.ReadFacts());
+            var findings = reader.ReadFindings();
+            if (length != record!.BundleSize)
+            {
+                return new NodeBundle { Node = node, BundlePath = path, Status = record, Rejected = $"the zip is {length} bytes, its status record says {record.BundleSize}: replaced or changed after it was sealed" };
             }
 
             return new NodeBundle
@@ -62,13 +75,14 @@ internal static class NodeBundleReader
                 Status = record,
                 ReceivedAt = receivedAt,
                 Manifest = reader.Manifest,
-                Facts = ForCorrelation(reader.ReadFacts()),
-                Findings = reader.ReadFindings(),
+                Facts = facts,
+                Findings = findings,
             };
         }
         catch (BundleRejectedException ex)
         {
-            return new NodeBundle { Node = node, BundlePath = path, Status = record, Rejected = ex.Message };
+            var size = length is { } l && l != record!.BundleSize ? $" (the zip is {l} bytes, its status record says {record.BundleSize})" : string.Empty;
+            return new NodeBundle { Node = node, BundlePath = path, Status = record, Rejected = ex.Message + size };
         }
         catch (IOException ex)
         {

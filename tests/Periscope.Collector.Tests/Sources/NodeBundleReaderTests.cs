@@ -1,5 +1,6 @@
 using Periscope.Bundle.Facts;
 using Periscope.Collector.Sources;
+using Periscope.Testing;
 using Xunit;
 
 namespace Periscope.Collector.Tests.Sources;
@@ -30,5 +31,21 @@ public sealed class NodeBundleReaderTests
         Assert.Null(kept.System.OsImage);
         Assert.Null(kept.Kernel);
         Assert.Null(NodeBundleReader.ForCorrelation(null));
+    }
+
+    [Fact]
+    public async Task Read_ZipReplacedAfterSealing_IsRejectedBySizeAgainstItsStatusRecord()
+    {
+        using var store = new TempDirectory();
+        using var other = new TempDirectory();
+        await TestBundles.WriteAsync(store.Path, "run-1", "n1");
+        // A valid bundle of the same node and run, with more in it: sealed elsewhere and copied over the first.
+        var replacement = await TestBundles.WriteAsync(other.Path, "run-1", "n1", [TestBundles.Finding("KERNEL_OOM_KILL")]);
+        File.Copy(replacement, store.Combine("run-1", "n1.zip"), overwrite: true);
+
+        var nodes = await new DirectoryBundleSource(store.Path).ReadRunAsync("run-1", TestContext.Current.CancellationToken);
+
+        var node = Assert.Single(nodes);
+        Assert.Contains("status record says", node.Rejected, StringComparison.Ordinal);
     }
 }
