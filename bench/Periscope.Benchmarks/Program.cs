@@ -16,8 +16,14 @@ using Periscope.Agent.Redaction;
 //                                            write NODES bundles shaped like TEMPLATE (its manifest, facts and
 //                                            findings; 50 pools) with EVIDENCE_KIB of kernel log each, and their
 //                                            status records: a run for the collector's scale benchmark
+// periscope-bench generate-heavy STORE RUNID NODES FINDINGS_MIB
+//                                            write NODES bundles whose findings.json is FINDINGS_MIB (5,000 findings
+//                                            with long details): the most a reader accepts, for the memory benchmark
 switch (args.FirstOrDefault())
 {
+    case "generate-heavy" when args.Length >= 5:
+        return await GenerateHeavyAsync(args[1], args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture),
+            double.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture));
     case "generate-run" when args.Length >= 5:
         return await GenerateRunAsync(args[1], args[2], args[3], int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture),
             args.Length > 5 ? int.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 100);
@@ -154,6 +160,77 @@ static async Task<int> GenerateRunAsync(string template, string store, string ru
     }
 
     await Console.Error.WriteLineAsync($"{nodes} bundles in {stopwatch.Elapsed.TotalSeconds:0.0} s");
+    return 0;
+}
+
+static async Task<int> GenerateHeavyAsync(string store, string runId, int nodes, double findingsMib)
+{
+    var directory = Path.Combine(store, runId);
+    Directory.CreateDirectory(directory);
+    const int count = 5_000;
+    var detail = (int)(findingsMib * 1024 * 1024 / count) - 400;
+    var start = new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+    var random = new Random(20261204);
+    for (var n = 0; n < nodes; n++)
+    {
+        var node = $"heavy-{n:000}";
+        var findings = new Periscope.Bundle.FindingsDocument
+        {
+            Findings = [.. Enumerable.Range(0, count).Select(i => new Periscope.Bundle.Finding
+            {
+                Code = "KERNEL_IO_ERROR",
+                Severity = Periscope.Bundle.Severity.Warning,
+                Title = $"I/O error on device sd{i}",
+                Detail = string.Create(detail, random.Next(), (span, seed) =>
+                {
+                    var r = new Random(seed);
+                    for (var c = 0; c < span.Length; c++)
+                    {
+                        span[c] = (char)('a' + r.Next(26));
+                    }
+                }),
+                Collector = "kernel",
+                Subject = new Periscope.Bundle.FindingSubject(Periscope.Bundle.SubjectKind.Device, $"sd{i}"),
+                Evidence = [new Periscope.Bundle.EvidenceReference("kernel/kmsg.log", i + 1)],
+            })],
+        };
+        long size, content;
+        string sha;
+        await using (var file = File.Create(Path.Combine(directory, node + Periscope.Bundle.StoreLayout.BundleSuffix)))
+        {
+            await using var writer = new Periscope.Bundle.BundleWriter(file, start);
+            var record = await writer.AddEntryAsync("kernel/kmsg.log", new MemoryStream("line\n"u8.ToArray()), CancellationToken.None);
+            await writer.SealAsync(new Periscope.Bundle.Facts.FactsDocument(), findings, documents => new Periscope.Bundle.Manifest
+            {
+                RunId = runId,
+                Node = new Periscope.Bundle.NodeIdentity { Name = node },
+                Agent = "periscope-bench",
+                StartedAt = start,
+                EndedAt = start.AddSeconds(1),
+                Collectors = [new Periscope.Bundle.CollectorRecord { Name = "kernel", Status = Periscope.Bundle.CollectorStatus.Ok, Files = [record] }],
+                Documents = documents,
+            }, CancellationToken.None);
+            size = writer.BundleSize;
+            sha = writer.BundleSha256;
+            content = writer.ContentSize;
+        }
+
+        var counts = Periscope.Bundle.FindingCounts.Of(findings.Findings);
+        await File.WriteAllTextAsync(Path.Combine(directory, node + Periscope.Bundle.StoreLayout.StatusSuffix), System.Text.Json.JsonSerializer.Serialize(new Periscope.Bundle.StatusRecord
+        {
+            Node = node,
+            RunId = runId,
+            Status = counts.Health,
+            Collection = Periscope.Bundle.CollectorStatus.Ok,
+            Findings = counts,
+            BundleSize = size,
+            ContentSize = content,
+            Sha256 = sha,
+            StartedAt = start,
+            EndedAt = start.AddSeconds(1),
+        }, Periscope.Bundle.BundleJsonContext.Default.StatusRecord));
+    }
+
     return 0;
 }
 
