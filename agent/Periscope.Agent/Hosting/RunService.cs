@@ -32,8 +32,11 @@ internal sealed partial class RunService(
 
     private string Store => agentOptions.Value.Store;
 
-    public override Task StartAsync(CancellationToken cancellationToken)
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        // A node name the store cannot hold (invalid, or too long for its file names) stops the agent at start with
+        // the reason, not at every run.
+        _ = await NodeIdentityResolver.ResolveNameAsync(agentOptions.Value.Node, pipeline.Host, cancellationToken);
         foreach (var run in queue.History.AbandonInterrupted(time.GetUtcNow()))
         {
             LogInterrupted(run.RunId);
@@ -41,7 +44,7 @@ internal sealed partial class RunService(
         }
 
         RemoveStaleStaging();
-        return base.StartAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -43,7 +43,16 @@ internal sealed class AgentServiceHost : IAsyncDisposable
         }
 
         var host = AgentHost.BuildService(new HostSettings { Overrides = overrides, Configure = configure });
-        await host.StartAsync();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+
         var address = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new AgentServiceHost(host, new HttpClient { BaseAddress = new Uri(address) });
     }

@@ -70,6 +70,15 @@ public sealed class RunServiceTests : IDisposable
         Assert.Contains("collected once", (await JsonAsync(again)).GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Start_NodeNameTheStoreCannotHold_StopsTheAgentWithTheReason()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => AgentServiceHost.StartAsync(_store, _tokenFile,
+            new Dictionary<string, string?> { ["Periscope:Node"] = new string('n', 250) }));
+
+        Assert.Contains("at most 242 characters", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("wrong-token")]
