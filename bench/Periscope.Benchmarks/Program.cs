@@ -120,43 +120,16 @@ static async Task<int> GenerateRunAsync(string template, string store, string ru
     for (var i = 0; i < nodes; i++)
     {
         var node = $"aks-pool{i % 50:00}-{i:000000}-vmss{i:000000}";
-        var zip = Path.Combine(directory, node + Periscope.Bundle.StoreLayout.BundleSuffix);
+        var pool = $"pool{i % 50:00}";
         // Every third node has the template's findings, the rest none: shared findings and healthy nodes both occur.
         var nodeFindings = i % 3 == 0 ? findings : new Periscope.Bundle.FindingsDocument { Findings = [] };
-        long size, content;
-        string sha;
-        await using (var file = File.Create(zip))
+        await SealNodeAsync(directory, node, start, manifest.EndedAt, evidence, facts, nodeFindings, (record, documents) => manifest with
         {
-            await using var writer = new Periscope.Bundle.BundleWriter(file, start);
-            var record = await writer.AddEntryAsync("kernel/kmsg.log", new MemoryStream(evidence), CancellationToken.None);
-            await writer.SealAsync(facts, nodeFindings, documents => manifest with
-            {
-                RunId = runId,
-                Node = manifest.Node with { Name = node, Pool = $"pool{i % 50:00}" },
-                Collectors = [new Periscope.Bundle.CollectorRecord { Name = "kernel", Status = Periscope.Bundle.CollectorStatus.Ok, Files = [record] }],
-                Documents = documents,
-            }, CancellationToken.None);
-            size = writer.BundleSize;
-            sha = writer.BundleSha256;
-            content = writer.ContentSize;
-        }
-
-        var counts = Periscope.Bundle.FindingCounts.Of(nodeFindings.Findings);
-        var status = new Periscope.Bundle.StatusRecord
-        {
-            Node = node,
             RunId = runId,
-            Status = counts.Health,
-            Collection = Periscope.Bundle.CollectorStatus.Ok,
-            Findings = counts,
-            BundleSize = size,
-            ContentSize = content,
-            Sha256 = sha,
-            StartedAt = start,
-            EndedAt = manifest.EndedAt,
-        };
-        await File.WriteAllTextAsync(Path.Combine(directory, node + Periscope.Bundle.StoreLayout.StatusSuffix),
-            System.Text.Json.JsonSerializer.Serialize(status, Periscope.Bundle.BundleJsonContext.Default.StatusRecord));
+            Node = manifest.Node with { Name = node, Pool = pool },
+            Collectors = [new Periscope.Bundle.CollectorRecord { Name = "kernel", Status = Periscope.Bundle.CollectorStatus.Ok, Files = [record] }],
+            Documents = documents,
+        });
     }
 
     await Console.Error.WriteLineAsync($"{nodes} bundles in {stopwatch.Elapsed.TotalSeconds:0.0} s");
@@ -194,44 +167,55 @@ static async Task<int> GenerateHeavyAsync(string store, string runId, int nodes,
                 Evidence = [new Periscope.Bundle.EvidenceReference("kernel/kmsg.log", i + 1)],
             })],
         };
-        long size, content;
-        string sha;
-        await using (var file = File.Create(Path.Combine(directory, node + Periscope.Bundle.StoreLayout.BundleSuffix)))
+        await SealNodeAsync(directory, node, start, start.AddSeconds(1), "line\n"u8.ToArray(), new Periscope.Bundle.Facts.FactsDocument(), findings, (record, documents) => new Periscope.Bundle.Manifest
         {
-            await using var writer = new Periscope.Bundle.BundleWriter(file, start);
-            var record = await writer.AddEntryAsync("kernel/kmsg.log", new MemoryStream("line\n"u8.ToArray()), CancellationToken.None);
-            await writer.SealAsync(new Periscope.Bundle.Facts.FactsDocument(), findings, documents => new Periscope.Bundle.Manifest
-            {
-                RunId = runId,
-                Node = new Periscope.Bundle.NodeIdentity { Name = node },
-                Agent = "periscope-bench",
-                StartedAt = start,
-                EndedAt = start.AddSeconds(1),
-                Collectors = [new Periscope.Bundle.CollectorRecord { Name = "kernel", Status = Periscope.Bundle.CollectorStatus.Ok, Files = [record] }],
-                Documents = documents,
-            }, CancellationToken.None);
-            size = writer.BundleSize;
-            sha = writer.BundleSha256;
-            content = writer.ContentSize;
-        }
-
-        var counts = Periscope.Bundle.FindingCounts.Of(findings.Findings);
-        await File.WriteAllTextAsync(Path.Combine(directory, node + Periscope.Bundle.StoreLayout.StatusSuffix), System.Text.Json.JsonSerializer.Serialize(new Periscope.Bundle.StatusRecord
-        {
-            Node = node,
             RunId = runId,
-            Status = counts.Health,
-            Collection = Periscope.Bundle.CollectorStatus.Ok,
-            Findings = counts,
-            BundleSize = size,
-            ContentSize = content,
-            Sha256 = sha,
+            Node = new Periscope.Bundle.NodeIdentity { Name = node },
+            Agent = "periscope-bench",
             StartedAt = start,
             EndedAt = start.AddSeconds(1),
-        }, Periscope.Bundle.BundleJsonContext.Default.StatusRecord));
+            Collectors = [new Periscope.Bundle.CollectorRecord { Name = "kernel", Status = Periscope.Bundle.CollectorStatus.Ok, Files = [record] }],
+            Documents = documents,
+        });
     }
 
     return 0;
+}
+
+// Seals one node's bundle (kernel/kmsg.log evidence, the given documents) into DIRECTORY, then its status record.
+static async Task SealNodeAsync(
+    string directory, string node, DateTimeOffset start, DateTimeOffset end, byte[] evidence, Periscope.Bundle.Facts.FactsDocument facts,
+    Periscope.Bundle.FindingsDocument findings, Func<Periscope.Bundle.BundleFileRecord, IReadOnlyList<Periscope.Bundle.BundleFileRecord>, Periscope.Bundle.Manifest> manifest)
+{
+    long size, content;
+    string sha;
+    string runId;
+    await using (var file = File.Create(Path.Combine(directory, node + Periscope.Bundle.StoreLayout.BundleSuffix)))
+    {
+        await using var writer = new Periscope.Bundle.BundleWriter(file, start);
+        var record = await writer.AddEntryAsync("kernel/kmsg.log", new MemoryStream(evidence), CancellationToken.None);
+        Periscope.Bundle.Manifest? sealedManifest = null;
+        await writer.SealAsync(facts, findings, documents => sealedManifest = manifest(record, documents), CancellationToken.None);
+        runId = sealedManifest!.RunId;
+        size = writer.BundleSize;
+        sha = writer.BundleSha256;
+        content = writer.ContentSize;
+    }
+
+    var counts = Periscope.Bundle.FindingCounts.Of(findings.Findings);
+    await File.WriteAllTextAsync(Path.Combine(directory, node + Periscope.Bundle.StoreLayout.StatusSuffix), System.Text.Json.JsonSerializer.Serialize(new Periscope.Bundle.StatusRecord
+    {
+        Node = node,
+        RunId = runId,
+        Status = counts.Health,
+        Collection = Periscope.Bundle.CollectorStatus.Ok,
+        Findings = counts,
+        BundleSize = size,
+        ContentSize = content,
+        Sha256 = sha,
+        StartedAt = start,
+        EndedAt = end,
+    }, Periscope.Bundle.BundleJsonContext.Default.StatusRecord));
 }
 
 static async Task<int> RedactAsync(string input, string output)
