@@ -141,7 +141,7 @@ static async Task<int> GenerateHeavyAsync(string store, string runId, int nodes,
     var directory = Path.Combine(store, runId);
     Directory.CreateDirectory(directory);
     const int count = 5_000;
-    var detail = (int)(findingsMib * 1024 * 1024 / count) - 400;
+    var detail = Math.Max(16, (int)(findingsMib * 1024 * 1024 / count) - 400);
     var start = new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
     var random = new Random(20261204);
     for (var n = 0; n < nodes; n++)
