@@ -117,6 +117,26 @@ public sealed class StoreEscapeTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Serve_ManyParallelPageRequests_BuildAndRenderAtMostTheBoundAtOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        for (var i = 0; i < 3; i++)
+        {
+            await TestBundles.WriteAsync(Store, $"run-{i + 2}", "n1", [TestBundles.Finding("KERNEL_OOM_KILL")]);
+        }
+
+        await using var factory = new CollectorApiFactory(new ServerOptions { Store = Store, TokenFile = _temp.Combine("token"), MaxConcurrentReports = 1 });
+        using var client = Client(factory);
+
+        var pages = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
+            client.GetStringAsync($"/api/runs/run-{(i % 3) + 2}/report?format={(i % 2 == 0 ? "html" : "markdown")}", ct)));
+
+        Assert.All(pages, page => Assert.Contains("n1", page, StringComparison.Ordinal));
+        Assert.Contains(pages, page => page.StartsWith("<!DOCTYPE html>", StringComparison.Ordinal));
+        Assert.Equal(1, factory.Services.GetRequiredService<RunCatalog>().PeakConcurrentWork);
+    }
+
     private static void MakeFifo(string path)
     {
         using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path]);

@@ -276,7 +276,7 @@ internal static class CollectorServer
             return Results.NotFound();
         }
 
-        return Results.Content(await catalog.RenderAsync(() => HtmlReportRenderer.Render(report, BundleLink), cancellationToken), "text/html; charset=utf-8");
+        return Results.Stream(await catalog.RenderAsync(writer => HtmlReportRenderer.Render(report, writer, BundleLink), cancellationToken), "text/html; charset=utf-8");
     }
 
     /// <summary>
@@ -370,8 +370,8 @@ internal static class CollectorServer
         return format switch
         {
             null or "json" => Results.Json(report, ReportJsonContext.Default.HealthReport), // streamed, never one string
-            "html" => Results.Content(await catalog.RenderAsync(() => HtmlReportRenderer.Render(report, BundleLink), cancellationToken), "text/html; charset=utf-8"),
-            "markdown" => Results.Text(await catalog.RenderAsync(() => MarkdownReportRenderer.Render(report), cancellationToken), "text/markdown; charset=utf-8"),
+            "html" => Results.Stream(await catalog.RenderAsync(writer => HtmlReportRenderer.Render(report, writer, BundleLink), cancellationToken), "text/html; charset=utf-8"),
+            "markdown" => Results.Stream(await catalog.RenderAsync(writer => MarkdownReportRenderer.Render(report, writer), cancellationToken), "text/markdown; charset=utf-8"),
             _ => Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "format is json, html or markdown."),
         };
     }

@@ -41,6 +41,11 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
     public int ReportsBuilt => Volatile.Read(ref _reportsBuilt);
 
     private int _reportsBuilt;
+    private int _working;
+    private int _peakWorking;
+
+    /// <summary>The most builds and renders that ran at once since start (never above MaxConcurrentReports).</summary>
+    public int PeakConcurrentWork => Volatile.Read(ref _peakWorking);
     private Task? _abandoned;
 
     /// <summary>The runs as last listed; lists first when the store has not been listed yet.</summary>
@@ -153,20 +158,50 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
     }
 
     /// <summary>
-    /// Renders a report as a page or document, at most <see cref="ServerOptions.MaxConcurrentReports"/> at a time
-    /// together with report builds: what serve holds at once is bounded by that many reports, not by its callers.
+    /// Renders a report as a page or document into a temporary file (deleted when the returned stream is closed), to
+    /// be streamed to the caller: a page is never held whole in memory, and at most
+    /// <see cref="ServerOptions.MaxConcurrentReports"/> renders and builds run at once, whatever the callers.
     /// </summary>
-    public async Task<string> RenderAsync(Func<string> render, CancellationToken cancellationToken)
+    public async Task<Stream> RenderAsync(Action<TextWriter> render, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(render);
         await _work.WaitAsync(cancellationToken);
+        Working(+1);
+        FileStream? file = null;
         try
         {
-            return render();
+            file = new FileStream(Path.Combine(Path.GetTempPath(), $"periscope-render-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew,
+                FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose);
+            using (var writer = new StreamWriter(file, new System.Text.UTF8Encoding(false), 64 * 1024, leaveOpen: true))
+            {
+                render(writer);
+            }
+
+            file.Position = 0;
+            return file;
+        }
+        catch
+        {
+            if (file is not null)
+            {
+                await file.DisposeAsync();
+            }
+
+            throw;
         }
         finally
         {
+            Working(-1);
             _work.Release();
+        }
+    }
+
+    private void Working(int change)
+    {
+        var now = Interlocked.Add(ref _working, change);
+        int peak;
+        while (now > (peak = Volatile.Read(ref _peakWorking)) && Interlocked.CompareExchange(ref _peakWorking, now, peak) != peak)
+        {
         }
     }
 
@@ -175,6 +210,7 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
     {
         await Task.Yield();
         await _work.WaitAsync();
+        Working(+1);
         try
         {
             Interlocked.Increment(ref _reportsBuilt);
@@ -185,6 +221,7 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
         }
         finally
         {
+            Working(-1);
             _work.Release();
         }
     }

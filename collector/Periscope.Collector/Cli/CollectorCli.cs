@@ -128,19 +128,36 @@ internal static class CollectorCli
             }
             else
             {
-                var text = format switch
+                // Rendered as it is written, node by node: never held as one string.
+                void Render(TextWriter writer)
                 {
-                    "json" => JsonSerializer.Serialize(report, ReportJsonContext.Default.HealthReport) + "\n",
-                    "html" => HtmlReportRenderer.Render(report),
-                    _ => MarkdownReportRenderer.Render(report),
-                };
-                if (output is null)
+                    switch (format)
+                    {
+                        case "json":
+                            writer.Write(JsonSerializer.Serialize(report, ReportJsonContext.Default.HealthReport));
+                            writer.Write('\n');
+                            break;
+                        case "html":
+                            HtmlReportRenderer.Render(report, writer);
+                            break;
+                        default:
+                            MarkdownReportRenderer.Render(report, writer);
+                            break;
+                    }
+                }
+
+                if (output is null && !ReferenceEquals(stdout, Console.Out))
                 {
-                    await stdout.WriteAsync(text);
+                    Render(stdout);
                 }
                 else
                 {
-                    await WriteAsync(output, stream => stream.WriteAsync(new UTF8Encoding(false).GetBytes(text), cancellationToken).AsTask(), cancellationToken);
+                    await WriteAsync(output, stream =>
+                    {
+                        using var writer = new StreamWriter(stream, new UTF8Encoding(false), 64 * 1024, leaveOpen: true);
+                        Render(writer);
+                        return Task.CompletedTask;
+                    }, cancellationToken);
                 }
             }
 

@@ -27,97 +27,107 @@ internal static class HtmlReportRenderer
     /// download URL in a served report.</param>
     public static string Render(HealthReport report, Func<string, string>? link = null)
     {
+        using var text = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        Render(report, text, link);
+        return text.ToString();
+    }
+
+    /// <summary>Writes the page to <paramref name="html"/> as it goes, node by node: it is never held whole.</summary>
+    /// <param name="report">The report.</param>
+    /// <param name="html">Where the page is written.</param>
+    /// <param name="link">As for <see cref="Render(HealthReport, Func{string, string}?)"/>.</param>
+    public static void Render(HealthReport report, TextWriter html, Func<string, string>? link = null)
+    {
         ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(html);
         link ??= path => path;
         var s = report.Summary;
-        var html = new StringBuilder();
-        html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
-        html.Append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">");
-        html.Append($"<title>Periscope — run {E(report.RunId)}</title><style>{Style}</style></head><body>");
-        html.Append($"<h1>Periscope health report — run <code>{E(report.RunId)}</code></h1>");
-        html.Append($"<p>{Badge(Words.Of(report.Status))} {s.Nodes} {(s.Nodes == 1 ? "node" : "nodes")}: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete). <span class=\"muted\">Generated {E(Words.Time(report.GeneratedAt))}.</span></p>");
+        html.Write("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
+        html.Write("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">");
+        html.Write($"<title>Periscope — run {E(report.RunId)}</title><style>{Style}</style></head><body>");
+        html.Write($"<h1>Periscope health report — run <code>{E(report.RunId)}</code></h1>");
+        html.Write($"<p>{Badge(Words.Of(report.Status))} {s.Nodes} {(s.Nodes == 1 ? "node" : "nodes")}: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete). <span class=\"muted\">Generated {E(Words.Time(report.GeneratedAt))}.</span></p>");
 
-        html.Append("<h2>Across the cluster</h2>");
+        html.Write("<h2>Across the cluster</h2>");
         if (report.Correlations.Count == 0)
         {
-            html.Append("<p>No correlation rule fired.</p>");
+            html.Write("<p>No correlation rule fired.</p>");
         }
         else
         {
-            html.Append("<table><tr><th>Severity</th><th>Code</th><th>Scope</th><th>Finding</th><th>Nodes</th><th>Evidence</th></tr>");
+            html.Write("<table><tr><th>Severity</th><th>Code</th><th>Scope</th><th>Finding</th><th>Nodes</th><th>Evidence</th></tr>");
             foreach (var c in report.Correlations)
             {
                 var evidence = string.Join("<br>", c.Evidence.Select(e => $"<a href=\"{E(link(e.Bundle))}\">{E(e.Node)}</a>{(e.File is null ? string.Empty : $" <code>{E(e.File)}{(e.Line is null ? string.Empty : $":{e.Line}")}</code>")}{(e.Note is null ? string.Empty : $" <span class=\"muted\">{E(e.Note)}</span>")}"));
-                html.Append($"<tr><td>{Badge(Words.Of(c.Severity))}</td><td><code>{E(c.Code)}</code></td><td>{E(c.Scope)}{(c.Pool is null ? string.Empty : $" <code>{E(c.Pool)}</code>")}</td><td><strong>{E(c.Title)}</strong><br>{E(c.Detail)}</td><td>{c.Nodes.Count}: {E(string.Join(", ", c.Nodes.Take(20)))}{(c.Nodes.Count > 20 ? ", …" : string.Empty)}</td><td>{evidence}</td></tr>");
+                html.Write($"<tr><td>{Badge(Words.Of(c.Severity))}</td><td><code>{E(c.Code)}</code></td><td>{E(c.Scope)}{(c.Pool is null ? string.Empty : $" <code>{E(c.Pool)}</code>")}</td><td><strong>{E(c.Title)}</strong><br>{E(c.Detail)}</td><td>{c.Nodes.Count}: {E(string.Join(", ", c.Nodes.Take(20)))}{(c.Nodes.Count > 20 ? ", …" : string.Empty)}</td><td>{evidence}</td></tr>");
             }
 
-            html.Append("</table>");
+            html.Write("</table>");
         }
 
         if (Words.Expected(report.ExpectedNodes) is { } expected)
         {
-            html.Append($"<p class=\"{(report.ExpectedNodes!.Error is null ? "muted" : "error")}\">{E(expected)}</p>");
+            html.Write($"<p class=\"{(report.ExpectedNodes!.Error is null ? "muted" : "error")}\">{E(expected)}</p>");
         }
 
-        html.Append("<h2>Timeline of critical events</h2>");
+        html.Write("<h2>Timeline of critical events</h2>");
         if (report.Timeline.Count == 0)
         {
-            html.Append("<p>No critical kernel, runtime or kubelet event on any node.</p>");
+            html.Write("<p>No critical kernel, runtime or kubelet event on any node.</p>");
         }
         else
         {
-            html.Append(TimelineSvg.Render(report.Timeline));
+            html.Write(TimelineSvg.Render(report.Timeline));
         }
 
-        html.Append("<h2>Findings across nodes</h2>");
+        html.Write("<h2>Findings across nodes</h2>");
         if (report.Findings.Count == 0)
         {
-            html.Append("<p>No findings on any node.</p>");
+            html.Write("<p>No findings on any node.</p>");
         }
         else
         {
-            html.Append("<table><tr><th>Severity</th><th>Code</th><th>Scope</th><th>Nodes</th><th>Occurrences</th><th>Title</th><th>Last seen</th></tr>");
+            html.Write("<table><tr><th>Severity</th><th>Code</th><th>Scope</th><th>Nodes</th><th>Occurrences</th><th>Title</th><th>Last seen</th></tr>");
             foreach (var f in report.Findings)
             {
-                html.Append($"<tr><td>{Badge(Words.Of(f.Severity))}</td><td><code>{E(f.Code)}</code></td><td>{E(f.Scope)}{(f.Pools.Count == 0 ? string.Empty : $" <code>{E(string.Join(", ", f.Pools))}</code>")}</td><td>{f.NodeCount}/{f.ReportingNodes}: {E(string.Join(", ", f.Nodes))}</td><td>{f.Occurrences}</td><td>{E(f.Title)}</td><td>{E(Words.Time(f.LastSeen))}</td></tr>");
+                html.Write($"<tr><td>{Badge(Words.Of(f.Severity))}</td><td><code>{E(f.Code)}</code></td><td>{E(f.Scope)}{(f.Pools.Count == 0 ? string.Empty : $" <code>{E(string.Join(", ", f.Pools))}</code>")}</td><td>{f.NodeCount}/{f.ReportingNodes}: {E(string.Join(", ", f.Nodes))}</td><td>{f.Occurrences}</td><td>{E(f.Title)}</td><td>{E(Words.Time(f.LastSeen))}</td></tr>");
             }
 
-            html.Append("</table>");
+            html.Write("</table>");
         }
 
-        html.Append("<h2>Nodes × collectors</h2>");
-        html.Append(Matrix(report, link));
+        html.Write("<h2>Nodes × collectors</h2>");
+        html.Write(Matrix(report, link));
 
-        html.Append("<h2>Nodes</h2>");
+        html.Write("<h2>Nodes</h2>");
         foreach (var node in report.Nodes)
         {
-            html.Append($"<h3 id=\"node-{E(node.Node)}\">{E(node.Node)} {Badge(Words.Of(node.Status))}</h3>");
-            html.Append($"<p>Bundle: <a href=\"{E(link(node.Bundle))}\">{E(node.Bundle)}</a></p>");
+            html.Write($"<h3 id=\"node-{E(node.Node)}\">{E(node.Node)} {Badge(Words.Of(node.Status))}</h3>");
+            html.Write($"<p>Bundle: <a href=\"{E(link(node.Bundle))}\">{E(node.Bundle)}</a></p>");
             if (node.Rejected is not null)
             {
-                html.Append($"<p><strong>{(node.Incomplete ? "Incomplete" : "Rejected")}:</strong> {E(node.Rejected)}</p>");
+                html.Write($"<p><strong>{(node.Incomplete ? "Incomplete" : "Rejected")}:</strong> {E(node.Rejected)}</p>");
                 continue;
             }
 
-            html.Append($"<p class=\"muted\">{E(node.OsImage ?? "unknown OS")}, kernel {E(node.KernelVersion ?? "unknown")}; collected {E(Words.Time(node.StartedAt))} – {E(Words.Time(node.EndedAt))}.</p>");
-            html.Append("<p>Collectors: ");
-            html.AppendJoin(", ", node.Collectors.Select(c => $"{E(c.Name)} {Badge(Words.Of(c.Status) is "ok" ? "healthy" : Words.Of(c.Status) is "skipped" ? "info" : "warning", Words.Of(c.Status))}{(c.Error is null ? string.Empty : $" <span class=\"muted\">{E(c.Error)}</span>")}"));
-            html.Append("</p>");
+            html.Write($"<p class=\"muted\">{E(node.OsImage ?? "unknown OS")}, kernel {E(node.KernelVersion ?? "unknown")}; collected {E(Words.Time(node.StartedAt))} – {E(Words.Time(node.EndedAt))}.</p>");
+            html.Write("<p>Collectors: ");
+            html.Write(string.Join(", ", node.Collectors.Select(c => $"{E(c.Name)} {Badge(Words.Of(c.Status) is "ok" ? "healthy" : Words.Of(c.Status) is "skipped" ? "info" : "warning", Words.Of(c.Status))}{(c.Error is null ? string.Empty : $" <span class=\"muted\">{E(c.Error)}</span>")}")));
+            html.Write("</p>");
             if (node.Findings.Count > 0)
             {
-                html.Append("<table><tr><th>Severity</th><th>Code</th><th>Subject</th><th>Count</th><th>Title</th><th>Detail</th><th>Evidence</th></tr>");
+                html.Write("<table><tr><th>Severity</th><th>Code</th><th>Subject</th><th>Count</th><th>Title</th><th>Detail</th><th>Evidence</th></tr>");
                 foreach (var f in node.Findings)
                 {
                     var evidence = f.Evidence.Count > 0 ? $"<code>{E(f.Evidence[^1].File)}:{f.Evidence[^1].Line}</code>" : string.Empty;
-                    html.Append($"<tr><td>{Badge(Words.Of(f.Severity))}</td><td><code>{E(f.Code)}</code></td><td class=\"id\">{E(Words.Of(f.Subject.Kind))} <code>{E(f.Subject.Id)}</code></td><td>{f.Count}</td><td>{E(f.Title)}</td><td>{E(f.Detail ?? string.Empty)}</td><td>{evidence}</td></tr>");
+                    html.Write($"<tr><td>{Badge(Words.Of(f.Severity))}</td><td><code>{E(f.Code)}</code></td><td class=\"id\">{E(Words.Of(f.Subject.Kind))} <code>{E(f.Subject.Id)}</code></td><td>{f.Count}</td><td>{E(f.Title)}</td><td>{E(f.Detail ?? string.Empty)}</td><td>{evidence}</td></tr>");
                 }
 
-                html.Append("</table>");
+                html.Write("</table>");
             }
         }
 
-        html.Append("</body></html>\n");
-        return html.ToString();
+        html.Write("</body></html>\n");
     }
 
     /// <summary>

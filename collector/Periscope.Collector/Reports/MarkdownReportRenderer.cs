@@ -8,103 +8,110 @@ internal static class MarkdownReportRenderer
 {
     public static string Render(HealthReport report)
     {
+        using var text = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        Render(report, text);
+        return text.ToString();
+    }
+
+    /// <summary>Writes the report to <paramref name="md"/> as it goes, node by node: it is never held whole.</summary>
+    public static void Render(HealthReport report, TextWriter md)
+    {
         ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(md);
         var s = report.Summary;
-        var md = new StringBuilder();
-        md.AppendLine($"# Periscope health report — run `{report.RunId}`");
-        md.AppendLine();
-        md.AppendLine($"**Status: {Words.Of(report.Status).ToUpperInvariant()}** · {s.Nodes} {(s.Nodes == 1 ? "node" : "nodes")}: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete) · generated {Words.Time(report.GeneratedAt)}");
-        md.AppendLine();
-        md.AppendLine("## Across the cluster");
-        md.AppendLine();
+        md.WriteLine($"# Periscope health report — run `{report.RunId}`");
+        md.WriteLine();
+        md.WriteLine($"**Status: {Words.Of(report.Status).ToUpperInvariant()}** · {s.Nodes} {(s.Nodes == 1 ? "node" : "nodes")}: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete) · generated {Words.Time(report.GeneratedAt)}");
+        md.WriteLine();
+        md.WriteLine("## Across the cluster");
+        md.WriteLine();
         if (report.Correlations.Count == 0)
         {
-            md.AppendLine("No correlation rule fired.");
+            md.WriteLine("No correlation rule fired.");
         }
         else
         {
-            md.AppendLine("| Severity | Code | Scope | Finding | Nodes | Evidence |");
-            md.AppendLine("|---|---|---|---|---|---|");
+            md.WriteLine("| Severity | Code | Scope | Finding | Nodes | Evidence |");
+            md.WriteLine("|---|---|---|---|---|---|");
             foreach (var c in report.Correlations)
             {
                 var evidence = string.Join("<br>", c.Evidence.Take(5).Select(e => $"[{e.Node}]({e.Bundle}){(e.File is null ? string.Empty : $" {Code(e.File + (e.Line is null ? string.Empty : $":{e.Line}"))}")}{(e.Note is null ? string.Empty : $" ({Cell(e.Note)})")}"));
-                md.AppendLine($"| {Words.Of(c.Severity)} | {Code(c.Code)} | {c.Scope}{(c.Pool is null ? string.Empty : $" {Code(c.Pool)}")} | **{Cell(c.Title)}**<br>{Cell(c.Detail)} | {c.Nodes.Count}: {Cell(string.Join(", ", c.Nodes.Take(10)))}{(c.Nodes.Count > 10 ? ", …" : string.Empty)} | {evidence} |");
+                md.WriteLine($"| {Words.Of(c.Severity)} | {Code(c.Code)} | {c.Scope}{(c.Pool is null ? string.Empty : $" {Code(c.Pool)}")} | **{Cell(c.Title)}**<br>{Cell(c.Detail)} | {c.Nodes.Count}: {Cell(string.Join(", ", c.Nodes.Take(10)))}{(c.Nodes.Count > 10 ? ", …" : string.Empty)} | {evidence} |");
             }
         }
 
         if (Words.Expected(report.ExpectedNodes) is { } expected)
         {
-            md.AppendLine();
-            md.AppendLine(expected);
+            md.WriteLine();
+            md.WriteLine(expected);
         }
 
-        md.AppendLine();
-        md.AppendLine("## Timeline of critical events");
-        md.AppendLine();
+        md.WriteLine();
+        md.WriteLine("## Timeline of critical events");
+        md.WriteLine();
         if (report.Timeline.Count == 0)
         {
-            md.AppendLine("No critical kernel, runtime or kubelet event on any node.");
+            md.WriteLine("No critical kernel, runtime or kubelet event on any node.");
         }
         else
         {
-            md.AppendLine("| First seen | Last seen | Node | Code | Count | Title |");
-            md.AppendLine("|---|---|---|---|---|---|");
+            md.WriteLine("| First seen | Last seen | Node | Code | Count | Title |");
+            md.WriteLine("|---|---|---|---|---|---|");
             foreach (var e in report.Timeline)
             {
-                md.AppendLine($"| {Words.Time(e.Time)} | {Words.Time(e.LastSeen)} | [{Cell(e.Node)}]({e.Bundle}) | {Code(e.Code)} | {e.Count} | {Cell(e.Title)} |");
+                md.WriteLine($"| {Words.Time(e.Time)} | {Words.Time(e.LastSeen)} | [{Cell(e.Node)}]({e.Bundle}) | {Code(e.Code)} | {e.Count} | {Cell(e.Title)} |");
             }
         }
 
-        md.AppendLine();
-        md.AppendLine("## Findings across nodes");
-        md.AppendLine();
+        md.WriteLine();
+        md.WriteLine("## Findings across nodes");
+        md.WriteLine();
         if (report.Findings.Count == 0)
         {
-            md.AppendLine("No findings on any node.");
+            md.WriteLine("No findings on any node.");
         }
         else
         {
-            md.AppendLine("| Severity | Code | Scope | Nodes | Occurrences | Title | Last seen |");
-            md.AppendLine("|---|---|---|---|---|---|---|");
+            md.WriteLine("| Severity | Code | Scope | Nodes | Occurrences | Title | Last seen |");
+            md.WriteLine("|---|---|---|---|---|---|---|");
             foreach (var f in report.Findings)
             {
-                md.AppendLine($"| {Words.Of(f.Severity)} | {Code(f.Code)} | {f.Scope}{(f.Pools.Count == 0 ? string.Empty : $" {Code(string.Join(", ", f.Pools))}")} | {f.NodeCount}/{f.ReportingNodes}: {Cell(string.Join(", ", f.Nodes.Take(10)))}{(f.Nodes.Count > 10 ? ", …" : string.Empty)} | {f.Occurrences} | {Cell(f.Title)} | {Words.Time(f.LastSeen)} |");
+                md.WriteLine($"| {Words.Of(f.Severity)} | {Code(f.Code)} | {f.Scope}{(f.Pools.Count == 0 ? string.Empty : $" {Code(string.Join(", ", f.Pools))}")} | {f.NodeCount}/{f.ReportingNodes}: {Cell(string.Join(", ", f.Nodes.Take(10)))}{(f.Nodes.Count > 10 ? ", …" : string.Empty)} | {f.Occurrences} | {Cell(f.Title)} | {Words.Time(f.LastSeen)} |");
             }
         }
 
-        md.AppendLine();
-        md.AppendLine("## Nodes");
+        md.WriteLine();
+        md.WriteLine("## Nodes");
         foreach (var node in report.Nodes)
         {
-            md.AppendLine();
-            md.AppendLine($"### {node.Node} — {Words.Of(node.Status)}");
-            md.AppendLine();
-            md.AppendLine($"Bundle: [`{node.Bundle}`]({node.Bundle})");
+            md.WriteLine();
+            md.WriteLine($"### {node.Node} — {Words.Of(node.Status)}");
+            md.WriteLine();
+            md.WriteLine($"Bundle: [`{node.Bundle}`]({node.Bundle})");
             if (node.Rejected is not null)
             {
-                md.AppendLine();
-                md.AppendLine($"> {(node.Incomplete ? "Incomplete" : "Rejected")}: {Cell(node.Rejected)}");
+                md.WriteLine();
+                md.WriteLine($"> {(node.Incomplete ? "Incomplete" : "Rejected")}: {Cell(node.Rejected)}");
                 continue;
             }
 
-            md.AppendLine();
-            md.AppendLine($"{Cell(node.OsImage ?? "unknown OS")}, kernel {Cell(node.KernelVersion ?? "unknown")}; collected {Words.Time(node.StartedAt)} – {Words.Time(node.EndedAt)}.");
-            md.AppendLine();
-            md.AppendLine("Collectors: " + string.Join(", ", node.Collectors.Select(c => $"{Cell(c.Name)} {Words.Of(c.Status)}{(c.Error is null ? string.Empty : $" ({Cell(c.Error)})")}")));
+            md.WriteLine();
+            md.WriteLine($"{Cell(node.OsImage ?? "unknown OS")}, kernel {Cell(node.KernelVersion ?? "unknown")}; collected {Words.Time(node.StartedAt)} – {Words.Time(node.EndedAt)}.");
+            md.WriteLine();
+            md.WriteLine("Collectors: " + string.Join(", ", node.Collectors.Select(c => $"{Cell(c.Name)} {Words.Of(c.Status)}{(c.Error is null ? string.Empty : $" ({Cell(c.Error)})")}")));
             if (node.Findings.Count > 0)
             {
-                md.AppendLine();
-                md.AppendLine("| Severity | Code | Subject | Count | Title | Evidence |");
-                md.AppendLine("|---|---|---|---|---|---|");
+                md.WriteLine();
+                md.WriteLine("| Severity | Code | Subject | Count | Title | Evidence |");
+                md.WriteLine("|---|---|---|---|---|---|");
                 foreach (var f in node.Findings)
                 {
                     var evidence = f.Evidence.Count > 0 ? Code($"{f.Evidence[^1].File}:{f.Evidence[^1].Line}") : string.Empty;
-                    md.AppendLine($"| {Words.Of(f.Severity)} | {Code(f.Code)} | {Words.Of(f.Subject.Kind)} {Code(f.Subject.Id)} | {f.Count} | {Cell(f.Title)} | {evidence} |");
+                    md.WriteLine($"| {Words.Of(f.Severity)} | {Code(f.Code)} | {Words.Of(f.Subject.Kind)} {Code(f.Subject.Id)} | {f.Count} | {Cell(f.Title)} | {evidence} |");
                 }
             }
         }
 
-        return md.ToString();
     }
 
     /// <summary>
