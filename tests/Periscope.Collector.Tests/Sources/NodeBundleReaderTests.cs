@@ -48,4 +48,18 @@ public sealed class NodeBundleReaderTests
         var node = Assert.Single(nodes);
         Assert.Contains("status record says", node.Rejected, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Read_ZipChangedInPlaceAfterSealing_IsRejectedByItsSha256()
+    {
+        using var store = new TempDirectory();
+        var zip = await TestBundles.WriteAsync(store.Path, "run-1", "n1");
+        var bytes = await File.ReadAllBytesAsync(zip);
+        bytes[10] ^= 0x01; // the first local header's modification time: same size, every entry still reads
+        await File.WriteAllBytesAsync(zip, bytes);
+
+        var nodes = await new DirectoryBundleSource(store.Path).ReadRunAsync("run-1", TestContext.Current.CancellationToken);
+
+        Assert.Contains("sha256", Assert.Single(nodes).Rejected, StringComparison.Ordinal);
+    }
 }
