@@ -115,8 +115,9 @@ internal static class MarkdownReportRenderer
     }
 
     /// <summary>
-    /// Text from a bundle in a table cell or a line: HTML and Markdown syntax are escaped (a bundle's text is data,
-    /// never markup: no tag, link, image or emphasis can come through), and it stays on one line.
+    /// Text from a bundle in a table cell or a line: HTML and the Markdown syntax of links, images, code and emphasis
+    /// are escaped (a bundle's text is data, never markup: no tag, link or image can come through), and it stays on
+    /// one line.
     /// </summary>
     private static string Cell(string text)
     {
@@ -128,7 +129,8 @@ internal static class MarkdownReportRenderer
                 '&' => escaped.Append("&amp;"),
                 '<' => escaped.Append("&lt;"),
                 '>' => escaped.Append("&gt;"),
-                '\\' or '`' or '*' or '_' or '[' or ']' or '(' or ')' or '!' or '#' or '|' or '~' => escaped.Append('\\').Append(c),
+                // Links and images need brackets, code and emphasis these marks: escaped, they are plain text.
+                '\\' or '`' or '*' or '[' or ']' or '|' => escaped.Append('\\').Append(c),
                 '\n' or '\r' => escaped.Append(' '),
                 _ when char.IsControl(c) => escaped.Append(' '),
                 _ => escaped.Append(c),
