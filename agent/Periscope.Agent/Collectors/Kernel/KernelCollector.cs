@@ -72,6 +72,19 @@ internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> o
                 errors.Add($"{o.KmsgPath} does not exist");
             }
 
+            if (source == "none" && !context.Offline && await RunsOnThisKernelAsync(context, cancellationToken))
+            {
+                // A pod without privileged has no /dev/kmsg, but root with CAP_SYSLOG may read the ring by syslog(2).
+                var error = SyslogBufferReader.Read(bootTime, sink, o.MaxBytes, stats);
+                if (error is null)
+                {
+                    source = "syslog";
+                    context.Output.Count("recordsLostUncountable", 1); // syslog(2) gives no sequence numbers
+                }
+
+                AddError(errors, error);
+            }
+
             if (source == "none" && context.Host.FileExists(o.KernLogPath))
             {
                 source = await TryReadAsync(context, o.KernLogPath, errors,
@@ -145,6 +158,24 @@ internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> o
     }
 
     /// <summary>Boot time: btime of /proc/stat, else now minus /proc/uptime, else unknown (no time window).</summary>
+    /// <summary>
+    /// Whether the host root is the machine the agent runs on (its boot id is the agent's): only then is the kernel's
+    /// own buffer the node's log. A captured node directory never is.
+    /// </summary>
+    private static async Task<bool> RunsOnThisKernelAsync(CollectionContext context, CancellationToken cancellationToken)
+    {
+        const string BootId = "/proc/sys/kernel/random/boot_id";
+        var node = await TryReadAsync(context, BootId, cancellationToken);
+        try
+        {
+            return node is not null && string.Equals(node.Trim(), (await File.ReadAllTextAsync(BootId, cancellationToken)).Trim(), StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     private static async Task<DateTimeOffset?> BootTimeAsync(CollectionContext context, CancellationToken cancellationToken)
     {
         var stat = await TryReadAsync(context, "/proc/stat", cancellationToken);
