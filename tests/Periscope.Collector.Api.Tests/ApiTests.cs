@@ -68,6 +68,15 @@ public sealed partial class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Healthz_Anonymous_IsOkOnceTheStoreIsListedAndSaysNothingOfTheRuns()
+    {
+        using var response = await Client().GetAsync("/healthz");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("ok", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Api_WrongBearer_Is401WithAChallenge()
     {
         using var response = await Client("not-the-token").GetAsync("/api/runs/run-1/nodes/n1/bundle");

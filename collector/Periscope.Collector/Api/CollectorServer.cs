@@ -167,6 +167,9 @@ internal static class CollectorServer
 
     public static void Map(IEndpointRouteBuilder app)
     {
+        // Anonymous, for the kubelet's probes: the service is up and has listed its store (503 with the reason if it
+        // never could); nothing about the runs is said.
+        app.MapGet("/healthz", HealthAsync);
         app.MapGet("/signin", SignInPage);
         app.MapPost("/signin", SignInAsync);
         app.MapPost("/signout", SignOutAsync).RequireAuthorization();
@@ -189,6 +192,14 @@ internal static class CollectorServer
         var run = storePath[..slash];
         var node = storePath[(slash + 1)..^StoreLayout.BundleSuffix.Length];
         return $"/api/runs/{Uri.EscapeDataString(run)}/nodes/{Uri.EscapeDataString(node)}/bundle";
+    }
+
+    private static async Task<IResult> HealthAsync(RunCatalog catalog, CancellationToken cancellationToken)
+    {
+        var listing = await catalog.RunsAsync(cancellationToken);
+        return listing.ListedAt is null
+            ? Results.Text("the store has not been listed yet", "text/plain", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Text("ok", "text/plain");
     }
 
     private static IResult SignInPage(HttpContext context, IAntiforgery antiforgery, string? failed = null)

@@ -1,0 +1,203 @@
+using k8s;
+using k8s.Models;
+using Periscope.Testing;
+using Xunit;
+
+namespace Periscope.Deploy.Tests;
+
+/// <summary>
+/// The shipped manifests, rendered with <c>kubectl kustomize</c> and loaded strictly into the API's types, checked for
+/// what the agent needs and for nothing more: least privilege, read-only host mounts, probes that reach the agent.
+/// </summary>
+public sealed class ManifestTests
+{
+    public static TheoryData<string> Overlays => new() { "dev", "minimal" };
+
+    /// <summary>Node paths the agent's collectors read by default (their options' defaults), under the host root.</summary>
+    private static readonly string[] ReadByDefault =
+    [
+        "/proc", "/sys", // system, kubelet (process table), kernel (boot time), cni (routes, interfaces)
+        "/etc/os-release", "/etc/hostname", "/etc/resolv.conf", "/etc/default/kubelet", "/etc/kubernetes", // identity, dns, kubelet
+        "/etc/cni/net.d", "/opt/cni/bin", "/var/lib/cni/networks", // cni
+        "/var/log/kern.log", "/var/log/journal", "/run/log/journal", "/var/log/pods", // kernel, kubelet, containerd
+        "/var/lib/kubelet/pki", // kubelet certificates
+        "/run/containerd/containerd.sock", // containerd
+    ];
+
+    private static string Repo
+    {
+        get
+        {
+            var directory = new DirectoryInfo(AppContext.BaseDirectory);
+            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Periscope.NET.sln")))
+            {
+                directory = directory.Parent;
+            }
+
+            return directory?.FullName ?? throw new InvalidOperationException("the repository root was not found");
+        }
+    }
+
+    private static async Task<List<object>> RenderAsync(string overlay)
+    {
+        var kubectl = Requires.Tool("kubectl");
+        var (exit, stdout, stderr) = await TestProcess.RunAsync(kubectl, "kustomize", Path.Combine(Repo, "deploy", "overlays", overlay));
+        Assert.True(exit == 0, $"kubectl kustomize {overlay}: {stderr}");
+        return [.. KubernetesYaml.LoadAllFromString(stdout, strict: true)];
+    }
+
+    [Fact]
+    public void StrictLoading_UnknownField_Fails()
+        => Assert.ThrowsAny<Exception>(() => KubernetesYaml.LoadAllFromString("apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  portz: []\n", strict: true));
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Agent_MountsEveryHostPathItReadsReadOnly_AndNothingWritableButItsSpoolAndScratch(string overlay)
+    {
+        var agent = Agent(await RenderAsync(overlay));
+        var pod = agent.Spec.Template.Spec;
+        var container = Assert.Single(pod.Containers);
+        var hostPaths = pod.Volumes.Where(v => v.HostPath is not null).ToDictionary(v => v.Name, v => v.HostPath.Path);
+        foreach (var path in ReadByDefault)
+        {
+            var mount = container.VolumeMounts.FirstOrDefault(m => hostPaths.TryGetValue(m.Name, out var host)
+                && m.MountPath == "/host" + host && (path == host || path.StartsWith(host + "/", StringComparison.Ordinal)));
+            Assert.True(mount is not null, $"{overlay}: {path} is not mounted under /host");
+            Assert.True(mount!.ReadOnlyProperty == true, $"{overlay}: {path} is mounted writable");
+        }
+
+        foreach (var mount in container.VolumeMounts.Where(m => m.ReadOnlyProperty != true))
+        {
+            Assert.Contains(mount.Name, new[] { "spool", "tmp" });
+        }
+
+        Assert.DoesNotContain(hostPaths.Values, p => p is "/" or "/var/lib/kubelet" || p.StartsWith("/var/lib/kubelet/pods", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Agent_IsNotPrivileged_AndAddsOnlyWhatItsCollectorsUse(string overlay)
+    {
+        var pod = Agent(await RenderAsync(overlay)).Spec.Template.Spec;
+        var security = Assert.Single(pod.Containers).SecurityContext;
+
+        Assert.NotEqual(true, security.Privileged);
+        Assert.False(security.AllowPrivilegeEscalation);
+        Assert.True(security.ReadOnlyRootFilesystem);
+        Assert.Equal("RuntimeDefault", security.SeccompProfile.Type);
+        Assert.Equal(["ALL"], security.Capabilities.Drop);
+        Assert.Equal(overlay == "minimal" ? ["SYSLOG"] : ["SYSLOG", "NET_ADMIN"], security.Capabilities.Add);
+        Assert.NotEqual(true, pod.HostPID);
+        Assert.NotEqual(true, pod.HostIPC);
+        Assert.True(pod.HostNetwork);
+        Assert.Equal("Default", pod.DnsPolicy);
+        Assert.Equal(overlay == "minimal", pod.Volumes.Single(v => v.Name == "spool").EmptyDir is not null);
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Agent_ReachesEveryNodeAndRollsSafely(string overlay)
+    {
+        var agent = Agent(await RenderAsync(overlay));
+        var pod = agent.Spec.Template.Spec;
+
+        Assert.Contains(pod.Tolerations, t => t.OperatorProperty == "Exists" && t.Key is null && t.Effect is null); // every taint
+        Assert.Equal("linux", pod.NodeSelector["kubernetes.io/os"]);
+        Assert.Equal("system-node-critical", pod.PriorityClassName);
+        Assert.Equal("0", agent.Spec.UpdateStrategy.RollingUpdate.MaxSurge.Value);
+        Assert.True(pod.TerminationGracePeriodSeconds > 20 + 10);
+        var env = Assert.Single(pod.Containers).Env.ToDictionary(e => e.Name);
+        Assert.Equal("spec.nodeName", env["NODE_NAME"].ValueFrom.FieldRef.FieldPath);
+        Assert.Equal("metadata.namespace", env["POD_NAMESPACE"].ValueFrom.FieldRef.FieldPath);
+        Assert.Equal("/host", env["Periscope__HostRoot"].Value);
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Workloads_ProbesResourcesImagesAndSelectorsAreWhole(string overlay)
+    {
+        var objects = await RenderAsync(overlay);
+        foreach (var (name, selector, template) in Workloads(objects))
+        {
+            foreach (var (key, value) in selector.MatchLabels)
+            {
+                Assert.True(template.Metadata.Labels.TryGetValue(key, out var label) && label == value, $"{name}: selector {key}={value} does not match its pods");
+            }
+
+            foreach (var container in template.Spec.Containers)
+            {
+                Assert.Matches(@":[^/]+$", container.Image); // a tag
+                Assert.False(string.IsNullOrEmpty(container.ImagePullPolicy), $"{name}: no pull policy");
+                Assert.NotNull(container.LivenessProbe?.HttpGet);
+                Assert.NotNull(container.ReadinessProbe?.HttpGet);
+                Assert.True(container.Resources.Requests.ContainsKey("memory") && container.Resources.Limits.ContainsKey("memory"), $"{name}: no memory request or limit");
+                Assert.True(container.Resources.Requests.ContainsKey("cpu"), $"{name}: no CPU request");
+            }
+
+            var account = template.Spec.ServiceAccountName;
+            Assert.Contains(objects.OfType<V1ServiceAccount>(), a => a.Metadata.Name == account);
+        }
+
+        // The agent listens on 127.0.0.1:9469 (Periscope:Http:Listen): under hostNetwork the probe must name that host.
+        var probe = Assert.Single(Agent(objects).Spec.Template.Spec.Containers).LivenessProbe.HttpGet;
+        Assert.Equal("127.0.0.1", probe.Host);
+        Assert.Equal("9469", probe.Port.Value);
+        Assert.Equal("/healthz", probe.Path);
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Rbac_IsLeastPrivilege(string overlay)
+    {
+        var objects = await RenderAsync(overlay);
+        var roles = objects.OfType<V1Role>().Select(r => (r.Metadata.Name, r.Rules))
+            .Concat(objects.OfType<V1ClusterRole>().Select(r => (r.Metadata.Name, r.Rules))).ToList();
+        foreach (var (name, rules) in roles)
+        {
+            foreach (var rule in rules)
+            {
+                Assert.DoesNotContain("*", rule.Verbs);
+                Assert.DoesNotContain("*", rule.Resources);
+                Assert.DoesNotContain("*", rule.ApiGroups);
+                Assert.DoesNotContain("secrets", rule.Resources);
+            }
+        }
+
+        var agent = roles.Single(r => r.Name == "periscope-agent").Rules;
+        Assert.All(agent, r => Assert.Equal(["periscope-run"], r.ResourceNames));
+        Assert.Equal(["get", "list", "watch"], agent.SelectMany(r => r.Verbs).Order());
+        var collectorRun = roles.Single(r => r.Name == "periscope-collector-run").Rules;
+        Assert.Equal(["create", "get", "update"], collectorRun.SelectMany(r => r.Verbs).Order());
+        Assert.All(collectorRun.Where(r => r.Verbs.Any(v => v != "create")), r => Assert.Equal(["periscope-run"], r.ResourceNames));
+        var nodes = Assert.Single(roles.Single(r => r.Name == "periscope-collector-nodes").Rules);
+        Assert.Equal(["nodes"], nodes.Resources);
+        Assert.Equal(["list"], nodes.Verbs);
+        foreach (var binding in objects.OfType<V1RoleBinding>())
+        {
+            Assert.Contains(roles, r => r.Name == binding.RoleRef.Name);
+            Assert.All(binding.Subjects, s => Assert.Contains(objects.OfType<V1ServiceAccount>(), a => a.Metadata.Name == s.Name));
+        }
+    }
+
+    [Fact]
+    public async Task Dev_CollectorReadsTheAgentsSpoolReadOnly()
+    {
+        var objects = await RenderAsync("dev");
+        var collector = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "periscope-collector").Spec.Template.Spec;
+        var spool = Agent(objects).Spec.Template.Spec.Volumes.Single(v => v.Name == "spool").HostPath.Path;
+        var container = Assert.Single(collector.Containers);
+        var store = container.Env.Single(e => e.Name == "Periscope__Server__Store").Value;
+        var mount = container.VolumeMounts.Single(m => m.MountPath == store);
+
+        Assert.True(mount.ReadOnlyProperty);
+        Assert.Equal(spool + "/spool", collector.Volumes.Single(v => v.Name == mount.Name).HostPath.Path);
+        Assert.Equal(["ALL"], container.SecurityContext.Capabilities.Drop);
+        Assert.True(container.SecurityContext.ReadOnlyRootFilesystem);
+    }
+
+    private static V1DaemonSet Agent(List<object> objects) => objects.OfType<V1DaemonSet>().Single(d => d.Metadata.Name == "periscope-agent");
+
+    private static IEnumerable<(string Name, V1LabelSelector Selector, V1PodTemplateSpec Template)> Workloads(List<object> objects)
+        => objects.OfType<V1DaemonSet>().Select(d => (d.Metadata.Name, d.Spec.Selector, d.Spec.Template))
+            .Concat(objects.OfType<V1Deployment>().Select(d => (d.Metadata.Name, d.Spec.Selector, d.Spec.Template)));
+}
