@@ -31,7 +31,7 @@ public sealed class JournalFallbackTests
         Assert.Equal("journal", reader.ReadFacts().Kernel!.Source);
         var command = Assert.Single(reader.Manifest.Collectors.Single(c => c.Name == "kernel").Commands!);
         Assert.Equal("ok", command.Outcome);
-        Assert.StartsWith("journalctl --file=/proc/", command.CommandLine, StringComparison.Ordinal);
+        Assert.StartsWith("journalctl --file=/proc/self/fd/", command.CommandLine, StringComparison.Ordinal);
     }
 
     [Fact]

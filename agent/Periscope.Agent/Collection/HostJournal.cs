@@ -21,12 +21,12 @@ internal sealed record JournalRead(long Entries, string? Problem, bool Capped);
 
 /// <summary>
 /// The node's journal under the host root: the journal files of <c>&lt;root&gt;/var/log/journal</c> (and
-/// <c>/run/log/journal</c>), opened by the agent and handed to <c>journalctl --file</c> as descriptors, through the
+/// <c>/run/log/journal</c>), opened by the agent and handed to <c>journalctl --file</c> as inherited descriptors, through the
 /// command runner, bounded by the run's window, a timeout, an entry count and an
 /// output cap; every invocation is recorded in the manifest. journald need not run: the files are read directly.
 /// Output is parsed as it arrives and handed out entry by entry, so a large journal is never held whole.
 /// </summary>
-internal static class HostJournal
+internal static partial class HostJournal
 {
     private static readonly string[] Directories = ["/var/log/journal", "/run/log/journal"];
 
@@ -55,8 +55,9 @@ internal static class HostJournal
         long entries = 0;
         foreach (var directory in directories)
         {
-            // journalctl is given only journal files the agent opened itself, inside the root and regular, as the
-            // descriptors it holds (/proc/<agent>/fd/N): it never walks a directory or follows a path of its own.
+            // journalctl is given only journal files the agent opened itself, inside the root and regular, as
+            // descriptors it inherits (/proc/self/fd/N in journalctl): it never walks a directory or resolves a path
+            // of its own, and needs no access to the agent's /proc entries.
             var files = OpenJournalFiles(context.Host, directory);
             if (files.Count == 0)
             {
@@ -66,7 +67,7 @@ internal static class HostJournal
 
             List<string> arguments =
             [
-                .. files.Select(f => $"--file=/proc/{Environment.ProcessId}/fd/{f.SafeFileHandle.DangerousGetHandle()}"),
+                .. files.Select(f => $"--file=/proc/self/fd/{f.SafeFileHandle.DangerousGetHandle()}"),
                 "--output=json", "--output-fields=MESSAGE,PRIORITY,SYSLOG_FACILITY,_TRANSPORT",
                 "--no-pager", "--quiet", "--all",
                 "--since=@" + context.Since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
@@ -184,6 +185,14 @@ internal static class HostJournal
             {
                 if (host.OpenRead(path) is FileStream file)
                 {
+                    // Inherited by the journalctl started next (and, harmlessly, by any command started meanwhile:
+                    // read-only descriptors of journal files, gone when that command exits); closed after the read.
+                    if (Inherit((int)file.SafeFileHandle.DangerousGetHandle()) != 0)
+                    {
+                        file.Dispose();
+                        continue;
+                    }
+
                     files.Add(file);
                 }
             }
@@ -195,6 +204,12 @@ internal static class HostJournal
 
         return files;
     }
+
+    /// <summary>Clears FD_CLOEXEC, so that the next command started inherits the descriptor.</summary>
+    private static int Inherit(int fd) => Fcntl(fd, 2 /* F_SETFD */, 0);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int Fcntl(int fd, int command, int argument);
 
     private static bool IsJournalFile(string name)
         => name.EndsWith(".journal", StringComparison.Ordinal) || name.EndsWith(".journal~", StringComparison.Ordinal);
