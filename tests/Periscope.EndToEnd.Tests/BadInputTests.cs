@@ -152,6 +152,7 @@ public sealed class UnexpectedFailureTests
         public bool DirectoryExists(string nodePath) => throw new InvalidOperationException("defect");
         public bool IsCharacterDevice(string nodePath) => throw new InvalidOperationException("defect");
         public Stream OpenRead(string nodePath) => throw new InvalidOperationException("defect");
+        public Microsoft.Win32.SafeHandles.SafeFileHandle OpenCharacterDevice(string nodePath) => throw new InvalidOperationException("defect");
         public Task<string?> TryReadTextAsync(string nodePath, int maxBytes, CancellationToken cancellationToken) => throw new InvalidOperationException("defect");
         public IReadOnlyList<string> ListDirectory(string nodePath) => throw new InvalidOperationException("defect");
         public Periscope.Agent.Collection.FileSystemUsage? GetUsage(string nodePath, out string? problem) => throw new InvalidOperationException("defect");

@@ -153,7 +153,18 @@ internal sealed partial class HostRoot : INodeFileSystem
     /// <c>O_NOFOLLOW</c> and <c>readlinkat</c>, holding each directory by descriptor. The open never blocks
     /// (<c>O_NONBLOCK</c>: a FIFO answers at once) and the descriptor must be a regular file (<c>statx</c>).
     /// </summary>
-    internal SafeFileHandle OpenInRoot(string nodePath)
+    internal SafeFileHandle OpenInRoot(string nodePath) => OpenInRoot(nodePath, RegularFile);
+
+    /// <summary>
+    /// Opens a character device under the root (<c>/dev/kmsg</c>) the same way: resolved inside the root, opened
+    /// non-blocking, and refused unless the descriptor is a character device — a link or file swapped in is not read.
+    /// </summary>
+    public SafeFileHandle OpenCharacterDevice(string nodePath) => OpenInRoot(nodePath, CharacterDevice);
+
+    private const uint RegularFile = 0x8000;
+    private const uint CharacterDevice = 0x2000;
+
+    private SafeFileHandle OpenInRoot(string nodePath, uint fileType)
     {
         var relative = StripRoot(nodePath);
         using var root = Check(Native.OpenAt(Native.AtFdCwd, Root, Native.OPath | Native.ODirectory | Native.OCloExec, 0), nodePath);
@@ -178,10 +189,10 @@ internal sealed partial class HostRoot : INodeFileSystem
             file = Walk(root, relative, flags, nodePath);
         }
 
-        if (!Native.TryStat(file, out var mode, out _) || (mode & 0xF000) != 0x8000)
+        if (!Native.TryStat(file, out var mode, out _) || (mode & 0xF000) != fileType)
         {
             file.Dispose();
-            throw new IOException($"{nodePath} is not a regular file.");
+            throw new IOException($"{nodePath} is not a {(fileType == RegularFile ? "regular file" : "character device")}.");
         }
 
         return file;

@@ -29,6 +29,10 @@ public interface INodeFileSystem
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     Stream OpenRead(string nodePath);
 
+    /// <summary>Opens a character device under the root (non-blocking), refusing anything else that is there.</summary>
+    /// <exception cref="IOException">It is not a character device, or could not be opened.</exception>
+    Microsoft.Win32.SafeHandles.SafeFileHandle OpenCharacterDevice(string nodePath);
+
     /// <summary>Reads a small text file whole, at most <paramref name="maxBytes"/>; null when it does not exist.</summary>
     Task<string?> TryReadTextAsync(string nodePath, int maxBytes, CancellationToken cancellationToken);
 

@@ -135,6 +135,49 @@ public sealed class HostRootRaceTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task OpenCharacterDevice_WhileKmsgIsSwappedForALinkToAFile_NeverReadsTheFile(bool emulateOpenat2)
+    {
+        Requires.Root(); // mknod
+        using var outside = new TempDirectory();
+        await File.WriteAllTextAsync(outside.Combine("fake-kmsg"), "6,1,100,-;" + Secret + "\n", TestContext.Current.CancellationToken);
+        using var root = new NodeRoot().Dir("/dev");
+        var kmsg = root.Real("/dev/kmsg");
+        var host = new HostRoot(root.Path, emulateOpenat2);
+        var devices = 0;
+        var refused = 0;
+        for (var i = 0; i < 200; i++)
+        {
+            File.Delete(kmsg);
+            if (i % 2 == 0)
+            {
+                var made = await TestProcess.RunAsync("mknod", kmsg, "c", "1", "3"); // /dev/null's numbers: reads end at once
+                Assert.Equal(0, made.ExitCode);
+            }
+            else
+            {
+                File.CreateSymbolicLink(kmsg, i % 4 == 1 ? outside.Combine("fake-kmsg") : "../../../../../../../.." + outside.Combine("fake-kmsg"));
+            }
+
+            try
+            {
+                using var device = host.OpenCharacterDevice("/dev/kmsg");
+                using var stream = new FileStream(device, FileAccess.Read, 0);
+                Assert.Equal(0, stream.Read(new byte[64]));
+                devices++;
+            }
+            catch (IOException)
+            {
+                refused++;
+            }
+        }
+
+        Assert.Equal(100, devices);
+        Assert.Equal(100, refused); // the links (absolute: re-rooted, relative: stops at the root) never reach the file
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task OpenRead_AbsoluteLinkInsideTheRoot_IsFollowedUnderTheRoot(bool emulateOpenat2)
     {
         using var root = new NodeRoot()

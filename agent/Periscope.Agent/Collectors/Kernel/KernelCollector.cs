@@ -57,7 +57,19 @@ internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> o
             var sink = new KernelRecordSink(writer, analyzer, context.Since, context.Until);
             if (context.Host.IsCharacterDevice(o.KmsgPath))
             {
-                var error = KmsgDeviceReader.Read(context.Host.Resolve(o.KmsgPath), bootTime, sink, o.MaxBytes, stats, cancellationToken);
+                string? error;
+                try
+                {
+                    // Opened by descriptor inside the host root and checked to be a device on it: a link or file swapped
+                    // in after the check above is refused, not read as the kernel's log.
+                    using var device = context.Host.OpenCharacterDevice(o.KmsgPath);
+                    error = KmsgDeviceReader.Read(device, o.KmsgPath, bootTime, sink, o.MaxBytes, stats, cancellationToken);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    error = ex.Message;
+                }
+
                 source = error is null ? "kmsg" : source;
                 AddError(errors, error);
             }

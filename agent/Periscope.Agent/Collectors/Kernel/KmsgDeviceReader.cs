@@ -17,21 +17,25 @@ internal static partial class KmsgDeviceReader
     public const int Eagain = 11;
     public const int Epipe = 32;
     public const int Eintr = 4;
-    private const int OpenReadOnlyNonBlocking = 0x800; // O_RDONLY | O_NONBLOCK
     private const int BufferSize = 16 * 1024; // a record is at most 8 KiB (CONSOLE_EXT_LOG_MAX)
 
-    /// <summary>Reads every record now in the device's buffer.</summary>
+    /// <summary>Reads every record now in the device's buffer, through a descriptor opened non-blocking.</summary>
+    /// <param name="device">The device, opened by <see cref="Collection.INodeFileSystem.OpenCharacterDevice"/>.</param>
+    /// <param name="path">Its path, for messages.</param>
+    /// <param name="bootTime">Boot time, to place records in wall-clock time.</param>
+    /// <param name="sink">Receives the records.</param>
+    /// <param name="maxBytes">Most bytes of records taken (the newest).</param>
+    /// <param name="stats">Counts what was read and lost.</param>
+    /// <param name="cancellationToken">Stops the read.</param>
     /// <returns>Null on success, else why the device could not be read.</returns>
-    public static unsafe string? Read(string path, DateTimeOffset? bootTime, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
+    public static unsafe string? Read(Microsoft.Win32.SafeHandles.SafeFileHandle device, string path, DateTimeOffset? bootTime, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
     {
-        var fd = Open(path, OpenReadOnlyNonBlocking);
-        if (fd < 0)
-        {
-            return $"{path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}";
-        }
-
+        ArgumentNullException.ThrowIfNull(device);
+        var added = false;
+        device.DangerousAddRef(ref added);
         try
         {
+            var fd = (int)device.DangerousGetHandle();
             return ReadRecords(
                 (Span<byte> buffer, out int errno) =>
                 {
@@ -46,7 +50,7 @@ internal static partial class KmsgDeviceReader
         }
         finally
         {
-            _ = Close(fd);
+            device.DangerousRelease();
         }
     }
 
@@ -110,14 +114,9 @@ internal static partial class KmsgDeviceReader
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static unsafe partial nint ReadFd(int fd, byte* buffer, nint count);
 
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
 }
 
 /// <summary>Counters of one read of the kernel log.</summary>

@@ -184,7 +184,8 @@ public sealed class RealKmsgDeviceTests
         var evidence = new StringWriter();
         var sink = new KernelRecordSink(evidence, analyzer, DateTimeOffset.MinValue, DateTimeOffset.MaxValue);
         var stats = new KmsgReadStats();
-        var error = KmsgDeviceReader.Read("/dev/kmsg", DateTimeOffset.UnixEpoch, sink, 64L * 1024 * 1024, stats, CancellationToken.None);
+        using var device = new Periscope.Agent.Collection.HostRoot("/").OpenCharacterDevice("/dev/kmsg");
+        var error = KmsgDeviceReader.Read(device, "/dev/kmsg", DateTimeOffset.UnixEpoch, sink, 64L * 1024 * 1024, stats, CancellationToken.None);
 
         Assert.Null(error);
         var line = Assert.Single(evidence.ToString().Split('\n'), l => l.Contains(marker, StringComparison.Ordinal));

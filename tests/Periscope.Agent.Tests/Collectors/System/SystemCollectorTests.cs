@@ -207,6 +207,7 @@ public sealed class SystemCollectorTests
         public bool DirectoryExists(string nodePath) => inner.DirectoryExists(nodePath);
         public bool IsCharacterDevice(string nodePath) => inner.IsCharacterDevice(nodePath);
         public Stream OpenRead(string nodePath) => inner.OpenRead(nodePath);
+        public Microsoft.Win32.SafeHandles.SafeFileHandle OpenCharacterDevice(string nodePath) => inner.OpenCharacterDevice(nodePath);
         public Task<string?> TryReadTextAsync(string nodePath, int maxBytes, CancellationToken cancellationToken) => inner.TryReadTextAsync(nodePath, maxBytes, cancellationToken);
         public IReadOnlyList<string> ListDirectory(string nodePath) => inner.ListDirectory(nodePath);
 
