@@ -393,21 +393,7 @@ internal sealed partial class HostRoot : INodeFileSystem
     private static IEnumerable<string> SplitReversed(string path)
         => path.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse();
 
-    private static unsafe bool Stat(string path, out uint mode)
-    {
-        // statx has one layout on every architecture, unlike struct stat; stx_mode is the u16 at offset 28.
-        const int AtFdCwd = -100;
-        const uint StatxType = 0x1;
-        var buffer = stackalloc byte[256];
-        mode = 0;
-        if (StatX(AtFdCwd, path, 0, StatxType, buffer) != 0)
-        {
-            return false;
-        }
-
-        mode = *(ushort*)(buffer + 28);
-        return true;
-    }
+    private static bool Stat(string path, out uint mode) => Native.TryStat(path, out mode);
 
     [StructLayout(LayoutKind.Sequential)]
     private struct StatVfsBuffer
@@ -428,7 +414,4 @@ internal sealed partial class HostRoot : INodeFileSystem
 
     [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int StatVfs(string path, out StatVfsBuffer buffer);
-
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int StatX(int directoryFd, string path, int flags, uint mask, byte* buffer);
 }

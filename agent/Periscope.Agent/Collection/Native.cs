@@ -99,6 +99,20 @@ internal static unsafe partial class Native
         return true;
     }
 
+    /// <summary>The file type and permission bits of what a path names (a final link followed).</summary>
+    public static bool TryStat(string path, out uint mode)
+    {
+        var buffer = stackalloc byte[256];
+        mode = 0;
+        if (StatX(AtFdCwd, path, 0, 0x1, buffer) != 0)
+        {
+            return false;
+        }
+
+        mode = *(ushort*)(buffer + 28);
+        return true;
+    }
+
     /// <summary>The target of a symbolic link held by an <c>O_PATH | O_NOFOLLOW</c> descriptor.</summary>
     public static string ReadLink(SafeFileHandle link)
     {

@@ -46,7 +46,7 @@ internal sealed partial class RunPipeline(
             throw new ArgumentException($"--since ({UtcTimestampConverter.Format(since)}) is after --until ({UtcTimestampConverter.Format(until)}).");
         }
 
-        var staging = DirectoryBundleSink.CreateStagingDirectory(spec.Store, runId, node);
+        var staging = DirectoryBundleSink.CreateStagingDirectory(spec.Store, runId);
         try
         {
             LogStarting(runId, node, host.Root);

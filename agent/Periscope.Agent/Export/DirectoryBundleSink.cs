@@ -108,9 +108,8 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
     }
 
     /// <summary>A private staging directory for a run's evidence, inside the store so it lives on the same disk.</summary>
-    public static string CreateStagingDirectory(string store, string runId, string node)
+    public static string CreateStagingDirectory(string store, string runId)
     {
-        _ = node;
         var staging = Path.Combine(Path.GetFullPath(store), ".staging", $"{runId}.{Guid.NewGuid():N}");
         CreateDirectory(Path.Combine(Path.GetFullPath(store), ".staging"));
         CreateDirectory(staging);
