@@ -8,7 +8,7 @@ source "$(dirname "$0")/common.sh"
 runs="${1:-5}"
 ensure_time
 tools="$repo/.tools"
-[ -x "$tools/azurite/node_modules/.bin/azurite-blob" ] || npm install --prefix "$tools/azurite" --no-audit --no-fund --loglevel=error azurite@3.35.0 >&2
+[ -x "$tools/azurite/node_modules/.bin/azurite-blob" ] || npm install --prefix "$tools/azurite" --no-audit --no-fund --loglevel=error azurite@3.37.0 >&2
 [ -d "$tools/bench-js/node_modules/@azure/storage-blob" ] || npm install --prefix "$tools/bench-js" --no-audit --no-fund --loglevel=error @azure/storage-blob@12 >&2
 cp "$repo/bench/upload-js.mjs" "$tools/bench-js/upload-js.mjs"
 dotnet publish "$repo/bench/Periscope.Benchmarks/Periscope.Benchmarks.csproj" -c Release -r linux-x64 -o "$work/bin" -nologo -v quiet -clp:NoSummary >&2

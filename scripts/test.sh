@@ -23,17 +23,21 @@ fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 mkdir -p artifacts
 
-# --- npm packages the tests use: Azurite, the Blob Storage emulator (3.35 is the newest for node 20) ----------
+# --- npm packages the tests use: Azurite, the Blob Storage emulator ---------------------------------------------
+# 3.37 checks user delegation SAS of the service version the Blob SDK signs (2026-x); it declares node >= 22 and
+# runs the Blob service on Debian's node 20 (npm warns about the engine).
+azurite_version=3.37.0
 azurite_dir="$repo/.tools/azurite"
-if [ ! -x "$azurite_dir/node_modules/.bin/azurite-blob" ]; then
+if [ ! -x "$azurite_dir/node_modules/.bin/azurite-blob" ] \
+   || ! grep -q "\"version\": \"$azurite_version\"" "$azurite_dir/node_modules/azurite/package.json" 2> /dev/null; then
   if ! command -v npm > /dev/null; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >&2
   fi
-  echo "Installing azurite@3.35.0 into .tools/azurite" >&2
-  npm install --prefix "$azurite_dir" --no-audit --no-fund --loglevel=error azurite@3.35.0 >&2
+  echo "Installing azurite@$azurite_version into .tools/azurite" >&2
+  npm install --prefix "$azurite_dir" --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >&2
 fi
 export PERISCOPE_AZURITE="$azurite_dir/node_modules/.bin/azurite-blob"
 

@@ -123,6 +123,27 @@ public sealed class BlobServeTests(Azurite azurite) : IClassFixture<Azurite>
     }
 
     [Fact]
+    public void Options_SasDownloadsWithAnIdentity_AreSignedWithAUserDelegationKey_ButNeedTheContainersPlainHttpsUrl()
+    {
+        var identity = new Api.ServerOptions
+        {
+            BlobContainerUrl = "https://account.blob.core.windows.net/periscope", BlobAuth = "managed-identity", TokenFile = "/etc/hostname", Downloads = "sas",
+        };
+        var withQuery = new Api.ServerOptions
+        {
+            BlobContainerUrl = "https://account.blob.core.windows.net/periscope?sv=x&sig=secret", BlobAuth = "managed-identity", TokenFile = "/etc/hostname",
+        };
+        var unknown = new Api.ServerOptions { BlobContainerUrl = "https://account.blob.core.windows.net/periscope", BlobAuth = "account-key", TokenFile = "/etc/hostname" };
+
+        Assert.Empty(identity.Validate());
+        Assert.True(Assert.IsType<Sources.BlobBundleSource>(identity.OpenSource()).CanSign);
+        var failure = Assert.Single(withQuery.Validate());
+        Assert.Contains("BlobContainerUrl must be the container's URL without a query", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", failure, StringComparison.Ordinal);
+        Assert.Contains(unknown.Validate(), f => f.Contains("BlobAuth must be sas, connection-string, workload-identity, managed-identity", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Serve_BlobStoreThatNeverAnswers_Is503WithTheReason_AndKeepsServing()
     {
         // Accepts connections and never answers: a hung storage endpoint.

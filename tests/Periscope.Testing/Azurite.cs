@@ -63,7 +63,7 @@ public sealed class Azurite : IAsyncLifetime
             : Path.Combine(Fixtures.Repository, ".tools/azurite/node_modules/.bin/azurite-blob");
         if (!File.Exists(binary))
         {
-            Missing = $"azurite-blob not found at {binary} (scripts/test.sh installs npm azurite@3.35.0 into .tools/azurite)";
+            Missing = $"azurite-blob not found at {binary} (scripts/test.sh installs npm azurite@3.37.0 into .tools/azurite)";
             return;
         }
 
@@ -79,6 +79,12 @@ public sealed class Azurite : IAsyncLifetime
         if (_tls is not null)
         {
             args.AddRange(["--cert", _tls.ServerCertificatePem, "--key", _tls.ServerKeyPem, "--oauth", "basic"]);
+        }
+
+        if (Environment.GetEnvironmentVariable("PERISCOPE_AZURITE_DEBUG") is { Length: > 0 } debugDirectory)
+        {
+            // Azurite's own debug log (its signature checks), for investigating a refused request by hand.
+            args.AddRange(["--debug", Path.Combine(debugDirectory, $"azurite-{Port}.log")]);
         }
 
         var info = new ProcessStartInfo(binary, args)

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Periscope.Bundle;
 using Periscope.Collector.Reports;
 using Periscope.Collector.Sources;
@@ -23,7 +24,7 @@ namespace Periscope.Collector.Api;
 /// every state-changing request it makes carries an anti-forgery token. Anonymous API calls get 401, anonymous pages
 /// are sent to the sign-in page. A bundle is served only by run id and node name, both validated, from inside the store.
 /// </summary>
-internal static class CollectorServer
+internal static partial class CollectorServer
 {
     private const string Session = CookieAuthenticationDefaults.AuthenticationScheme;
     private const string Either = "token-or-session";
@@ -402,8 +403,11 @@ internal static class CollectorServer
     /// One node's bundle: streamed, or with <see cref="ServerOptions.Downloads"/> <c>sas</c> a 302 to a short-lived
     /// read-only SAS URL of that blob. The run id and node name must be valid names (no separators, no leading dot),
     /// the bundle must be sealed (its status record exists), and a directory store checks the path lies inside it.
+    /// When a SAS cannot be signed (an identity refused a user delegation key) the bundle is streamed instead and the
+    /// reason logged: the operator gets the bundle either way.
     /// </summary>
-    private static async Task<IResult> DownloadAsync(HttpContext context, string runId, string node, IBundleSource source, ServerOptions options, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> DownloadAsync(
+        HttpContext context, string runId, string node, IBundleSource source, ServerOptions options, TimeProvider time, ILoggerFactory logging, CancellationToken cancellationToken)
     {
         if (!RunId.IsValid(runId) || !NodeName.IsValid(node))
         {
@@ -412,18 +416,16 @@ internal static class CollectorServer
 
         if (options.Downloads == "sas" && source is BlobBundleSource blob)
         {
-            Uri? signed;
             try
             {
-                signed = await blob.ReadOnlyUriAsync(runId, node, options.SasLifetime, time.GetUtcNow(), cancellationToken);
+                var signed = await blob.ReadOnlyUriAsync(runId, node, options.SasLifetime, time.GetUtcNow(), cancellationToken);
+                context.Response.Headers.CacheControl = "no-store";
+                return signed is null ? Results.NotFound() : Results.Redirect(signed.AbsoluteUri);
             }
             catch (InvalidOperationException ex)
             {
-                return Results.Problem(statusCode: StatusCodes.Status500InternalServerError, detail: ex.Message);
+                LogSasRefused(logging.CreateLogger("Periscope.Collector.Downloads"), runId, node, ex.Message);
             }
-
-            context.Response.Headers.CacheControl = "no-store";
-            return signed is null ? Results.NotFound() : Results.Redirect(signed.AbsoluteUri);
         }
 
         var stream = await source.OpenBundleAsync(runId, node, cancellationToken);
@@ -492,6 +494,9 @@ internal static class CollectorServer
         """;
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Streaming {RunId}/{Node} instead of redirecting to a SAS: {Reason}")]
+    private static partial void LogSasRefused(ILogger logger, string runId, string node, string reason);
 }
 
 /// <summary>The body of <c>POST /api/runs</c>: the run-id ConfigMap's fields.</summary>

@@ -8,8 +8,20 @@ public sealed class ServerOptions
     /// <summary>The store directory the runs are read from (unless a Blob container is configured).</summary>
     public string Store { get; set; } = "periscope-data";
 
-    /// <summary>Read the store from this Blob container URL instead, with a SAS granting read and list.</summary>
+    /// <summary>
+    /// Read the store from this Blob container URL instead: with a SAS granting read and list, or without a query when
+    /// <see cref="BlobAuth"/> is an identity.
+    /// </summary>
     public string? BlobContainerUrl { get; set; }
+
+    /// <summary>
+    /// How the Blob store is read: <c>sas</c>, <c>connection-string</c>, <c>workload-identity</c> or
+    /// <c>managed-identity</c>; unset: inferred (a connection string file, else a SAS URL).
+    /// </summary>
+    public string? BlobAuth { get; set; }
+
+    /// <summary>The user-assigned managed identity's client id (or, for workload identity, instead of <c>AZURE_CLIENT_ID</c>).</summary>
+    public string? BlobClientId { get; set; }
 
     /// <summary>Or from Blob Storage with the connection string in this file (a mounted Secret) …</summary>
     public string? BlobConnectionStringFile { get; set; }
@@ -49,7 +61,13 @@ public sealed class ServerOptions
     public bool CanStartRuns => Kubernetes != "off"
         && (!string.IsNullOrEmpty(Kubeconfig) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")));
 
-    public bool UsesBlob => !string.IsNullOrWhiteSpace(BlobContainerUrl) || !string.IsNullOrWhiteSpace(BlobConnectionStringFile);
+    public bool UsesBlob => Blob.Configured;
+
+    /// <summary>The Blob store these options name.</summary>
+    internal Sources.BlobStoreSettings Blob => new(BlobContainerUrl, BlobConnectionStringFile, BlobContainer, BlobAuth, BlobClientId);
+
+    private static readonly Sources.BlobStoreSettings.SettingNames BlobNames = new(
+        $"{SectionName}:BlobContainerUrl", $"{SectionName}:BlobConnectionStringFile", $"{SectionName}:BlobAuth");
 
     /// <summary>
     /// A file holding the bearer token (a mounted Secret), re-read on every check: API clients send it as
@@ -65,8 +83,8 @@ public sealed class ServerOptions
 
     /// <summary>
     /// How bundles are downloaded: <c>stream</c> (the default: through the service) or <c>sas</c> (a Blob store read with
-    /// an account key only: the service answers 302 to a read-only SAS URL of that one blob, valid for
-    /// <see cref="SasLifetime"/>, so the bytes do not pass through it).
+    /// an account key or an identity: the service answers 302 to a read-only SAS URL of that one blob, valid for
+    /// <see cref="SasLifetime"/>, so the bytes do not pass through it; an identity signs it with a user delegation key).
     /// </summary>
     public string Downloads { get; set; } = "stream";
 
@@ -99,7 +117,7 @@ public sealed class ServerOptions
             return new Sources.DirectoryBundleSource(Store);
         }
 
-        return Sources.BlobBundleSource.Open(BlobContainerUrl, BlobConnectionStringFile, BlobContainer, BlobTimeout);
+        return Sources.BlobBundleSource.Open(Blob, BlobTimeout);
     }
 
     /// <summary>The Kubernetes nodes list, when this configuration asks for it and allows it.</summary>
@@ -119,9 +137,9 @@ public sealed class ServerOptions
             failures.Add($"{SectionName}:TokenFile '{TokenFile}' does not exist.");
         }
 
-        if (!string.IsNullOrWhiteSpace(BlobContainerUrl) && !string.IsNullOrWhiteSpace(BlobConnectionStringFile))
+        if (UsesBlob || !string.IsNullOrWhiteSpace(BlobAuth))
         {
-            failures.Add($"{SectionName}: set BlobContainerUrl or BlobConnectionStringFile, not both.");
+            failures.AddRange(Blob.Validate(BlobNames).Select(f => $"{SectionName}: {f}"));
         }
 
         if (!UsesBlob && !Directory.Exists(Store))
@@ -157,9 +175,9 @@ public sealed class ServerOptions
         {
             failures.Add($"{SectionName}:Downloads must be stream or sas (found '{Downloads}').");
         }
-        else if (Downloads == "sas" && string.IsNullOrWhiteSpace(BlobConnectionStringFile))
+        else if (Downloads == "sas" && !(UsesBlob && Blob.EffectiveAuth is "connection-string" or "workload-identity" or "managed-identity"))
         {
-            failures.Add($"{SectionName}:Downloads sas needs a Blob store read with an account key connection string (BlobConnectionStringFile): a directory store or a container SAS URL cannot sign one.");
+            failures.Add($"{SectionName}:Downloads sas needs a Blob store read with an account key connection string (BlobConnectionStringFile) or an identity (BlobAuth): a directory store or a container SAS URL cannot sign one.");
         }
 
         if (SasLifetime < TimeSpan.FromMinutes(1) || SasLifetime > TimeSpan.FromHours(1))

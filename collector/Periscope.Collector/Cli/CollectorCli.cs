@@ -24,9 +24,10 @@ internal static class CollectorCli
         timeProvider ??= TimeProvider.System;
 
         var store = new Option<string?>("--store") { Description = "Store directory holding <runId>/<node>.zip bundles." };
-        var blobUrl = new Option<string?>("--blob-container-url") { Description = "Read the store from this Blob container URL instead, with a SAS granting read and list (https://account.blob.core.windows.net/container?sv=...)." };
+        var blobUrl = new Option<string?>("--blob-container-url") { Description = "Read the store from this Blob container URL instead: with a SAS granting read and list (https://account.blob.core.windows.net/container?sv=...), or without one and --blob-auth workload-identity or managed-identity." };
         var blobConnection = new Option<string?>("--blob-connection-string-file") { Description = "Read the store from Blob Storage with the connection string in this file (with --blob-container)." };
         var blobContainer = new Option<string?>("--blob-container") { Description = "The container, with --blob-connection-string-file (default periscope)." };
+        var (blobAuth, blobClientId) = IdentityOptions();
         var runId = new Option<string?>("--run-id") { Description = "Run to read (default: the run with the newest start time)." };
         var format = new Option<string>("--format") { Description = "json, markdown or html.", DefaultValueFactory = _ => "markdown" };
         format.AcceptOnlyFromAmong("json", "markdown", "html");
@@ -42,41 +43,43 @@ internal static class CollectorCli
         var configDir = new Option<string[]>("--config-dir") { Description = "A directory of option files, one per key (Periscope__Correlation__ClusterShare), as a mounted ConfigMap; environment variables win." };
         var report = new Command("report", "Read every bundle of a run, verify what is read, and render the health report. Exit code: 0 healthy, 1 warning, 2 critical, 3 unknown or could not run.")
         {
-            store, blobUrl, blobConnection, blobContainer, runId, format, output, expectedNodes, kubeconfig, nodeSelector, configDir,
+            store, blobUrl, blobConnection, blobContainer, blobAuth, blobClientId, runId, format, output, expectedNodes, kubeconfig, nodeSelector, configDir,
         };
         report.SetAction((parse, cancellationToken) => ReportAsync(
-            new SourceArguments(parse.GetValue(store), parse.GetValue(blobUrl), parse.GetValue(blobConnection), parse.GetValue(blobContainer)),
+            new SourceArguments(parse.GetValue(store), parse.GetValue(blobUrl), parse.GetValue(blobConnection), parse.GetValue(blobContainer), parse.GetValue(blobAuth), parse.GetValue(blobClientId)),
             new ReportArguments(parse.GetValue(runId), parse.GetValue(format)!, parse.GetValue(output), parse.GetValue(expectedNodes)!, parse.GetValue(kubeconfig), parse.GetValue(nodeSelector), parse.GetValue(configDir) ?? []),
             stdout, stderr, timeProvider, cancellationToken));
 
         var verifyStore = new Option<string?>("--store") { Description = "Store directory." };
-        var verifyBlobUrl = new Option<string?>("--blob-container-url") { Description = "A Blob container URL with a SAS granting read and list." };
+        var verifyBlobUrl = new Option<string?>("--blob-container-url") { Description = "A Blob container URL: with a SAS granting read and list, or without one and --blob-auth workload-identity or managed-identity." };
         var verifyBlobConnection = new Option<string?>("--blob-connection-string-file") { Description = "A file holding a Blob connection string (with --blob-container)." };
         var verifyBlobContainer = new Option<string?>("--blob-container") { Description = "The container (default periscope)." };
+        var (verifyBlobAuth, verifyBlobClientId) = IdentityOptions();
         var verifyRun = new Option<string?>("--run-id") { Description = "Run to verify (default: the latest)." };
         var verifyJson = new Option<bool>("--json") { Description = "Print exactly one JSON document on stdout." };
         var verify = new Command("verify", "Check every entry of every bundle of a run against its manifest and status record. Exit code: 0 intact, 1 incomplete bundles, 2 corrupt bundles, 3 could not run.")
         {
-            verifyStore, verifyBlobUrl, verifyBlobConnection, verifyBlobContainer, verifyRun, verifyJson,
+            verifyStore, verifyBlobUrl, verifyBlobConnection, verifyBlobContainer, verifyBlobAuth, verifyBlobClientId, verifyRun, verifyJson,
         };
         verify.SetAction((parse, cancellationToken) => VerifyAsync(
-            new SourceArguments(parse.GetValue(verifyStore), parse.GetValue(verifyBlobUrl), parse.GetValue(verifyBlobConnection), parse.GetValue(verifyBlobContainer)),
+            new SourceArguments(parse.GetValue(verifyStore), parse.GetValue(verifyBlobUrl), parse.GetValue(verifyBlobConnection), parse.GetValue(verifyBlobContainer), parse.GetValue(verifyBlobAuth), parse.GetValue(verifyBlobClientId)),
             parse.GetValue(verifyRun), parse.GetValue(verifyJson), stdout, stderr, cancellationToken));
 
         var serveStore = new Option<string?>("--store") { Description = "Store directory to serve (default Periscope:Server:Store)." };
         var serveToken = new Option<string?>("--token-file") { Description = "File holding the operator token (a mounted Secret); required." };
         var serveListen = new Option<string?>("--listen") { Description = "Address and port (default 127.0.0.1:8080)." };
-        var serveBlobUrl = new Option<string?>("--blob-container-url") { Description = "Serve the store of this Blob container (a SAS granting read and list) instead of a directory." };
+        var serveBlobUrl = new Option<string?>("--blob-container-url") { Description = "Serve the store of this Blob container instead of a directory: a URL with a SAS granting read and list, or without one and --blob-auth workload-identity or managed-identity." };
         var serveBlobConnection = new Option<string?>("--blob-connection-string-file") { Description = "Serve the store of a Blob container, with the connection string in this file (with --blob-container)." };
         var serveBlobContainer = new Option<string?>("--blob-container") { Description = "The container (default periscope)." };
+        var (serveBlobAuth, serveBlobClientId) = IdentityOptions();
         var serveKubeconfig = new Option<string?>("--kubeconfig") { Description = "A kubeconfig to start runs and list nodes with (default in a pod: its service account)." };
         var serveConfigDir = new Option<string[]>("--config-dir") { Description = "A directory of option files, one per key (Periscope__Server__Listen), as a mounted ConfigMap; environment variables win." };
         var serve = new Command("serve", "Serve the store's runs, reports and bundles to operators (web pages and API), behind the operator token. Exit code: 0 stopped, 3 could not start.")
         {
-            serveStore, serveBlobUrl, serveBlobConnection, serveBlobContainer, serveToken, serveListen, serveKubeconfig, serveConfigDir,
+            serveStore, serveBlobUrl, serveBlobConnection, serveBlobContainer, serveBlobAuth, serveBlobClientId, serveToken, serveListen, serveKubeconfig, serveConfigDir,
         };
         serve.SetAction((parse, cancellationToken) => ServeAsync(
-            new SourceArguments(parse.GetValue(serveStore), parse.GetValue(serveBlobUrl), parse.GetValue(serveBlobConnection), parse.GetValue(serveBlobContainer)),
+            new SourceArguments(parse.GetValue(serveStore), parse.GetValue(serveBlobUrl), parse.GetValue(serveBlobConnection), parse.GetValue(serveBlobContainer), parse.GetValue(serveBlobAuth), parse.GetValue(serveBlobClientId)),
             parse.GetValue(serveToken), parse.GetValue(serveListen), parse.GetValue(serveKubeconfig), parse.GetValue(serveConfigDir) ?? [], stderr, cancellationToken));
 
         var root = new RootCommand("periscope-collector: correlate the bundles of a run into a health report.") { report, verify, serve };
@@ -257,12 +260,14 @@ internal static class CollectorCli
             options.BlobContainerUrl = source.BlobUrl ?? options.BlobContainerUrl;
             options.BlobConnectionStringFile = source.ConnectionStringFile ?? options.BlobConnectionStringFile;
             options.BlobContainer = source.Container ?? options.BlobContainer;
+            options.BlobAuth = source.Auth ?? options.BlobAuth;
+            options.BlobClientId = source.ClientId ?? options.BlobClientId;
             options.TokenFile = tokenFile ?? options.TokenFile;
             options.Listen = listen ?? options.Listen;
             var failures = options.Validate().ToList();
             if (failures.Count == 0 && options.Downloads == "sas" && options.OpenSource() is BlobBundleSource { CanSign: false })
             {
-                failures.Add($"{Api.ServerOptions.SectionName}:Downloads sas needs the account key in the connection string: a connection string with a SAS cannot sign one.");
+                failures.Add($"{Api.ServerOptions.SectionName}:Downloads sas needs the account key in the connection string (or an identity): a connection string with a SAS cannot sign one.");
             }
 
             if (failures.Count > 0)
@@ -291,8 +296,20 @@ internal static class CollectorCli
     private sealed record ReportArguments(
         string? RunId, string Format, string? Output, string ExpectedNodes, string? Kubeconfig, string? NodeSelector, IReadOnlyList<string> ConfigDirectories);
 
-    /// <summary>Where a command reads the store: a directory, or a Blob container (SAS URL or connection string).</summary>
-    private sealed record SourceArguments(string? Store, string? BlobUrl, string? ConnectionStringFile, string? Container)
+    /// <summary>The options that read a Blob store with an Azure identity, for one command.</summary>
+    private static (Option<string?> Auth, Option<string?> ClientId) IdentityOptions()
+    {
+        var auth = new Option<string?>("--blob-auth")
+        {
+            Description = "How the Blob store is read: sas, connection-string, workload-identity (the pod's federated token; AZURE_* variables from the AKS webhook) or managed-identity. Default: inferred from --blob-container-url or --blob-connection-string-file.",
+        };
+        auth.AcceptOnlyFromAmong(BlobStoreSettings.AuthModes);
+        var clientId = new Option<string?>("--blob-client-id") { Description = "The user-assigned managed identity's client id (workload identity: instead of AZURE_CLIENT_ID)." };
+        return (auth, clientId);
+    }
+
+    /// <summary>Where a command reads the store: a directory, or a Blob container (SAS URL, connection string or identity).</summary>
+    private sealed record SourceArguments(string? Store, string? BlobUrl, string? ConnectionStringFile, string? Container, string? Auth, string? ClientId)
     {
         public IBundleSource Open()
         {
@@ -304,10 +321,22 @@ internal static class CollectorCli
 
             if (Store is not null)
             {
+                if (Auth is not null || ClientId is not null)
+                {
+                    throw new ArgumentException("--blob-auth and --blob-client-id read a Blob store: they do not go with --store.");
+                }
+
                 return new DirectoryBundleSource(Store);
             }
 
-            return BlobBundleSource.Open(BlobUrl, ConnectionStringFile, Container ?? "periscope", TimeSpan.FromSeconds(20));
+            var settings = new BlobStoreSettings(BlobUrl, ConnectionStringFile, Container ?? "periscope", Auth, ClientId);
+            var failures = settings.Validate(BlobStoreSettings.SettingNames.Flags);
+            if (failures.Count > 0)
+            {
+                throw new ArgumentException(string.Join(" ", failures));
+            }
+
+            return BlobBundleSource.Open(settings, TimeSpan.FromSeconds(20));
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
 using Periscope.Bundle;
 
 namespace Periscope.Collector.Sources;
@@ -14,23 +15,15 @@ namespace Periscope.Collector.Sources;
 /// </summary>
 internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimits? limits = null) : IBundleSource
 {
-    /// <summary>
-    /// A container client for a store: by a container SAS URL, or a connection string read from a file, with bounded
-    /// retries (2, backoff from 0.5 s) and a per-try network deadline, so a store that stops answering fails a
-    /// listing or a read in about three deadlines instead of the SDK's minutes.
-    /// </summary>
-    public static BlobBundleSource Open(string? containerUrl, string? connectionStringFile, string container, TimeSpan networkTimeout)
+    /// <summary>The store <paramref name="settings"/> name, read with bounded retries and a per-try deadline.</summary>
+    public static BlobBundleSource Open(BlobStoreSettings settings, TimeSpan networkTimeout)
     {
-        var options = new BlobClientOptions();
-        options.Retry.MaxRetries = 2;
-        options.Retry.Mode = Azure.Core.RetryMode.Exponential;
-        options.Retry.Delay = TimeSpan.FromMilliseconds(500);
-        options.Retry.MaxDelay = TimeSpan.FromSeconds(4);
-        options.Retry.NetworkTimeout = networkTimeout;
-        return new BlobBundleSource(!string.IsNullOrWhiteSpace(containerUrl)
-            ? new BlobContainerClient(new Uri(containerUrl), options)
-            : new BlobContainerClient(File.ReadAllText(connectionStringFile!).Trim(), container, options));
+        ArgumentNullException.ThrowIfNull(settings);
+        return new BlobBundleSource(settings.Open(networkTimeout)) { _delegated = settings.UsesIdentity };
     }
+
+    /// <summary>True when the container is read with an Entra ID token: download SAS URLs are user delegation SAS.</summary>
+    private bool _delegated;
 
     /// <summary>Ranged reads of this size: a zip's end record and central directory, then each JSON entry.</summary>
     private const int ReadBufferSize = 64 * 1024;
@@ -83,6 +76,10 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
         {
             throw ListingFailed(ex);
         }
+        catch (Azure.Identity.AuthenticationFailedException ex)
+        {
+            throw NoToken(ex);
+        }
 
         return runs.Select(r => new RunSummary(r.Key, r.Value.Started, r.Value.Bundles, r.Value.Sealed, r.Value.Updated))
             .OrderByDescending(r => r.StartedAt ?? DateTimeOffset.MinValue)
@@ -94,6 +91,21 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
         => new(ex.ErrorCode == "ContainerNotFound"
             ? $"The Blob container '{Description}' does not exist."
             : $"The Blob container '{Description}' cannot be listed ({ex.ErrorCode}): the collector needs read and list on it.", ex);
+
+    /// <summary>
+    /// The identity got no token: not assigned to this VM, the federation not set up for this ServiceAccount, or Entra ID
+    /// not reachable. The first line of the credential's message says which.
+    /// </summary>
+    private IOException NoToken(Azure.Identity.AuthenticationFailedException ex)
+    {
+        var message = ex.Message.Split('\n', 2)[0].Trim();
+        if (ex.InnerException is { } inner && inner.Message.Split('\n', 2)[0].Trim() is { Length: > 0 } cause && !message.Contains(cause, StringComparison.Ordinal))
+        {
+            message = $"{message.TrimEnd('.', ':', ' ')}: {cause}"; // Entra ID's own reason (an AADSTS code) is in the inner exception
+        }
+
+        return new IOException($"The identity could not get a token to read the Blob container '{Description}': {message}", ex);
+    }
 
     /// <summary>A status record's start time: from its blob's metadata, else from the record (downloaded once).</summary>
     private async Task<DateTimeOffset?> StartedAtAsync(BlobItem status, CancellationToken cancellationToken)
@@ -135,15 +147,21 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
             : null;
     }
 
-    /// <summary>True when this container's credential can sign a SAS (a shared key: an account key connection string).</summary>
-    public bool CanSign => container.CanGenerateSasUri;
+    /// <summary>
+    /// True when download SAS URLs can be signed: with the account key (a connection string holding it), or with a
+    /// user delegation key the identity asks for (which needs generateUserDelegationKey on the storage account: the
+    /// role Storage Blob Delegator there, or Storage Blob Data Reader at the account rather than the container).
+    /// </summary>
+    public bool CanSign => container.CanGenerateSasUri || _delegated;
 
     /// <summary>
     /// A read-only SAS URL for one sealed bundle, valid from a minute ago (clock skew) for <paramref name="lifetime"/>:
     /// read permission on that one blob only, HTTPS only unless the store itself is plain HTTP (a local emulator), and
-    /// a Content-Disposition naming the file. Null when the bundle is not sealed.
+    /// a Content-Disposition naming the file. Signed with the account key, or with a user delegation key when the store
+    /// is read with an identity (the SAS then names that identity, and dies with the key at the latest). Null when the
+    /// bundle is not sealed.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The credential cannot sign (see <see cref="CanSign"/>).</exception>
+    /// <exception cref="InvalidOperationException">The credential cannot sign (see <see cref="CanSign"/>), or the identity may not get a user delegation key.</exception>
     public async Task<Uri?> ReadOnlyUriAsync(string runId, string node, TimeSpan lifetime, DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (!RunId.IsValid(runId) || !NodeName.IsValid(node)
@@ -158,11 +176,6 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
             return null;
         }
 
-        if (!zip.CanGenerateSasUri)
-        {
-            throw new InvalidOperationException("the Blob credential cannot sign a SAS: use a connection string with the account key");
-        }
-
         var sas = new Azure.Storage.Sas.BlobSasBuilder(Azure.Storage.Sas.BlobSasPermissions.Read, now + lifetime)
         {
             BlobContainerName = container.Name,
@@ -173,8 +186,50 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
             ContentDisposition = $"attachment; filename=\"{runId}-{node}.zip\"",
             ContentType = "application/zip",
         };
-        return zip.GenerateSasUri(sas);
+        if (zip.CanGenerateSasUri)
+        {
+            return zip.GenerateSasUri(sas);
+        }
+
+        if (!_delegated)
+        {
+            throw new InvalidOperationException("the Blob credential cannot sign a SAS: use a connection string with the account key, or an identity");
+        }
+
+        var key = await DelegationKeyAsync(now, lifetime, cancellationToken);
+        sas.ExpiresOn = now + lifetime < key.SignedExpiresOn ? now + lifetime : key.SignedExpiresOn;
+        return new BlobUriBuilder(zip.Uri) { Sas = sas.ToSasQueryParameters(key, zip.AccountName) }.ToUri();
     }
+
+    /// <summary>
+    /// A user delegation key valid for at least <paramref name="lifetime"/> more: one per hour or so, shared by every
+    /// download (each is one request to Entra-authorized Blob Storage otherwise).
+    /// </summary>
+    private async Task<UserDelegationKey> DelegationKeyAsync(DateTimeOffset now, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        var cached = _delegationKey;
+        if (cached is not null && cached.SignedExpiresOn - now > lifetime + TimeSpan.FromMinutes(5) && cached.SignedStartsOn <= now.AddMinutes(-1))
+        {
+            return cached;
+        }
+
+        // Two downloads at once may both ask for a key: harmless, the later one is kept.
+        try
+        {
+            var service = container.GetParentBlobServiceClient();
+            var key = await service.GetUserDelegationKeyAsync(now.AddMinutes(-5), now + lifetime + DelegationKeyLifetime, cancellationToken);
+            return _delegationKey = key.Value;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 401 or 403)
+        {
+            throw new InvalidOperationException($"the identity may not get a user delegation key to sign the download ({ex.ErrorCode}): grant it Storage Blob Delegator on the storage account (a container-scoped role cannot ask for one)", ex);
+        }
+    }
+
+    /// <summary>How much longer than the longest SAS a user delegation key is asked for (it is reused until then).</summary>
+    private static readonly TimeSpan DelegationKeyLifetime = TimeSpan.FromHours(1);
+
+    private volatile UserDelegationKey? _delegationKey;
 
     public async Task<IReadOnlyList<string>> ListNodesAsync(string runId, CancellationToken cancellationToken)
         => (await NodesAsync(RunId.Validate(runId), cancellationToken)).Select(n => n.Node).ToList();
@@ -315,6 +370,10 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
         catch (RequestFailedException ex) when (ex.Status is 403 or 404)
         {
             throw ListingFailed(ex);
+        }
+        catch (Azure.Identity.AuthenticationFailedException ex)
+        {
+            throw NoToken(ex);
         }
 
         return zips.Union(statuses.Keys).Order(StringComparer.Ordinal)
