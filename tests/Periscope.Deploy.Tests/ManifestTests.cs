@@ -11,7 +11,7 @@ namespace Periscope.Deploy.Tests;
 /// </summary>
 public sealed class ManifestTests
 {
-    public static TheoryData<string> Overlays => new() { "dev", "minimal" };
+    public static TheoryData<string> Overlays => new() { "aks", "dev", "minimal" };
 
     /// <summary>Node paths the agent's collectors read by default (their options' defaults), under the host root.</summary>
     private static readonly string[] ReadByDefault =
@@ -193,6 +193,51 @@ public sealed class ManifestTests
         Assert.Equal(spool + "/spool", collector.Volumes.Single(v => v.Name == mount.Name).HostPath.Path);
         Assert.Equal(["ALL"], container.SecurityContext.Capabilities.Drop);
         Assert.True(container.SecurityContext.ReadOnlyRootFilesystem);
+    }
+
+    [Fact]
+    public async Task Aks_AgentAndCollectorUseTheContainerWithWorkloadIdentity_AndNoKeyExistsAnywhere()
+    {
+        var objects = await RenderAsync("aks");
+        var settings = Assert.Single(objects.OfType<V1ConfigMap>(), c => c.Metadata.Name.StartsWith("periscope-azure", StringComparison.Ordinal));
+        var agent = Assert.Single(Agent(objects).Spec.Template.Spec.Containers);
+        var collectorTemplate = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "periscope-collector").Spec.Template;
+        var collector = Assert.Single(collectorTemplate.Spec.Containers);
+
+        // The webhook injects the token and AZURE_* variables into pods with this label, for the client id on their ServiceAccount.
+        foreach (var (template, account, key) in new[]
+                 {
+                     (Agent(objects).Spec.Template, "periscope-agent", "AGENT_CLIENT_ID"),
+                     (collectorTemplate, "periscope-collector", "COLLECTOR_CLIENT_ID"),
+                 })
+        {
+            Assert.Equal("true", template.Metadata.Labels["azure.workload.identity/use"]);
+            Assert.Equal(account, template.Spec.ServiceAccountName);
+            var annotations = objects.OfType<V1ServiceAccount>().Single(a => a.Metadata.Name == account).Metadata.Annotations;
+            Assert.Equal(settings.Data[key], annotations["azure.workload.identity/client-id"]);
+            Assert.True(Guid.TryParse(settings.Data[key], out _), $"{key} is not a client id");
+        }
+
+        var url = new Uri(settings.Data["CONTAINER_URL"]);
+        Assert.Equal(Uri.UriSchemeHttps, url.Scheme);
+        Assert.Equal(string.Empty, url.Query);
+        var agentEnv = agent.Env.ToDictionary(e => e.Name);
+        var collectorEnv = collector.Env.ToDictionary(e => e.Name);
+        Assert.Equal("workload-identity", agentEnv["Periscope__Sinks__Blob__Auth"].Value);
+        Assert.Equal("workload-identity", collectorEnv["Periscope__Server__BlobAuth"].Value);
+        foreach (var reference in new[] { agentEnv["Periscope__Sinks__Blob__ContainerUrl"], collectorEnv["Periscope__Server__BlobContainerUrl"] })
+        {
+            Assert.Equal(settings.Metadata.Name, reference.ValueFrom.ConfigMapKeyRef.Name); // the generated name, hash and all
+            Assert.Equal("CONTAINER_URL", reference.ValueFrom.ConfigMapKeyRef.Key);
+        }
+
+        Assert.Empty(objects.OfType<V1Secret>());
+        foreach (var name in agentEnv.Keys.Concat(collectorEnv.Keys))
+        {
+            Assert.DoesNotMatch("(?i)ConnectionString|SasUrl|AccountKey|ClientSecret", name);
+        }
+
+        Assert.DoesNotContain(Agent(objects).Spec.Template.Spec.Volumes, v => v.Secret is not null || v.Projected is not null);
     }
 
     private static V1DaemonSet Agent(List<object> objects) => objects.OfType<V1DaemonSet>().Single(d => d.Metadata.Name == "periscope-agent");
