@@ -14,12 +14,12 @@ public static class TestJournal
     public const string MachineId = "0123456789abcdef0123456789abcdef";
 
     /// <summary>One journal entry in export format.</summary>
-    public static string Entry(long unixSeconds, string message, string transport = "journal", int facility = 3, int priority = 6, string? unit = null)
+    public static string Entry(long unixSeconds, string message, string transport = "journal", int facility = 3, int priority = 6, string? unit = null, string? bootId = null)
     {
         var entry = new StringBuilder();
         entry.Append(CultureInfo.InvariantCulture, $"__REALTIME_TIMESTAMP={unixSeconds * 1_000_000}\n");
         entry.Append(CultureInfo.InvariantCulture, $"__MONOTONIC_TIMESTAMP={unixSeconds % 100_000 * 1_000_000}\n");
-        entry.Append(CultureInfo.InvariantCulture, $"_BOOT_ID={MachineId}\n_TRANSPORT={transport}\nSYSLOG_FACILITY={facility}\nPRIORITY={priority}\n");
+        entry.Append(CultureInfo.InvariantCulture, $"_BOOT_ID={bootId ?? MachineId}\n_TRANSPORT={transport}\nSYSLOG_FACILITY={facility}\nPRIORITY={priority}\n");
         if (unit is not null)
         {
             entry.Append(CultureInfo.InvariantCulture, $"_SYSTEMD_UNIT={unit}\n");

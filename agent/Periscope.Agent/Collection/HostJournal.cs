@@ -13,6 +13,12 @@ namespace Periscope.Agent.Collection;
 /// <param name="Transport">_TRANSPORT (<c>kernel</c>, <c>journal</c>, <c>syslog</c>, <c>stdout</c>).</param>
 internal sealed record JournalEntry(string Message, DateTimeOffset? Time, int? Priority, int? Facility, string? Transport);
 
+/// <summary>One boot the journal holds entries of, as <c>journalctl --list-boots -o json</c> gives it.</summary>
+/// <param name="BootId">_BOOT_ID, 32 hex digits.</param>
+/// <param name="FirstEntry">Time of its oldest entry.</param>
+/// <param name="LastEntry">Time of its newest entry.</param>
+internal sealed record JournalBoot(string BootId, DateTimeOffset FirstEntry, DateTimeOffset LastEntry);
+
 /// <summary>How a journal read went.</summary>
 /// <param name="Entries">Entries handed out.</param>
 /// <param name="Problem">Why nothing could be read, or null when the journal was read.</param>
@@ -30,6 +36,9 @@ internal static partial class HostJournal
 {
     private static readonly string[] Directories = ["/var/log/journal", "/run/log/journal"];
 
+    /// <summary>The persistent journal: the only one that holds earlier boots (the one under /run is lost at reboot).</summary>
+    public const string PersistentDirectory = "/var/log/journal";
+
     /// <summary>Reads the entries matching <paramref name="filter"/> (journalctl match or option arguments).</summary>
     /// <param name="context">The run.</param>
     /// <param name="filter">journalctl matches or options.</param>
@@ -37,14 +46,15 @@ internal static partial class HostJournal
     /// <param name="tailEntries">When set, only the newest this many entries of the window (<c>--lines</c>).</param>
     /// <param name="onEntry">Receives each entry, oldest first within a directory.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
+    /// <param name="only">When set, read this journal directory only (default: the persistent and the volatile one).</param>
     public static async Task<JournalRead> ReadAsync(
         CollectionContext context, IReadOnlyList<string> filter, long maxBytes, int? tailEntries,
-        Action<JournalEntry> onEntry, CancellationToken cancellationToken)
+        Action<JournalEntry> onEntry, CancellationToken cancellationToken, string? only = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(onEntry);
-        var directories = Directories.Where(context.Host.DirectoryExists).ToList();
+        var directories = (only is null ? Directories : [only]).Where(context.Host.DirectoryExists).ToList();
         if (directories.Count == 0)
         {
             return new JournalRead(0, "no journal directory (/var/log/journal, /run/log/journal) under the host root", false);
@@ -152,6 +162,94 @@ internal static partial class HostJournal
         }
 
         return new JournalRead(entries, problems.Count == directories.Count ? string.Join("; ", problems) : null, capped);
+    }
+
+    /// <summary>
+    /// The boots a journal directory holds entries of, oldest first (<c>journalctl --list-boots</c> over the files the
+    /// agent opened, as for a read); the reason instead when they cannot be listed.
+    /// </summary>
+    public static async Task<(IReadOnlyList<JournalBoot> Boots, string? Problem)> ListBootsAsync(
+        CollectionContext context, string directory, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!context.Host.DirectoryExists(directory))
+        {
+            return ([], $"no journal directory {directory} under the host root");
+        }
+
+        var files = OpenJournalFiles(context.Host, directory);
+        if (files.Count == 0)
+        {
+            return ([], $"no journal file under {directory}");
+        }
+
+        var request = new ProcessRequest
+        {
+            FileName = "journalctl",
+            Arguments = [.. files.Select(f => $"--file=/proc/self/fd/{f.SafeFileHandle.DangerousGetHandle()}"), "--list-boots", "--output=json", "--no-pager", "--quiet"],
+            Timeout = TimeSpan.FromSeconds(20),
+            MaxOutputBytes = 4 * 1024 * 1024, // 100 bytes a boot: tens of thousands of boots
+        };
+        ProcessResult result;
+        try
+        {
+            result = await context.Commands.RunAsync(request, cancellationToken);
+        }
+        finally
+        {
+            foreach (var file in files)
+            {
+                await file.DisposeAsync();
+            }
+        }
+
+        context.Output.RecordCommand(result.ToRecord(request));
+        if (result.Outcome == "missing-binary")
+        {
+            return ([], "journalctl is not installed");
+        }
+
+        if (!result.Succeeded)
+        {
+            return ([], $"journalctl --list-boots over {directory}: {result.Outcome} (exit {result.ExitCode}) {result.Error.Trim()}");
+        }
+
+        return ParseBoots(result.Output) is { } boots
+            ? (boots, null)
+            : ([], $"journalctl --list-boots over {directory} printed no boot list it could read");
+    }
+
+    /// <summary>Parses <c>journalctl --list-boots -o json</c>, oldest boot first; null when it is not that.</summary>
+    internal static List<JournalBoot>? ParseBoots(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            using var document = JsonDocument.ParseValue(ref reader);
+            if (document.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                return null;
+            }
+
+            var boots = new List<JournalBoot>();
+            foreach (var boot in document.RootElement.EnumerateArray())
+            {
+                if (boot.ValueKind == JsonValueKind.Object
+                    && boot.TryGetProperty("boot_id", out var id) && id.ValueKind == JsonValueKind.String && id.GetString() is { Length: 32 } bootId
+                    && bootId.All(char.IsAsciiHexDigit)
+                    && boot.TryGetProperty("first_entry", out var first) && first.TryGetInt64(out var firstUs) && firstUs >= 0
+                    && boot.TryGetProperty("last_entry", out var last) && last.TryGetInt64(out var lastUs) && lastUs >= firstUs)
+                {
+                    boots.Add(new JournalBoot(bootId.ToLowerInvariant(), DateTimeOffset.UnixEpoch.AddTicks(firstUs * 10), DateTimeOffset.UnixEpoch.AddTicks(lastUs * 10)));
+                }
+            }
+
+            return [.. boots.OrderBy(b => b.LastEntry)];
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentOutOfRangeException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Most journal files read per journal directory (journald keeps far fewer by default).</summary>

@@ -8,18 +8,26 @@ using Periscope.Bundle.Facts;
 namespace Periscope.Agent.Collectors.Kernel;
 
 /// <summary>
-/// The kernel log: /dev/kmsg (a device on a live node, a captured file in a replay), else kern.log, else the
-/// journal. Records inside the run's window are written to <c>kernel/kmsg.log</c>, one line each, and the
-/// kernel-facility ones are classified with the rule table in <c>kernel-rules.json</c>.
+/// The kernel log: /dev/kmsg (a device on a live node, a captured file in a replay), else the kernel's buffer by
+/// syslog(2), else kern.log, else the journal. Records inside the run's window are written to <c>kernel/kmsg.log</c>,
+/// one line each, and the kernel-facility ones are classified with the rule table in <c>kernel-rules.json</c>. When
+/// they came from the kernel's buffer, which a reboot empties, the previous boot's kernel messages are read from the
+/// persistent journal too (<c>kernel/previous-boot.log</c>): after a reboot, that is where the cause is.
 /// </summary>
 internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> options, ILogger<KernelCollector> logger) : ICollector
 {
     public const string EvidenceFile = "kmsg.log";
+    public const string PreviousBootFile = "previous-boot.log";
+
+    /// <summary>Most previous-boot entries read (the newest of the window are kept), and at most this many bytes.</summary>
+    public const int MaxPreviousBootEntries = 20_000;
+
+    public const long MaxPreviousBootBytes = 16 * 1024 * 1024;
     private readonly ILogger _logger = logger;
 
     public string Name => "kernel"; // bundle folder + config key: never rename
 
-    public string Description => "Kernel log (/dev/kmsg, kern.log or journal) classified into OOM kills, lockups, filesystem, disk, memory and NIC errors.";
+    public string Description => "Kernel log (/dev/kmsg, syslog(2), kern.log or journal; the previous boot's from the journal) classified into OOM kills, lockups, filesystem, disk, memory and NIC errors.";
 
     public CollectorSupport CheckSupport(INodeFileSystem host)
     {
@@ -113,6 +121,13 @@ internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> o
 
             await writer.FlushAsync(cancellationToken);
 
+            // The buffer's sources hold this boot only; kern.log and the journal already span boots.
+            KernelPreviousBootFacts? previousBoot = null;
+            if (source is "kmsg" or "kmsg-file" or "syslog")
+            {
+                previousBoot = await ReadPreviousBootAsync(context, containers, o, cancellationToken);
+            }
+
             if (source == "none")
             {
                 context.Output.MarkPartial("no kernel log source could be read: " + string.Join("; ", errors));
@@ -147,9 +162,74 @@ internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> o
                 FirstRecord = sink.First,
                 LastRecord = sink.Last,
                 Events = new Dictionary<string, long>(analyzer.Events, StringComparer.Ordinal),
+                PreviousBoot = previousBoot,
             });
             LogRead(source, sink.Records, stats.RecordsLost);
         }
+    }
+
+    /// <summary>
+    /// The kernel messages of the newest boot in the persistent journal that is not the current one (its boot id from
+    /// the host's /proc; in a replay without it, the newest boot is taken as current), inside the window, bounded by
+    /// entries and bytes, classified like the current boot's: each finding carries <c>boot=previous</c>.
+    /// </summary>
+    private static async Task<KernelPreviousBootFacts> ReadPreviousBootAsync(
+        CollectionContext context, ContainerDirectory containers, KernelCollectorOptions o, CancellationToken cancellationToken)
+    {
+        if (!context.Host.DirectoryExists(HostJournal.PersistentDirectory))
+        {
+            return new KernelPreviousBootFacts { Source = "none", Error = $"no persistent journal ({HostJournal.PersistentDirectory}): the node keeps no earlier boot's messages" };
+        }
+
+        var (boots, problem) = await HostJournal.ListBootsAsync(context, HostJournal.PersistentDirectory, cancellationToken);
+        if (problem is not null)
+        {
+            return new KernelPreviousBootFacts { Source = "none", Error = problem };
+        }
+
+        var current = (await TryReadAsync(context, "/proc/sys/kernel/random/boot_id", cancellationToken))?.Trim().Replace("-", string.Empty, StringComparison.Ordinal).ToLowerInvariant();
+        var earlier = current is { Length: 32 } && boots.Any(b => b.BootId == current)
+            ? boots.TakeWhile(b => b.BootId != current).LastOrDefault()
+            : current is { Length: 32 } ? (boots.Count > 0 ? boots[^1] : null) : boots.Count > 1 ? boots[^2] : null;
+        if (earlier is null)
+        {
+            return new KernelPreviousBootFacts { Source = "none", Error = "the persistent journal holds no boot before the current one" };
+        }
+
+        var analyzer = new KernelEventAnalyzer(KernelRules.Default, containers, context.NodeName, context.Output.BundlePath(PreviousBootFile));
+        var stats = new KmsgReadStats();
+        JournalRead read;
+        long records;
+        await using (var file = context.Output.CreateFile(PreviousBootFile))
+        await using (var writer = new StreamWriter(file, new UTF8Encoding(false), 64 * 1024) { NewLine = "\n" })
+        {
+            var sink = new KernelRecordSink(writer, analyzer, context.Since, context.Until);
+            read = await HostJournal.ReadAsync(context, ["_BOOT_ID=" + earlier.BootId, "_TRANSPORT=kernel"], Math.Min(o.MaxBytes, MaxPreviousBootBytes),
+                MaxPreviousBootEntries, entry => sink.Accept(KernelTextReaders.ToRecord(entry)), cancellationToken, only: HostJournal.PersistentDirectory);
+            records = sink.Records;
+            await writer.FlushAsync(cancellationToken);
+        }
+
+        foreach (var observation in analyzer.Finish())
+        {
+            context.Output.Report(observation with
+            {
+                Detail = $"{observation.Detail} (previous boot {earlier.BootId}, until about {earlier.LastEntry:yyyy-MM-dd HH:mm:ss}Z)".TrimStart(),
+                Attributes = new Dictionary<string, string>(observation.Attributes, StringComparer.Ordinal) { ["boot"] = "previous" },
+            });
+        }
+
+        return new KernelPreviousBootFacts
+        {
+            Source = read.Problem is null ? "journal" : "none",
+            Error = read.Problem,
+            BootId = earlier.BootId,
+            FirstEntry = earlier.FirstEntry,
+            LastEntry = earlier.LastEntry,
+            Records = records,
+            Truncated = read.Capped || records >= MaxPreviousBootEntries,
+            Events = new Dictionary<string, long>(analyzer.Events, StringComparer.Ordinal),
+        };
     }
 
     private async Task<bool> TryReadAsync(
