@@ -25,6 +25,7 @@ internal sealed partial class RunService(
     IOptions<RunOptions> runOptions,
     IOptions<SpoolOptions> spoolOptions,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<RunService> logger) : BackgroundService
 {
     private readonly ILogger _logger = logger;
@@ -51,22 +52,32 @@ internal sealed partial class RunService(
     {
         // Bundles sealed before a restart (of the agent or of the node) are sent first.
         await SpoolPassAsync(stoppingToken);
+        await StartedAsync(stoppingToken); // the other services' start-up (the endpoint, the triggers) is done too
         ReturnMemory();
 
         using var retry = new PeriodicTimer(spoolOptions.Value.RetryInterval, time);
         Task<bool>? tick = null;
         Task<bool>? next = null;
+        Task? settled = null; // once, a while after a run: what the upload and the run's callers touched since is given back too
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
                 tick ??= retry.WaitForNextTickAsync(stoppingToken).AsTask();
                 next ??= queue.Reader.WaitToReadAsync(stoppingToken).AsTask();
-                var done = await Task.WhenAny(next, tick);
+                Task done = settled is null ? await Task.WhenAny(next, tick) : await Task.WhenAny(next, tick, settled);
+                if (done == settled)
+                {
+                    settled = null;
+                    ReturnMemory();
+                    continue;
+                }
+
                 if (done == tick)
                 {
+                    var ticked = await tick;
                     tick = null;
-                    if (await done)
+                    if (ticked)
                     {
                         await SpoolPassAsync(stoppingToken);
                     }
@@ -74,8 +85,9 @@ internal sealed partial class RunService(
                     continue;
                 }
 
+                var more = await next;
                 next = null;
-                if (!await done)
+                if (!more)
                 {
                     return;
                 }
@@ -86,6 +98,7 @@ internal sealed partial class RunService(
                 }
 
                 ReturnMemory();
+                settled = Task.Delay(SettleDelay, time, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -223,11 +236,24 @@ internal sealed partial class RunService(
         }
     }
 
+    /// <summary>How long after a run its memory is given back a second time.</summary>
+    private static readonly TimeSpan SettleDelay = TimeSpan.FromSeconds(20);
+
+    /// <summary>Returns once the host has started every service, or is stopping.</summary>
+    private async Task StartedAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onStarted = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        using var onStopping = stoppingToken.Register(() => started.TrySetResult());
+        await started.Task;
+    }
+
     /// <summary>
     /// The agent spends nearly all its life waiting on every node of the cluster: after start-up and after each run
-    /// (which reads logs and builds a bundle) the heap is compacted and its free memory given back to the node.
+    /// (which reads logs and builds a bundle) the heap is compacted and its free memory, and the binary's pages the
+    /// work touched, given back to the node (<see cref="IdleMemory"/>).
     /// </summary>
-    private static void ReturnMemory() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    private static void ReturnMemory() => IdleMemory.Release();
 
     /// <summary>Staging a crash left behind: the run it belonged to is abandoned, its evidence never sealed.</summary>
     private void RemoveStaleStaging()
