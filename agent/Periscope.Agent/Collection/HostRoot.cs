@@ -358,9 +358,38 @@ internal sealed partial class HostRoot : INodeFileSystem
         }
     }
 
+    /// <summary>
+    /// The filesystem holding a node directory; where the directory does not exist, the one holding its nearest
+    /// existing ancestor. But under a host root that is a directory of the agent's own filesystem (the pod's
+    /// <c>/host</c>, where only some node directories are mounted), a path that is no mount of the node lies on the
+    /// container's filesystem and its figures would be the container's: it is then measured through a node mount
+    /// beneath it (the kubelet's pki directory for <c>/var/lib/kubelet</c>, say), else not measured, with the reason.
+    /// </summary>
     public FileSystemUsage? GetUsage(string nodePath, out string? problem)
     {
         var path = Resolve(nodePath);
+        if (IsContainerOwn(Root))
+        {
+            if (!Directory.Exists(path) || IsContainerOwn(path))
+            {
+                var beneath = Directory.Exists(path) ? MountsBeneath(path) : [];
+                if (beneath.Count == 0)
+                {
+                    problem = $"the node's {nodePath} is not mounted into the agent's container: its filesystem is not measured";
+                    return null;
+                }
+
+                path = beneath[0];
+            }
+        }
+        else
+        {
+            while (!Directory.Exists(path) && path.Length > Root.Length && path.LastIndexOf('/') is var slash and > 0)
+            {
+                path = path[..slash];
+            }
+        }
+
         if (StatVfs(path, out var buffer) != 0)
         {
             problem = $"statvfs({path}) failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}";
@@ -374,6 +403,36 @@ internal sealed partial class HostRoot : INodeFileSystem
             (long)buffer.BlocksAvailable * fragment,
             (long)buffer.Files,
             (long)buffer.FilesFree);
+    }
+
+    /// <summary>
+    /// True when <paramref name="path"/> lies on the same mount as the host root directory and that directory is no
+    /// mount point itself: the agent's own filesystem, not one of the node's. Never under the root <c>/</c>, nor where
+    /// mount ids are unknown (kernels before 5.8).
+    /// </summary>
+    private bool IsContainerOwn(string path)
+        => Root != "/"
+           && Native.TryMountId(Root, out var root) && Native.TryMountId(Root + "/..", out var parent) && root == parent
+           && Native.TryMountId(path, out var own) && own == root;
+
+    /// <summary>Mount points of the agent's mount table strictly beneath <paramref name="path"/>, shortest first.</summary>
+    private static List<string> MountsBeneath(string path)
+    {
+        try
+        {
+            return File.ReadLines("/proc/self/mountinfo")
+                .Select(line => line.Split(' ', 6))
+                .Where(fields => fields.Length >= 5)
+                .Select(fields => fields[4].Replace("\\040", " ", StringComparison.Ordinal))
+                .Where(point => point.StartsWith(path.TrimEnd('/') + "/", StringComparison.Ordinal))
+                .Distinct(StringComparer.Ordinal)
+                .OrderBy(point => point.Length).ThenBy(point => point, StringComparer.Ordinal)
+                .ToList();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
     }
 
     private string StripRoot(string nodePath)

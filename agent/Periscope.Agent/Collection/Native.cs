@@ -113,6 +113,21 @@ internal static unsafe partial class Native
         return true;
     }
 
+    /// <summary>The id of the mount a path lies on (<c>stx_mnt_id</c>, Linux 5.8), following links; false when unknown.</summary>
+    public static bool TryMountId(string path, out ulong mountId)
+    {
+        var buffer = stackalloc byte[256];
+        mountId = 0;
+        const uint MountIdMask = 0x1000; // STATX_MNT_ID
+        if (StatX(AtFdCwd, path, 0, MountIdMask, buffer) != 0 || (*(uint*)buffer & MountIdMask) == 0)
+        {
+            return false;
+        }
+
+        mountId = *(ulong*)(buffer + 144); // stx_mnt_id
+        return true;
+    }
+
     /// <summary>The target of a symbolic link held by an <c>O_PATH | O_NOFOLLOW</c> descriptor.</summary>
     public static string ReadLink(SafeFileHandle link)
     {

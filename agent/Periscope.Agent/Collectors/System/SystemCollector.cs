@@ -81,7 +81,9 @@ internal sealed partial class SystemCollector(
         var statText = await context.Host.TryReadTextAsync("/proc/stat", MaxProcFile, cancellationToken);
         var meminfoText = await ReadAsync("/proc/meminfo", "meminfo", required: true);
         var loadText = await ReadAsync("/proc/loadavg", "loadavg", required: true);
-        var mountsText = await ReadAsync("/proc/mounts", "mounts", required: true);
+        // The node's mount table is its init's (/proc/1): /proc/mounts is the reader's own, which in the agent's pod is
+        // the container's (its overlay and the read-only binds under /host), not the node's.
+        var mountsText = await ReadAsync(context.Host.FileExists("/proc/1/mounts") ? "/proc/1/mounts" : "/proc/mounts", "mounts", required: true);
 
         var pressure = new Dictionary<string, PressureFacts>(StringComparer.Ordinal);
         foreach (var resource in new[] { "cpu", "memory", "io" })
@@ -252,7 +254,7 @@ internal sealed partial class SystemCollector(
             }
             else
             {
-                usage = context.Host.GetUsage(ExistingAncestor(context.Host, path), out error);
+                usage = context.Host.GetUsage(path, out error); // the nearest existing ancestor where the directory is missing
                 if (error is not null)
                 {
                     LogUnreadable(path, error);
@@ -457,18 +459,6 @@ internal sealed partial class SystemCollector(
         {
             return path;
         }
-    }
-
-    private static string ExistingAncestor(INodeFileSystem host, string path)
-    {
-        var current = path;
-        while (current.Length > 1 && !host.DirectoryExists(current))
-        {
-            var slash = current.LastIndexOf('/');
-            current = slash <= 0 ? "/" : current[..slash];
-        }
-
-        return current;
     }
 
     private static string Mib(long bytes) => $"{bytes / 1024.0 / 1024.0:0.#} MiB";
