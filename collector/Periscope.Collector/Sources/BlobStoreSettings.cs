@@ -92,17 +92,16 @@ internal sealed record BlobStoreSettings(string? ContainerUrl, string? Connectio
 
         if (auth == "workload-identity")
         {
-            foreach (var (value, variable) in new[]
-                     {
-                         (ClientId ?? Environment.GetEnvironmentVariable("AZURE_CLIENT_ID"), "AZURE_CLIENT_ID"),
-                         (Environment.GetEnvironmentVariable("AZURE_TENANT_ID"), "AZURE_TENANT_ID"),
-                         (Environment.GetEnvironmentVariable("AZURE_FEDERATED_TOKEN_FILE"), "AZURE_FEDERATED_TOKEN_FILE"),
-                     })
-            {
-                if (string.IsNullOrWhiteSpace(value))
+            var missing = new[]
                 {
-                    failures.Add($"{names.Auth} workload-identity but {variable} is not set (is the pod labelled azure.workload.identity/use=true, and its ServiceAccount annotated with the identity's client id?).");
+                    (ClientId ?? Environment.GetEnvironmentVariable("AZURE_CLIENT_ID"), "AZURE_CLIENT_ID"),
+                    (Environment.GetEnvironmentVariable("AZURE_TENANT_ID"), "AZURE_TENANT_ID"),
+                    (Environment.GetEnvironmentVariable("AZURE_FEDERATED_TOKEN_FILE"), "AZURE_FEDERATED_TOKEN_FILE"),
                 }
+                .Where(v => string.IsNullOrWhiteSpace(v.Item1)).Select(v => v.Item2).ToList();
+            if (missing.Count > 0)
+            {
+                failures.Add($"{names.Auth} workload-identity but {string.Join(", ", missing)} {(missing.Count == 1 ? "is" : "are")} not set: is the pod labelled azure.workload.identity/use=true, and its ServiceAccount annotated with the identity's client id?");
             }
         }
 
