@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
-using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
 using Periscope.Bundle;
 using Periscope.Testing;
@@ -19,26 +18,14 @@ namespace Periscope.EndToEnd.Tests;
 public sealed class IdentitySourceTests : IAsyncLifetime
 {
     private const string ClientId = "3f6a8b0c-0000-4000-8000-0000000000cc";
-    private readonly TestCertificates _tls = new();
     private readonly TempDirectory _temp = new();
-    private Azurite _azurite = null!;
-    private FakeEntraId _entra = null!;
-    private BlobContainerClient _container = null!;
+    private IdentityStore _identity = null!;
     private string _store = null!;
     private string _tokenFile = null!;
 
     public async ValueTask InitializeAsync()
     {
-        _azurite = Azurite.WithTls(_tls);
-        await _azurite.StartAsync();
-        _azurite.Require();
-        _entra = await FakeEntraId.StartAsync(_tls);
-        var options = new BlobClientOptions
-        {
-            Transport = new HttpClientTransport(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, certificate, _, _) => _tls.Trusts(certificate) }),
-        };
-        _container = new BlobContainerClient(_azurite.ConnectionString, "source-" + Guid.NewGuid().ToString("N")[..8], options);
-        await _container.CreateAsync();
+        _identity = await IdentityStore.StartAsync("source-");
 
         _store = _temp.Combine("store");
         await TestBundles.WriteAsync(_store, "id-run", "n1", [TestBundles.Finding("KERNEL_OOM_KILL", Severity.Critical, "oom")], pool: "p");
@@ -46,31 +33,28 @@ public sealed class IdentitySourceTests : IAsyncLifetime
         await TestBundles.WriteAsync(_store, "id-run", "n3", withStatus: false, pool: "p");
         foreach (var file in Directory.EnumerateFiles(_store, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
-            await _container.GetBlobClient(Path.GetRelativePath(_store, file)).UploadAsync(file);
+            await _identity.Container.GetBlobClient(Path.GetRelativePath(_store, file)).UploadAsync(file);
         }
 
         _tokenFile = _temp.Combine("azure-identity-token");
-        await File.WriteAllTextAsync(_tokenFile, _entra.ExpectedAssertion);
+        await File.WriteAllTextAsync(_tokenFile, _identity.Entra.ExpectedAssertion);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await (_entra?.DisposeAsync() ?? ValueTask.CompletedTask);
-        await (_azurite?.DisposeAsync() ?? ValueTask.CompletedTask);
+        await (_identity?.DisposeAsync() ?? ValueTask.CompletedTask);
         _temp.Dispose();
-        _tls.Dispose();
     }
 
-    private string ContainerUrl => $"{_azurite.ServiceUri}/{_container.Name}";
 
     /// <summary>The variables the AKS workload identity webhook injects into a pod, pointing at the fakes.</summary>
     private Dictionary<string, string?> WorkloadIdentity() => new()
     {
-        ["SSL_CERT_FILE"] = _tls.AuthorityPem,
+        ["SSL_CERT_FILE"] = _identity.AuthorityPem,
         ["AZURE_CLIENT_ID"] = ClientId,
         ["AZURE_TENANT_ID"] = FakeEntraId.TenantId,
         ["AZURE_FEDERATED_TOKEN_FILE"] = _tokenFile,
-        ["AZURE_AUTHORITY_HOST"] = _entra.BaseAddress.ToString(),
+        ["AZURE_AUTHORITY_HOST"] = _identity.Entra.BaseAddress.ToString(),
     };
 
     private static ProcessStartInfo Collector(Dictionary<string, string?> environment, params string[] args)
@@ -115,12 +99,12 @@ public sealed class IdentitySourceTests : IAsyncLifetime
     [Fact]
     public async Task ReportAndVerify_WorkloadIdentity_ReadTheStoreWithTheFederatedTokenAsFromTheDirectory()
     {
-        var (exit, json, errors) = await RunAsync(WorkloadIdentity(), "report", "--blob-container-url", ContainerUrl, "--blob-auth", "workload-identity",
+        var (exit, json, errors) = await RunAsync(WorkloadIdentity(), "report", "--blob-container-url", _identity.ContainerUrl, "--blob-auth", "workload-identity",
             "--format", "json", "--expected-nodes", "previous-run");
         var (dirExit, dirJson, _) = await CliRunner.CollectorAsync("report", "--store", _store, "--format", "json", "--expected-nodes", "previous-run");
-        var (verifyExit, verifyOut, verifyErrors) = await RunAsync(WorkloadIdentity(), "verify", "--blob-container-url", ContainerUrl, "--blob-auth", "workload-identity", "--run-id", "id-run");
+        var (verifyExit, verifyOut, verifyErrors) = await RunAsync(WorkloadIdentity(), "verify", "--blob-container-url", _identity.ContainerUrl, "--blob-auth", "workload-identity", "--run-id", "id-run");
 
-        Assert.True(exit == dirExit, errors + string.Join("\n", _entra.Requests));
+        Assert.True(exit == dirExit, errors + string.Join("\n", _identity.Entra.Requests));
         var blob = JsonNode.Parse(json)!.AsObject();
         var directory = JsonNode.Parse(dirJson)!.AsObject();
         blob.Remove("generatedAt");
@@ -129,7 +113,7 @@ public sealed class IdentitySourceTests : IAsyncLifetime
         Assert.Equal("critical", blob["status"]!.GetValue<string>());
         Assert.True(verifyExit == 1, verifyErrors + verifyOut); // n3 has no status record: incomplete
         Assert.Contains("2 of 3 bundles of run id-run intact", verifyOut, StringComparison.Ordinal);
-        Assert.Contains(_entra.Requests, r => r.Contains($"token tenant={FakeEntraId.TenantId} client_id={ClientId} grant_type=client_credentials", StringComparison.Ordinal)
+        Assert.Contains(_identity.Entra.Requests, r => r.Contains($"token tenant={FakeEntraId.TenantId} client_id={ClientId} grant_type=client_credentials", StringComparison.Ordinal)
                                               && r.Contains("scope=https://storage.azure.com/.default", StringComparison.Ordinal)
                                               && r.EndsWith("assertion_ok=True", StringComparison.Ordinal));
     }
@@ -139,17 +123,17 @@ public sealed class IdentitySourceTests : IAsyncLifetime
     {
         var environment = new Dictionary<string, string?>
         {
-            ["SSL_CERT_FILE"] = _tls.AuthorityPem,
-            ["IDENTITY_ENDPOINT"] = new Uri(_entra.BaseAddress, "/msi/token").ToString(),
+            ["SSL_CERT_FILE"] = _identity.AuthorityPem,
+            ["IDENTITY_ENDPOINT"] = new Uri(_identity.Entra.BaseAddress, "/msi/token").ToString(),
             ["IDENTITY_HEADER"] = FakeEntraId.IdentityHeader,
         };
 
-        var (exit, markdown, errors) = await RunAsync(environment, "report", "--blob-container-url", ContainerUrl, "--blob-auth", "managed-identity",
+        var (exit, markdown, errors) = await RunAsync(environment, "report", "--blob-container-url", _identity.ContainerUrl, "--blob-auth", "managed-identity",
             "--blob-client-id", ClientId, "--expected-nodes", "previous-run");
 
         Assert.True(exit == 2, errors); // critical: n1's OOM kill
         Assert.Contains("KERNEL_OOM_KILL", markdown, StringComparison.Ordinal);
-        Assert.Contains(_entra.Requests, r => r == $"msi resource=https://storage.azure.com client_id={ClientId}");
+        Assert.Contains(_identity.Entra.Requests, r => r == $"msi resource=https://storage.azure.com client_id={ClientId}");
     }
 
     [Fact]
@@ -157,7 +141,7 @@ public sealed class IdentitySourceTests : IAsyncLifetime
     {
         await File.WriteAllTextAsync(_tokenFile, "a-token-no-federation-trusts");
 
-        var (exit, stdout, errors) = await RunAsync(WorkloadIdentity(), "report", "--blob-container-url", ContainerUrl, "--blob-auth", "workload-identity", "--format", "json");
+        var (exit, stdout, errors) = await RunAsync(WorkloadIdentity(), "report", "--blob-container-url", _identity.ContainerUrl, "--blob-auth", "workload-identity", "--format", "json");
 
         Assert.Equal(3, exit);
         Assert.Contains("The identity could not get a token to read the Blob container", errors, StringComparison.Ordinal);
@@ -168,10 +152,10 @@ public sealed class IdentitySourceTests : IAsyncLifetime
     [Fact]
     public async Task Report_WorkloadIdentityWithoutTheWebhooksVariables_NamesEachAndTheLabel()
     {
-        var (exit, _, errors) = await RunAsync(new Dictionary<string, string?>(), "report", "--blob-container-url", ContainerUrl, "--blob-auth", "workload-identity");
-        var (queryExit, _, queryErrors) = await CliRunner.CollectorAsync("report", "--blob-container-url", ContainerUrl + "?sv=2025-01-05&sig=x", "--blob-auth", "managed-identity");
-        var (plainExit, _, plainErrors) = await CliRunner.CollectorAsync("report", "--blob-container-url", ContainerUrl);
-        var (httpExit, _, httpErrors) = await CliRunner.CollectorAsync("report", "--blob-container-url", $"http://127.0.0.1:{_azurite.Port}/devstoreaccount1/c", "--blob-auth", "managed-identity");
+        var (exit, _, errors) = await RunAsync(new Dictionary<string, string?>(), "report", "--blob-container-url", _identity.ContainerUrl, "--blob-auth", "workload-identity");
+        var (queryExit, _, queryErrors) = await CliRunner.CollectorAsync("report", "--blob-container-url", _identity.ContainerUrl + "?sv=2025-01-05&sig=x", "--blob-auth", "managed-identity");
+        var (plainExit, _, plainErrors) = await CliRunner.CollectorAsync("report", "--blob-container-url", _identity.ContainerUrl);
+        var (httpExit, _, httpErrors) = await CliRunner.CollectorAsync("report", "--blob-container-url", $"http://127.0.0.1:{_identity.Azurite.Port}/devstoreaccount1/c", "--blob-auth", "managed-identity");
 
         Assert.Equal(3, exit);
         Assert.Contains("AZURE_TENANT_ID", errors, StringComparison.Ordinal);
@@ -200,7 +184,7 @@ public sealed class IdentitySourceTests : IAsyncLifetime
         var environment = WorkloadIdentity();
         environment["Periscope__Server__Downloads"] = "sas";
         environment["Periscope__Server__ExpectedNodes"] = "previous-run";
-        using var process = Process.Start(Collector(environment, "serve", "--blob-container-url", ContainerUrl, "--blob-auth", "workload-identity",
+        using var process = Process.Start(Collector(environment, "serve", "--blob-container-url", _identity.ContainerUrl, "--blob-auth", "workload-identity",
             "--token-file", _temp.Combine("operator-token"), "--listen", $"127.0.0.1:{port}"))!;
         var errors = process.StandardError.ReadToEndAsync();
         var output = process.StandardOutput.ReadToEndAsync(); // drained, so the service never blocks on a full pipe
@@ -209,7 +193,7 @@ public sealed class IdentitySourceTests : IAsyncLifetime
             using var http = new HttpClient(new HttpClientHandler
             {
                 AllowAutoRedirect = false,
-                ServerCertificateCustomValidationCallback = (_, certificate, _, _) => _tls.Trusts(certificate),
+                ServerCertificateCustomValidationCallback = (_, certificate, _, _) => _identity.Tls.Trusts(certificate),
             }) { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
             await WaitHealthyAsync(http, process, errors);
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "identity-serve-token");
@@ -229,7 +213,7 @@ public sealed class IdentitySourceTests : IAsyncLifetime
             Assert.True(report.IsSuccessStatusCode, await report.Content.ReadAsStringAsync() + await DrainAsync(process, errors));
             Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
             Assert.Equal(HttpStatusCode.Redirect, second.StatusCode);
-            Assert.EndsWith($"/{_container.Name}/id-run/n1.zip", location.AbsolutePath, StringComparison.Ordinal);
+            Assert.EndsWith($"/{_identity.Container.Name}/id-run/n1.zip", location.AbsolutePath, StringComparison.Ordinal);
             Assert.Equal(("r", "b"), (query["sp"], query["sr"]));
             Assert.Equal(FakeEntraId.TenantId, query["sktid"]); // signed by the identity's user delegation key, not an account key
             Assert.False(string.IsNullOrEmpty(query["skoid"]));

@@ -1,4 +1,3 @@
-using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
 using Periscope.Testing;
 using Xunit;
@@ -12,11 +11,8 @@ namespace Periscope.EndToEnd.Tests;
 /// </summary>
 public sealed class IdentityUploadTests : IAsyncLifetime
 {
-    private readonly TestCertificates _tls = new();
     private readonly TempDirectory _temp = new();
-    private Azurite _azurite = null!;
-    private FakeEntraId _entra = null!;
-    private BlobContainerClient _container = null!;
+    private IdentityStore _store = null!;
     private string _binary = null!;
 
     public async ValueTask InitializeAsync()
@@ -24,31 +20,20 @@ public sealed class IdentityUploadTests : IAsyncLifetime
         var binary = Environment.GetEnvironmentVariable("PERISCOPE_AOT_BINARY");
         Requires.That(binary is not null && File.Exists(binary), "PERISCOPE_AOT_BINARY does not name a published native agent (scripts/test.sh publishes one)");
         _binary = binary!;
-        _azurite = Azurite.WithTls(_tls);
-        await _azurite.StartAsync();
-        _azurite.Require();
-        _entra = await FakeEntraId.StartAsync(_tls);
-        var options = new BlobClientOptions
-        {
-            Transport = new HttpClientTransport(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, certificate, _, _) => _tls.Trusts(certificate) }),
-        };
-        _container = new BlobContainerClient(_azurite.ConnectionString, "identity-" + Guid.NewGuid().ToString("N")[..8], options);
-        await _container.CreateAsync();
+        _store = await IdentityStore.StartAsync("identity-");
     }
 
     public async ValueTask DisposeAsync()
     {
-        await (_entra?.DisposeAsync() ?? ValueTask.CompletedTask);
-        await (_azurite?.DisposeAsync() ?? ValueTask.CompletedTask);
+        await (_store?.DisposeAsync() ?? ValueTask.CompletedTask);
         _temp.Dispose();
-        _tls.Dispose();
     }
 
     private Dictionary<string, string> Common(string auth) => new()
     {
-        ["SSL_CERT_FILE"] = _tls.AuthorityPem,
+        ["SSL_CERT_FILE"] = _store.AuthorityPem,
         ["Periscope__Sinks__Blob__Auth"] = auth,
-        ["Periscope__Sinks__Blob__ContainerUrl"] = $"{_azurite.ServiceUri}/{_container.Name}",
+        ["Periscope__Sinks__Blob__ContainerUrl"] = _store.ContainerUrl,
         ["Periscope__Spool__UploadAttempts"] = "1",
     };
 
@@ -78,15 +63,15 @@ public sealed class IdentityUploadTests : IAsyncLifetime
     {
         var environment = Common("managed-identity");
         environment["Periscope__Sinks__Blob__ClientId"] = "5e1d7c3a-0000-4000-8000-00000000beef";
-        environment["IDENTITY_ENDPOINT"] = new Uri(_entra.BaseAddress, "/msi/token").ToString();
+        environment["IDENTITY_ENDPOINT"] = new Uri(_store.Entra.BaseAddress, "/msi/token").ToString();
         environment["IDENTITY_HEADER"] = FakeEntraId.IdentityHeader;
 
         var (exit, _, stderr) = await CollectAsync("mi-run", environment);
 
         Assert.True(exit == 0, stderr);
-        Assert.True(await _container.GetBlobClient("mi-run/healthy.zip").ExistsAsync());
-        Assert.True(await _container.GetBlobClient("mi-run/healthy.status.json").ExistsAsync());
-        Assert.Contains(_entra.Requests, r => r.StartsWith("msi resource=https://storage.azure.com", StringComparison.Ordinal)
+        Assert.True(await _store.Container.GetBlobClient("mi-run/healthy.zip").ExistsAsync());
+        Assert.True(await _store.Container.GetBlobClient("mi-run/healthy.status.json").ExistsAsync());
+        Assert.Contains(_store.Entra.Requests, r => r.StartsWith("msi resource=https://storage.azure.com", StringComparison.Ordinal)
                                               && r.EndsWith("client_id=5e1d7c3a-0000-4000-8000-00000000beef", StringComparison.Ordinal));
     }
 
@@ -94,18 +79,18 @@ public sealed class IdentityUploadTests : IAsyncLifetime
     public async Task Collect_WorkloadIdentity_ExchangesTheFederatedTokenAndUploads()
     {
         var tokenFile = _temp.Combine("azure-identity-token");
-        await File.WriteAllTextAsync(tokenFile, _entra.ExpectedAssertion);
+        await File.WriteAllTextAsync(tokenFile, _store.Entra.ExpectedAssertion);
         var environment = Common("workload-identity");
         environment["AZURE_CLIENT_ID"] = "9b2c4d6e-0000-4000-8000-0000000000aa";
         environment["AZURE_TENANT_ID"] = FakeEntraId.TenantId;
         environment["AZURE_FEDERATED_TOKEN_FILE"] = tokenFile;
-        environment["AZURE_AUTHORITY_HOST"] = _entra.BaseAddress.ToString();
+        environment["AZURE_AUTHORITY_HOST"] = _store.Entra.BaseAddress.ToString();
 
         var (exit, _, stderr) = await CollectAsync("wi-run", environment);
 
-        Assert.True(exit == 0, stderr + string.Join("\n", _entra.Requests));
-        Assert.True(await _container.GetBlobClient("wi-run/healthy.status.json").ExistsAsync());
-        Assert.Contains(_entra.Requests, r => r.Contains($"token tenant={FakeEntraId.TenantId} client_id=9b2c4d6e-0000-4000-8000-0000000000aa grant_type=client_credentials", StringComparison.Ordinal)
+        Assert.True(exit == 0, stderr + string.Join("\n", _store.Entra.Requests));
+        Assert.True(await _store.Container.GetBlobClient("wi-run/healthy.status.json").ExistsAsync());
+        Assert.Contains(_store.Entra.Requests, r => r.Contains($"token tenant={FakeEntraId.TenantId} client_id=9b2c4d6e-0000-4000-8000-0000000000aa grant_type=client_credentials", StringComparison.Ordinal)
                                               && r.EndsWith("assertion_ok=True", StringComparison.Ordinal));
     }
 
@@ -118,14 +103,14 @@ public sealed class IdentityUploadTests : IAsyncLifetime
         environment["AZURE_CLIENT_ID"] = "9b2c4d6e-0000-4000-8000-0000000000aa";
         environment["AZURE_TENANT_ID"] = FakeEntraId.TenantId;
         environment["AZURE_FEDERATED_TOKEN_FILE"] = tokenFile;
-        environment["AZURE_AUTHORITY_HOST"] = _entra.BaseAddress.ToString();
+        environment["AZURE_AUTHORITY_HOST"] = _store.Entra.BaseAddress.ToString();
 
         var (exit, _, stderr) = await CollectAsync("wi-refused", environment);
 
         Assert.Equal(3, exit);
         Assert.Contains("workload-identity credential could not get a token", stderr, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_temp.Combine("spool"), "wi-refused", "healthy.zip")));
-        Assert.False(await _container.GetBlobClient("wi-refused/healthy.zip").ExistsAsync());
+        Assert.False(await _store.Container.GetBlobClient("wi-refused/healthy.zip").ExistsAsync());
     }
 
     [Fact]

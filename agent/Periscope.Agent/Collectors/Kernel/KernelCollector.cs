@@ -19,6 +19,9 @@ internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> o
     public const string EvidenceFile = "kmsg.log";
     public const string PreviousBootFile = "previous-boot.log";
 
+    /// <summary>The running kernel's boot id (with dashes), as the host's /proc gives it.</summary>
+    private const string BootIdPath = "/proc/sys/kernel/random/boot_id";
+
     /// <summary>Most previous-boot entries read (the newest of the window are kept), and at most this many bytes.</summary>
     public const int MaxPreviousBootEntries = 20_000;
 
@@ -187,7 +190,7 @@ internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> o
             return new KernelPreviousBootFacts { Source = "none", Error = problem };
         }
 
-        var current = (await TryReadAsync(context, "/proc/sys/kernel/random/boot_id", cancellationToken))?.Trim().Replace("-", string.Empty, StringComparison.Ordinal).ToLowerInvariant();
+        var current = (await TryReadAsync(context, BootIdPath, cancellationToken))?.Trim().Replace("-", string.Empty, StringComparison.Ordinal).ToLowerInvariant();
         var earlier = current is { Length: 32 } && boots.Any(b => b.BootId == current)
             ? boots.TakeWhile(b => b.BootId != current).LastOrDefault()
             : current is { Length: 32 } ? (boots.Count > 0 ? boots[^1] : null) : boots.Count > 1 ? boots[^2] : null;
@@ -256,11 +259,10 @@ internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> o
     /// </summary>
     private static async Task<bool> RunsOnThisKernelAsync(CollectionContext context, CancellationToken cancellationToken)
     {
-        const string BootId = "/proc/sys/kernel/random/boot_id";
-        var node = await TryReadAsync(context, BootId, cancellationToken);
+        var node = await TryReadAsync(context, BootIdPath, cancellationToken);
         try
         {
-            return node is not null && string.Equals(node.Trim(), (await File.ReadAllTextAsync(BootId, cancellationToken)).Trim(), StringComparison.Ordinal);
+            return node is not null && string.Equals(node.Trim(), (await File.ReadAllTextAsync(BootIdPath, cancellationToken)).Trim(), StringComparison.Ordinal);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
