@@ -7,7 +7,8 @@ repo="$(pwd)"
 
 # --- Debian packages the tests use (apt never starts a service; fixtures start their own) -------------------
 packages=(ca-certificates coreutils procps systemd systemd-journal-remote util-linux iproute2 gcc libc6-dev zlib1g-dev
-  containerd runc containernetworking-plugins busybox-static dnsmasq-base unbound iptables nftables chromium)
+  containerd runc containernetworking-plugins busybox-static dnsmasq-base unbound iptables nftables chromium
+  buildah podman skopeo debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -46,6 +47,11 @@ dotnet build Periscope.NET.sln -c Release -warnaserror -nologo -v quiet
 dotnet publish agent/Periscope.Agent/Periscope.Agent.csproj -c Release -r linux-x64 -o artifacts/aot -nologo -v quiet \
   -p:PublishAot=true -warnaserror
 export PERISCOPE_AOT_BINARY="$repo/artifacts/aot/periscope-agent"
+
+# --- The images, from the Dockerfile, on bases made here (no registry is reachable): run as pods in the tests ------
+bash scripts/images.sh --stand-in-bases
+export PERISCOPE_AGENT_IMAGE="$repo/artifacts/images/periscope-agent.oci.tar"
+export PERISCOPE_COLLECTOR_IMAGE="$repo/artifacts/images/periscope-collector.oci.tar"
 
 # --- Tests ------------------------------------------------------------------------------------------------------
 log="artifacts/test-output.log"

@@ -64,11 +64,19 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         }
     }
 
-    public static async Task<FakeKubernetesApi> StartAsync(string ns = "periscope", string token = "fake-service-account-token")
+    /// <param name="certificate">Serve HTTPS with this certificate (as the real API server does, for in-cluster
+    /// clients that trust the service account's ca.crt); plain HTTP when null.</param>
+    public static async Task<FakeKubernetesApi> StartAsync(string ns = "periscope", string token = "fake-service-account-token", System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, l =>
+        {
+            if (certificate is not null)
+            {
+                l.UseHttps(certificate);
+            }
+        }));
         var app = builder.Build();
         var api = new FakeKubernetesApi(app, ns, token);
         app.MapGet("/api/v1/namespaces/{ns}/configmaps", (HttpContext context, string ns) => api.HandleAsync(context, ns));

@@ -24,6 +24,8 @@ internal sealed class CniCollector(IOptions<CniCollectorOptions> options) : ICol
         ("nft", ["--numeric", "list", "ruleset"], true),
     ];
 
+    private static readonly string[] LegacyTools = ["iptables-legacy-save", "ip6tables-legacy-save"];
+
     public string Name => "cni"; // bundle folder + config key: never rename
 
     public string Description => "CNI config and plugins, network mode, pod IP use, interfaces (MTU, errors), routes, iptables/nft rule counts.";
@@ -140,9 +142,27 @@ internal sealed class CniCollector(IOptions<CniCollectorOptions> options) : ICol
         CheckNicErrors(context, o, interfaces, now);
 
         var rules = new List<RuleCountFacts>();
+        string? iptablesBinary = null;
         foreach (var (tool, arguments, nft) in RuleTools)
         {
-            rules.Add(await CountRulesAsync(context, o, tool, arguments, nft, cancellationToken));
+            var (facts, binary) = await CountRulesAsync(context, o, tool, arguments, nft, cancellationToken);
+            rules.Add(facts);
+            iptablesBinary ??= tool == "iptables-save" ? binary : null;
+        }
+
+        // iptables has two back ends with separate rule sets: a node whose kube-proxy or CNI programs the legacy one
+        // shows nothing to the nft flavour's iptables-save (the agent's image carries it). The legacy flavour is
+        // listed too where its tool exists and iptables-save is not already it.
+        if (!IsLegacy(iptablesBinary))
+        {
+            foreach (var tool in LegacyTools)
+            {
+                var (facts, _) = await CountRulesAsync(context, o, tool, [], false, cancellationToken);
+                if (facts.Outcome != "missing-binary")
+                {
+                    rules.Add(facts);
+                }
+            }
         }
 
         var iptables = rules.Where(r => r.Tool != "nft" && r.Outcome is "ok" or "output-capped").ToList();
@@ -325,12 +345,34 @@ internal sealed class CniCollector(IOptions<CniCollectorOptions> options) : ICol
         }
     }
 
-    private static async Task<RuleCountFacts> CountRulesAsync(
+    private static bool IsLegacy(string? binary)
+    {
+        if (binary is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            var target = File.ResolveLinkTarget(binary, returnFinalTarget: true)?.FullName ?? binary;
+            return Path.GetFileName(target).Contains("legacy", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<(RuleCountFacts Facts, string? Binary)> CountRulesAsync(
         CollectionContext context, CniCollectorOptions o, string tool, string[] arguments, bool nft, CancellationToken cancellationToken)
     {
         if (context.Offline)
         {
-            return new RuleCountFacts(tool, "skipped-offline", new Dictionary<string, long>(), 0);
+            return (new RuleCountFacts(tool, "skipped-offline", new Dictionary<string, long>(), 0), null);
         }
 
         var counter = new RuleCounter(nft);
@@ -345,6 +387,6 @@ internal sealed class CniCollector(IOptions<CniCollectorOptions> options) : ICol
             context.Output.MarkPartial($"{request.Display}: {outcome} {result.Error.Trim()}".TrimEnd());
         }
 
-        return new RuleCountFacts(tool, outcome, new Dictionary<string, long>(counter.Tables, StringComparer.Ordinal), counter.Total);
+        return (new RuleCountFacts(tool, outcome, new Dictionary<string, long>(counter.Tables, StringComparer.Ordinal), counter.Total), result.Binary);
     }
 }

@@ -270,6 +270,8 @@ public sealed class CniCollectorTests
             ["iptables-save"] = ("sleep", ["60"]), // an iptables stuck on the xtables lock
             ["ip6tables-save"] = ("periscope-no-such-binary", []),
             ["nft"] = ("sh", ["-c", "echo 'table ip filter {'; echo '  chain INPUT {'; echo '    counter accept'; exit 1"]),
+            ["iptables-legacy-save"] = ("periscope-no-such-binary", []),
+            ["ip6tables-legacy-save"] = ("periscope-no-such-binary", []),
         });
 
         var started = DateTime.UtcNow;
@@ -282,6 +284,57 @@ public sealed class CniCollectorTests
         Assert.Equal(CollectorStatus.Partial, result.Status);
         Assert.Contains("iptables-save: timed-out", result.Error, StringComparison.Ordinal);
         Assert.Equal("kubenet", facts.NetworkMode); // the rest of the collection is whole
+    }
+
+    [Fact]
+    public async Task Collect_RulesInTheLegacyBackEnd_AreCountedBesideTheNftFlavours()
+    {
+        using var root = KubernetesNode().File("/etc/cni/net.d/10-kubenet.conflist", Kubenet).Plugins("bridge", "host-local", "portmap");
+        var collector = new CniCollector(Options.Create(new CniCollectorOptions { RulesThreshold = 4 }));
+        var runner = new SubstitutingRunner(new Dictionary<string, (string, string[])>
+        {
+            // The image's iptables-save is the nft flavour: it sees the nft back end's two rules only.
+            ["iptables-save"] = ("sh", ["-c", "printf '*filter\\n-A INPUT -j ACCEPT\\n-A FORWARD -j ACCEPT\\nCOMMIT\\n'"]),
+            ["ip6tables-save"] = ("true", []),
+            ["nft"] = ("true", []),
+            // kube-proxy programmed the legacy back end.
+            ["iptables-legacy-save"] = ("sh", ["-c", "printf '*nat\\n-A KUBE-SERVICES -j KUBE-SVC-1\\n-A KUBE-SERVICES -j KUBE-SVC-2\\n-A KUBE-SERVICES -j KUBE-SVC-3\\nCOMMIT\\n'"]),
+            ["ip6tables-legacy-save"] = ("periscope-no-such-binary", []),
+        });
+
+        var result = await CollectorHarness.RunAsync(collector, new HostRoot(root.Path), commands: runner);
+
+        var facts = (CniFacts)result.Facts!;
+        Assert.Equal([("iptables-save", 2L), ("ip6tables-save", 0L), ("nft", 0L), ("iptables-legacy-save", 3L)], facts.Rules.Select(r => (r.Tool, r.Total)));
+        var excessive = Assert.Single(result.Observations, o => o.Code == "IPTABLES_RULES_EXCESSIVE");
+        Assert.Equal("5", excessive.Attributes["rules"]);
+    }
+
+    [Fact]
+    public async Task Collect_IptablesSaveThatIsTheLegacyFlavour_IsNotCountedTwice()
+    {
+        using var root = KubernetesNode().File("/etc/cni/net.d/10-kubenet.conflist", Kubenet).Plugins("bridge", "host-local", "portmap");
+        using var tools = new TempDirectory();
+        var multi = tools.Combine("xtables-legacy-multi");
+        await File.WriteAllTextAsync(multi, "#!/bin/sh\nprintf '*filter\\n-A INPUT -j ACCEPT\\nCOMMIT\\n'\n");
+        File.SetUnixFileMode(multi, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var save = tools.Combine("iptables-save");
+        File.CreateSymbolicLink(save, multi);
+        var collector = new CniCollector(Options.Create(new CniCollectorOptions()));
+        var runner = new SubstitutingRunner(new Dictionary<string, (string, string[])>
+        {
+            ["iptables-save"] = (save, []),
+            ["ip6tables-save"] = ("true", []),
+            ["nft"] = ("true", []),
+            ["iptables-legacy-save"] = (save, []),
+            ["ip6tables-legacy-save"] = ("true", []),
+        });
+
+        var result = await CollectorHarness.RunAsync(collector, new HostRoot(root.Path), commands: runner);
+
+        var facts = (CniFacts)result.Facts!;
+        Assert.Equal(["iptables-save", "ip6tables-save", "nft"], facts.Rules.Select(r => r.Tool));
+        Assert.Equal(1, facts.Rules[0].Total);
     }
 
     /// <summary>Runs another real command in place of a named one, under the same limits.</summary>

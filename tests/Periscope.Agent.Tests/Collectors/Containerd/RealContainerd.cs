@@ -210,8 +210,12 @@ public sealed class RealContainerd : IAsyncLifetime
             await TestProcess.RunAsync("/bin/umount", "-l", mount);
         }
 
+        // Another test run's containerd (a test project running in parallel) shares the global directories and the
+        // kubepods cgroups: the last one to stop cleans them.
+        var shared = Process.GetProcessesByName("containerd").Any(p => p.Id != _process?.Id);
+
         // cgroups the kubelet-style parents created: rmdir from the deepest up (cgroupfs has no recursive delete).
-        foreach (var hierarchy in KubepodsCgroups().Where(d => !_preexisting.Contains(d) && Directory.Exists(d)))
+        foreach (var hierarchy in KubepodsCgroups().Where(d => !shared && !_preexisting.Contains(d) && Directory.Exists(d)))
         {
             foreach (var cgroup in Directory.EnumerateDirectories(hierarchy, "*", SearchOption.AllDirectories).Append(hierarchy).OrderByDescending(d => d.Length))
             {
@@ -225,7 +229,7 @@ public sealed class RealContainerd : IAsyncLifetime
             }
         }
 
-        foreach (var directory in GlobalDirectories.Where(d => !_preexisting.Contains(d)).Append(Root))
+        foreach (var directory in GlobalDirectories.Where(d => !shared && !_preexisting.Contains(d)).Append(Root))
         {
             try
             {
