@@ -5,35 +5,35 @@ namespace Periscope.Agent.Hosting;
 
 /// <summary>
 /// What the agent gives back to the node while it waits between runs — which is nearly all of its life, on every node
-/// of the cluster. The GC heap is compacted and its free memory returned; and the pages of the agent's own binary
-/// that start-up and the run touched (about 20 MiB of code and read-only data) are paged out with
-/// <c>madvise(MADV_PAGEOUT)</c>: clean file pages, dropped without any write, read back from the file on the next
-/// run's first use (a few milliseconds). Only read-only mappings of the agent's own executable are advised: never
-/// the heap, never a writable mapping, never a shared library other processes map.
+/// of the cluster. The GC heap is compacted and its free memory returned; and the file pages that start-up and the
+/// run touched — the agent's own binary (about 20 MiB of code and read-only data) and the libraries it loaded (in its
+/// container, OpenSSL alone is 4 MiB once the API watch has made its TLS connection) — are paged out with
+/// <c>madvise(MADV_PAGEOUT)</c>: clean file pages, dropped without any write, read back from the file on their next
+/// use (a few milliseconds). Only read-only mappings of the executable and of the system's shared libraries (under
+/// /lib, /lib64, /usr/lib, /usr/lib64) are advised: never the heap, never a writable mapping, never a memfd, a device
+/// or another file. A page another process also maps (a host's libc) is left alone by the kernel.
 /// </summary>
 internal static partial class IdleMemory
 {
     private const int MadvCold = 20; // Linux 5.4: deactivate, reclaimed first under pressure
     private const int MadvPageout = 21; // Linux 5.4: reclaim now
 
-    /// <summary>Compacts the heap, then pages out the binary's read-only mappings; returns the bytes advised.</summary>
+    /// <summary>Compacts the heap, then pages out the read-only file mappings; returns the bytes advised.</summary>
     public static long Release()
     {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        return PageOutOwnBinary();
+        return PageOutFileMappings();
     }
 
     /// <summary>
-    /// Advises MADV_PAGEOUT (MADV_COLD where the kernel has no PAGEOUT) on every read-only mapping of the executable
+    /// Advises MADV_PAGEOUT (MADV_COLD where the kernel has no PAGEOUT) on every read-only mapping of a regular file
     /// named in <c>/proc/self/maps</c>. Best effort: a kernel without either, or an unreadable maps file, changes nothing.
     /// </summary>
-    internal static long PageOutOwnBinary()
+    internal static long PageOutFileMappings()
     {
-        string executable;
         string[] maps;
         try
         {
-            executable = Environment.ProcessPath ?? string.Empty;
             maps = File.ReadAllLines("/proc/self/maps");
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -42,7 +42,7 @@ internal static partial class IdleMemory
         }
 
         long advised = 0;
-        foreach (var mapping in Mappings(maps, executable))
+        foreach (var mapping in Mappings(maps, Environment.ProcessPath))
         {
             if (Madvise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), MadvPageout) == 0
                 || (Marshal.GetLastPInvokeError() == 22 /* EINVAL: no MADV_PAGEOUT */ && Madvise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), MadvCold) == 0))
@@ -54,19 +54,27 @@ internal static partial class IdleMemory
         return advised;
     }
 
-    /// <summary>The read-only (not writable) mappings of <paramref name="executable"/> in a <c>/proc/PID/maps</c> listing.</summary>
-    internal static IEnumerable<(long Start, long End)> Mappings(IEnumerable<string> maps, string executable)
-    {
-        if (string.IsNullOrEmpty(executable))
-        {
-            yield break;
-        }
+    private static readonly string[] LibraryDirectories = ["/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/"];
 
+    /// <summary>
+    /// The read-only (not writable) mappings of <paramref name="executable"/> and of shared libraries under the
+    /// system's library directories in a <c>/proc/PID/maps</c> listing; not anonymous memory, a deleted file, a memfd,
+    /// a device or another file.
+    /// </summary>
+    internal static IEnumerable<(long Start, long End)> Mappings(IEnumerable<string> maps, string? executable)
+    {
         foreach (var line in maps)
         {
             // start-end perms offset dev inode path
             var fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length < 6 || fields[1].Length < 4 || fields[1][1] == 'w' || !string.Equals(fields[5].Trim(), executable, StringComparison.Ordinal))
+            if (fields.Length < 6 || fields[1].Length < 4 || fields[1][1] == 'w')
+            {
+                continue;
+            }
+
+            var path = fields[5].Trim();
+            var library = LibraryDirectories.Any(d => path.StartsWith(d, StringComparison.Ordinal)) && path.Contains(".so", StringComparison.Ordinal);
+            if (path.EndsWith(" (deleted)", StringComparison.Ordinal) || !(library || string.Equals(path, executable, StringComparison.Ordinal)))
             {
                 continue;
             }

@@ -58,7 +58,9 @@ internal sealed partial class RunService(
         using var retry = new PeriodicTimer(spoolOptions.Value.RetryInterval, time);
         Task<bool>? tick = null;
         Task<bool>? next = null;
-        Task? settled = null; // once, a while after a run: what the upload and the run's callers touched since is given back too
+        // Once, a while after start-up and after each run: what the triggers' first connection (the API watch's TLS),
+        // the upload and the run's callers touched since is given back too.
+        Task? settled = Task.Delay(SettleDelay, time, stoppingToken);
         try
         {
             while (!stoppingToken.IsCancellationRequested)

@@ -124,8 +124,9 @@ public sealed class FullDiskTests : IAsyncLifetime
             if (response.StatusCode == HttpStatusCode.OK)
             {
                 var run = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-                var state = run.GetProperty("state").GetString();
-                if (state != "running" && (last is null || run.GetProperty("startedAt").GetString() != last))
+                // A queued run answers {"runId","status":"queued"}: no state yet.
+                var state = run.TryGetProperty("state", out var s) ? s.GetString() : "queued";
+                if (state is not ("running" or "queued") && (last is null || run.GetProperty("startedAt").GetString() != last))
                 {
                     return run;
                 }

@@ -145,6 +145,27 @@ public sealed class AgentPodFixture : IAsyncLifetime
         _podNetwork = true;
     }
 
+    /// <summary>
+    /// The node the agent's pod runs on: this machine's /proc, /sys and /var/log, the node /etc of
+    /// <see cref="NodeEtc"/>, the test containerd's socket where the node's is, the agent's spool (/var/lib/periscope)
+    /// in <paramref name="spool"/>, the fake API server and its service account token.
+    /// </summary>
+    internal PodNode AgentNode(string root, string nodeName, string spool)
+    {
+        Directory.CreateDirectory(spool);
+        return new PodNode(root, nodeName)
+        {
+            ApiServer = Api.BaseAddress,
+            ServiceAccountDirectory = ServiceAccount,
+            HostPaths =
+            {
+                ["/etc"] = NodeEtc,
+                ["/run/containerd/containerd.sock"] = Socket,
+                ["/var/lib/periscope"] = spool,
+            },
+        };
+    }
+
     /// <summary>Imports an OCI archive and names it as the kubelet resolves the manifest's short image name.</summary>
     private async Task ImportAsync(string archive, string name)
     {

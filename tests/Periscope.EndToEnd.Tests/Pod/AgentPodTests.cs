@@ -126,18 +126,7 @@ public sealed class AgentPodTests(AgentPodFixture fixture)
         var workload = await KubeletPod.RenderAsync("dev", "DaemonSet", "periscope-agent");
         change(KubeletPod.PodSpec(workload));
         var spool = directory.Combine("spool");
-        Directory.CreateDirectory(spool);
-        var node = new PodNode(directory.Path, NodeName)
-        {
-            ApiServer = fixture.Api.BaseAddress,
-            ServiceAccountDirectory = fixture.ServiceAccount,
-            HostPaths =
-            {
-                ["/etc"] = fixture.NodeEtc,
-                ["/run/containerd/containerd.sock"] = fixture.Socket,
-                ["/var/lib/periscope"] = spool,
-            },
-        };
+        var node = fixture.AgentNode(directory.Path, NodeName, spool);
         var runId = "pod-" + Guid.NewGuid().ToString("N")[..10];
         var status = Path.Combine(spool, "spool", runId, NodeName + ".status.json");
         var bundle = Path.Combine(spool, "spool", runId, NodeName + ".zip");
