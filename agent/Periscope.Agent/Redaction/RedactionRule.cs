@@ -10,13 +10,15 @@ namespace Periscope.Agent.Redaction;
 /// </summary>
 /// <param name="Name">The rule's name, as it appears in markers and counts (<c>jwt</c>, <c>password</c>).</param>
 /// <param name="Pattern">The pattern; compiled with a match timeout or the non-backtracking engine.</param>
-/// <param name="Triggers">Literals, one of which every match contains (case-insensitive).</param>
-internal sealed record RedactionRule(string Name, Regex Pattern, IReadOnlyList<string> Triggers)
+/// <param name="Triggers">Literals, one of which every match contains (case-insensitive, unless <paramref name="ExactTriggers"/>).</param>
+/// <param name="ExactTriggers">True for a token's own prefixes (<c>ghp_</c>, <c>AIza</c>), which are matched case for case:
+/// they are searched for apart from the key vocabulary, so that neither search grows slow with the other's literals.</param>
+internal sealed record RedactionRule(string Name, Regex Pattern, IReadOnlyList<string> Triggers, bool ExactTriggers = false)
 {
     public const string SecretGroup = "secret";
 
     private readonly SearchValues<string>? _triggers = Triggers.All(t => t.Length > 0)
-        ? SearchValues.Create([.. Triggers.Distinct(StringComparer.OrdinalIgnoreCase)], StringComparison.OrdinalIgnoreCase)
+        ? SearchValues.Create([.. Triggers.Distinct(ExactTriggers ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase)], ExactTriggers ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase)
         : null;
 
     /// <summary>True when <paramref name="line"/> holds one of the triggers (always, for a rule without any).</summary>

@@ -57,6 +57,42 @@ public sealed class RedactionCorpusTests
     }
 
     [Fact]
+    public void Redact_BareVendorTokens_AreFoundByTheirOwnRuleWhateverPrecedesThem()
+    {
+        var (output, counts) = RedactionTestSupport.Redact(File.ReadAllBytes(Path.Combine(Corpus, "secrets", "vendor-tokens.log")), "vendor-tokens.log");
+        var lines = Encoding.UTF8.GetString(output).Split('\n');
+
+        string[] rules =
+        [
+            "github-token", "gitlab-token", "slack-token", "webhook-url", "openai-key", "anthropic-key", "huggingface-token",
+            "vault-token", "openshift-token", "google-api-key", "entra-client-secret", "stripe-key", "sendgrid-key",
+            "aws-access-key", "npm-token", "pypi-token", "jwt",
+        ];
+        Assert.All(rules, r => Assert.True(counts.GetValueOrDefault(r) >= 1, $"{r}: {string.Join(", ", counts)}"));
+        Assert.Equal("***REDACTED:github-token***", lines[0]); // a token alone on its line
+        Assert.Contains("https://hooks.slack.com/services/***REDACTED:webhook-url***", lines[7], StringComparison.Ordinal);
+        Assert.EndsWith("(alg none)", lines[25], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Redact_PgpAndPuttyPrivateKeys_LoseTheirBodiesAndKeepTheirPublicParts()
+    {
+        var (pgp, pgpCounts) = RedactionTestSupport.Redact(File.ReadAllBytes(Path.Combine(Corpus, "secrets", "release-signing.asc")), "release-signing.asc");
+        var (ppk, ppkCounts) = RedactionTestSupport.Redact(File.ReadAllBytes(Path.Combine(Corpus, "secrets", "deploy.ppk")), "deploy.ppk");
+        var pgpLines = Encoding.UTF8.GetString(pgp).TrimEnd('\n').Split('\n');
+        var ppkLines = Encoding.UTF8.GetString(ppk).TrimEnd('\n').Split('\n');
+        var original = File.ReadAllLines(Path.Combine(Corpus, "secrets", "deploy.ppk"));
+
+        // Every line of the block but the blank one after the armour headers, BEGIN and END included.
+        Assert.All(pgpLines.Where(l => l.Length > 0), l => Assert.Equal("***REDACTED:pem-private-key***", l));
+        Assert.Equal(pgpLines.Count(l => l.Length > 0), pgpCounts["pem-private-key"]);
+        Assert.Equal(original[..7], ppkLines[..7]); // the header and the public part
+        Assert.Equal(["***REDACTED:putty-private-key***", "***REDACTED:putty-private-key***"], ppkLines[7..9]);
+        Assert.Equal(original[9], ppkLines[9]); // Private-MAC
+        Assert.Equal(2, ppkCounts["putty-private-key"]);
+    }
+
+    [Fact]
     public void Redact_PemBlock_BecomesOneMarkerPerLineAndTheNextLineSurvives()
     {
         var (output, counts) = RedactionTestSupport.Redact(File.ReadAllBytes(Path.Combine(Corpus, "secrets", "pem-in-log.log")), "pem-in-log.log");
