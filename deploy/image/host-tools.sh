@@ -1,13 +1,13 @@
 #!/bin/sh
 # Copies the node tools the agent runs into the directory $1, laid out as a root file system to COPY onto the
 # chiseled runtime base: each binary, the iptables extensions it loads, and the shared libraries they need, minus
-# those the runtime base already carries (glibc, libgcc, libstdc++, OpenSSL, zlib). Runs in an image of the same
-# distribution as that base.
+# those the runtime base already carries (glibc, libgcc, libstdc++, OpenSSL). zlib is copied: .NET 9 and later bring
+# their own, and the runtime-deps images no longer ship it. Runs in an image of the same distribution as that base.
 set -eu
 out=${1:?usage: host-tools.sh OUTPUT_DIRECTORY}
 mkdir -p "$out"
 
-provided='ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0 librt.so.1 libresolv.so.2 libgcc_s.so.1 libstdc++.so.6 libssl.so.3 libcrypto.so.3 libz.so.1'
+provided='ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0 librt.so.1 libresolv.so.2 libgcc_s.so.1 libstdc++.so.6 libssl.so.3 libcrypto.so.3'
 
 canonical() { # $1: a path; its directory with symlinks resolved (/lib is /usr/lib on merged-/usr systems)
   echo "$(cd "$(dirname "$1")" && pwd -P)/$(basename "$1")"

@@ -255,12 +255,15 @@ public sealed class AgentPodTests(AgentPodFixture fixture)
             failures.Add($"system: kernel {facts.System?.KernelRelease}, {facts.System?.Pids?.InUse} processes; the node has {nodeProcesses}");
         }
 
-        // Routes come from /proc/net of the agent's own network namespace: only the node's shows the node's routes.
-        var nodeRoutes = File.ReadLines("/proc/net/route").Skip(1).Select(l => l.Split('\t')[0].Trim()).Where(i => i.Length > 0).ToHashSet();
-        var seenRoutes = (facts.Cni?.Routes ?? []).Where(r => r.Family == "ipv4").Select(r => r.Interface).ToHashSet();
-        if (!seenRoutes.SetEquals(nodeRoutes))
+        // Routes come from /proc/net of the agent's own network namespace: only the node's shows the node's default
+        // route (other tests running meanwhile add and remove bridges, so the rest of the table may have changed).
+        var nodeRoutes = File.ReadLines("/proc/net/route").Skip(1).Select(l => l.Split('\t')).Where(f => f.Length > 2).ToList();
+        var nodeDefault = nodeRoutes.Where(f => f[1] == "00000000").Select(f => $"{f[0].Trim()} via {Gateway(f[2])}").ToHashSet();
+        var seenRoutes = (facts.Cni?.Routes ?? []).Where(r => r.Family == "ipv4").ToList();
+        var seenDefault = seenRoutes.Where(r => r.Destination == "0.0.0.0/0").Select(r => $"{r.Interface} via {r.Gateway ?? "0.0.0.0"}").ToHashSet();
+        if (nodeDefault.Count > 0 ? !seenDefault.SetEquals(nodeDefault) : !seenRoutes.Any(r => nodeRoutes.Any(f => f[0].Trim() == r.Interface)))
         {
-            failures.Add($"cni: routes through [{string.Join(",", seenRoutes)}], the node's are through [{string.Join(",", nodeRoutes)}]");
+            failures.Add($"cni: default route through [{string.Join(",", seenDefault)}] of routes through [{string.Join(",", seenRoutes.Select(r => r.Interface).Distinct())}], the node's default is through [{string.Join(",", nodeDefault)}]");
         }
 
         foreach (var rules in (facts.Cni?.Rules ?? []).Where(r => r.Outcome != "ok"))
@@ -282,6 +285,10 @@ public sealed class AgentPodTests(AgentPodFixture fixture)
             failures.Add($"dns: the node's name server {AgentPodFixture.NameServer}: {string.Join(", ", probes.Select(p => $"{p.Name} {p.Outcome} {p.Error}"))}");
         }
     }
+
+    /// <summary>A /proc/net/route gateway (hexadecimal, in the kernel's byte order) as a dotted address.</summary>
+    private static string Gateway(string hex)
+        => new System.Net.IPAddress(BitConverter.GetBytes(uint.Parse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture))).ToString();
 
     private static bool ReadOnly(IReadOnlyDictionary<string, string> mounts, string path)
         => mounts.TryGetValue(path, out var options) && options.Split(',').Contains("ro");
