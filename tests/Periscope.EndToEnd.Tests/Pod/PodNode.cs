@@ -1,4 +1,3 @@
-using Periscope.Testing;
 using Xunit;
 using YamlDotNet.RepresentationModel;
 
@@ -98,9 +97,4 @@ internal sealed class PodNode(string root, string nodeName)
         File.WriteAllText(Path.Combine(directory, "namespace"), ns);
         return directory;
     }
-
-    internal static string NewRoot() => Directory.CreateTempSubdirectory("periscope-pod-").FullName;
-
-    internal static void Require(string path, string what)
-        => Requires.That(File.Exists(path), $"{what} ({path}) is missing");
 }
