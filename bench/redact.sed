@@ -1,5 +1,8 @@
-# The default redaction rules as POSIX ERE for GNU sed -E (I: ignore case), for the same-run comparison in
-# bench/redact.sh. Look-behinds and the multi-line PEM state have no sed form; everything else is the same shape.
+# The default redaction rules sed can express, as POSIX ERE for GNU sed -E (I: ignore case), for the same-run
+# comparison in bench/redact.sh: every token, URL, header and structure rule, curl's -u/--user and Go DSNs. The
+# key/value recogniser (quote- and operator-aware, the key-name classifier, the placeholder filter), Secret manifests
+# and the multi-line forms have no sed form: in their place sed runs key-name patterns of the old fixed vocabulary
+# (= and : only), which do at least the work per line a sed port of them could. Look-behinds have no sed form.
 s/-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[^"]*(-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----)?/***REDACTED:pem-private-key***/g
 s/(https?:\/\/[A-Za-z0-9-]+\.(blob|file|queue|table|dfs)\.core\.windows\.net[^[:space:]"'?<>]*\?)[^[:space:]"'<>]*sig=[^[:space:]"'<>]*/\1***REDACTED:azure-sas-url***/gI
 s/([?&;]sig=)[A-Za-z0-9%+\/=_-]{8,}/\1***REDACTED:azure-sas-signature***/gI
@@ -31,3 +34,6 @@ s/(auth["']?[[:space:]]*[:=][[:space:]]*["']?)[A-Za-z0-9+\/]{8,}={0,2}/\1***REDA
 s/((x-)?api[_-]?key["']?[[:space:]]*[:=][[:space:]]*["']?)[^][[:space:]"',;&<>{}()\\]{3,}/\1***REDACTED:api-key***/gI
 s/(AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[0-9A-Z]{16}/***REDACTED:aws-access-key***/g
 s/([A-Z][A-Z0-9_]*(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?)[A-Z0-9_]*=)[^[:space:]"'\\]+/\1***REDACTED:secret-env***/g
+s/(--(proxy-)?user[= ]|curl( .*)? -u ?)([^[:space:]:"'@]+):[^[:space:]"']+/\1\4:***REDACTED:cli-credentials***/g
+s/([A-Za-z0-9_.%+-]{1,64}:)[^[:space:]@"'\]{1,256}@(tcp6?|unix|udp)\(/\1***REDACTED:dsn-credentials***@\2(/g
+s/(authorization["']?[[:space:]]*[:=][[:space:]]*["']?(token|digest|sharedkey|apikey)[[:space:]]+)[^[:space:]"',]+/\1***REDACTED:auth-header***/gI

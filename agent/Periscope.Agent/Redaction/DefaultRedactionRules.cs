@@ -45,16 +45,22 @@ internal static partial class DefaultRedactionRules
         new("jwt", Jwt(), ["eyJ"]),
         new("url-credentials", UrlCredentials(), ["://"]),
         new("kubeconfig-credential", KubeconfigCredential(), ["-data", "token"]),
-        new("password", Password(), ["pass", "pwd"]),
-        new("secret-value", SecretValue(), ["secret"]),
-        new("token-value", TokenValue(), ["token"]),
         new("registry-auth", RegistryAuth(), ["auth"]),
-        new("api-key", ApiKey(), ["apikey", "api_key", "api-key"]),
         new("aws-access-key", AwsAccessKey(), ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"], ExactTriggers: true),
+        new("cli-credentials", CliCredentials(), ["curl", "-user", "mysql", "mariadb", "sshpass", "redis-cli", "login"]),
+        new("dsn-credentials", DsnCredentials(), ["@tcp", "@unix", "@udp"]),
+        new(LineRedactor.SecretDataRule, null, SecretManifests.Triggers) { Finder = SecretManifests.FindInline },
 
-        new("secret-env", SecretEnv(), ["SECRET", "PASSWORD", "PASSWD", "TOKEN", "KEY", "CREDENTIAL"]),
-        new("secret-env", SecretEnvJson(), ["SECRET", "PASSWORD", "PASSWD", "TOKEN", "KEY", "CREDENTIAL"]),
+        // Values by their keys' names, in every syntax (KeyValueRecognizer): last, so that a token's own rule names it.
+        new("key-value", null, KeyValueRecognizer.Triggers)
+        {
+            Finder = KeyValueRecognizer.Find,
+            Names = [SecretKeyNames.PasswordRule, SecretKeyNames.SecretRule, SecretKeyNames.TokenRule, SecretKeyNames.ApiKeyRule, SecretKeyNames.HeaderRule, KeyValueRecognizer.PairRule],
+        },
     ];
+
+    /// <summary>Every name a default rule counts replacements under, the line redactor's multi-line forms included.</summary>
+    public static IEnumerable<string> Names => All.SelectMany(r => r.Names).Concat(LineRedactor.RuleNames).Distinct(StringComparer.Ordinal);
 
     /// <summary>A whole PEM private key on one line (a JSON string with <c>\n</c> escapes, a flattened log line).</summary>
     [GeneratedRegex("""(?<secret>-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[^"]*?(-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|(?=")|$))""", RegexOptions.CultureInvariant, TimeoutMs)]
@@ -67,7 +73,7 @@ internal static partial class DefaultRedactionRules
     [GeneratedRegex("""([?&;]|\\u0026)sig=(?<secret>(?!\*\*\*REDACTED)[A-Za-z0-9%+/=_-]{8,})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
     private static partial Regex AzureSasSignature();
 
-    [GeneratedRegex("""(AccountKey|SharedAccessKey)\s*=\s*(?<secret>[A-Za-z0-9+/]{16,}={0,2})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
+    [GeneratedRegex("""(AccountKey|SharedAccessKey)\s*=\s*(?<secret>(?=(?-i:[A-Za-z0-9+/]*[A-Z0-9+]))[A-Za-z0-9+/]{16,}={0,2})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
     private static partial Regex AzureStorageKey();
 
     /// <summary>JSON Web Tokens, signed or not (an unsigned token ends with its second dot).</summary>
@@ -78,7 +84,7 @@ internal static partial class DefaultRedactionRules
     private static partial Regex Bearer();
 
     /// <summary>Basic credentials only where an Authorization header names them: "basic" alone is a common word.</summary>
-    [GeneratedRegex("""authorization["']?\s*[:=]\s*["']?basic\s+(?<secret>[A-Za-z0-9+/]{4,}={0,2})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
+    [GeneratedRegex("""authorization[\\"'\]]*\s*[:=]\s*[\[\\"']*\s*basic\s+(?<secret>[A-Za-z0-9+/]{4,}={0,2})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
     private static partial Regex Basic();
 
     [GeneratedRegex("""(?<=(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20})://(?<secret>(?!\*\*\*REDACTED)[^/\s:@"'<>\\]+:[^/\s@"'<>\\]+)@""", RegexOptions.CultureInvariant, TimeoutMs)]
@@ -88,21 +94,9 @@ internal static partial class DefaultRedactionRules
     [GeneratedRegex("""(?<![A-Za-z0-9_-])(client-key-data|client-certificate-data|id-token|refresh-token)["']?\s*:\s*["']?(?<secret>(?!\*\*\*REDACTED)[^\s"',}]{3,})""", RegexOptions.CultureInvariant, TimeoutMs)]
     private static partial Regex KubeconfigCredential();
 
-    [GeneratedRegex("""(?<![A-Za-z0-9])(password|passwd|passphrase|pwd)["']?\s*[:=]\s*["']?(?<secret>(?!\*\*\*REDACTED)[^\s"',;&<>{}()\[\]\\]{3,})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
-    private static partial Regex Password();
-
-    [GeneratedRegex("""(?<![A-Za-z0-9])(secret|client[_-]?secret|secret[_-]?key|secret[_-]?access[_-]?key)["']?\s*[:=]\s*["']?(?<secret>(?!\*\*\*REDACTED)[^\s"',;&<>{}()\[\]\\]{3,})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
-    private static partial Regex SecretValue();
-
-    [GeneratedRegex("""(?<![A-Za-z0-9])((access|auth|bootstrap|refresh|session|api|identity|registry|id)[_-]?)?token["']?\s*[:=]\s*["']?(?<secret>(?!\*\*\*REDACTED)[^\s"',;&<>{}()\[\]\\]{3,})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
-    private static partial Regex TokenValue();
-
     /// <summary>Registry credentials as base64 <c>user:password</c>: docker's config.json, containerd's registry auth.</summary>
-    [GeneratedRegex("""(?<![A-Za-z0-9_])auth["']?\s*[:=]\s*["']?(?<secret>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
+    [GeneratedRegex("""(?<![A-Za-z0-9_])auth["']?\s*[:=]\s*["']?(?<secret>(?=(?-i:[A-Za-z0-9+/]*[A-Z0-9+]))[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
     private static partial Regex RegistryAuth();
-
-    [GeneratedRegex("""(?<![A-Za-z0-9])(x-)?api[_-]?key["']?\s*[:=]\s*["']?(?<secret>(?!\*\*\*REDACTED)[^\s"',;&<>{}()\[\]\\]{3,})""", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeoutMs)]
-    private static partial Regex ApiKey();
 
     /// <summary>AWS access key ids: long-term (AKIA), temporary (ASIA), bearer (ABIA), context (ACCA), and A3T….</summary>
     [GeneratedRegex("""(?<![A-Z0-9])(?<secret>(AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[0-9A-Z]{16})(?![A-Z0-9])""", RegexOptions.CultureInvariant, TimeoutMs)]
@@ -165,17 +159,15 @@ internal static partial class DefaultRedactionRules
     [GeneratedRegex("""(?<secret>pypi-AgE[A-Za-z0-9_-]{50,})""", RegexOptions.CultureInvariant, TimeoutMs)]
     private static partial Regex PyPiToken();
 
-    /// <summary><c>NAME=value</c> where the upper-case name says it holds a secret (env dumps, /proc/*/environ, OCI specs).</summary>
-    [GeneratedRegex("""(?<![A-Za-z0-9_])[A-Z][A-Z0-9_]*(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?)[A-Z0-9_]*=(?<secret>(?!\*\*\*REDACTED)[^\s"'\\]+)""", RegexOptions.CultureInvariant, TimeoutMs)]
-    private static partial Regex SecretEnv();
+    /// <summary>
+    /// Credentials on command lines whose syntax makes an argument a password: <c>--user u:p</c> and curl's <c>-u u:p</c>
+    /// (the part after the colon), the MySQL clients' <c>-pSECRET</c>, <c>sshpass -p X</c>, <c>redis-cli -a X</c>, and
+    /// <c>login -p X</c> (docker, podman, helm registry and others). <c>--password X</c> and <c>--token X</c> are key/value pairs.
+    /// </summary>
+    [GeneratedRegex("""((?<![A-Za-z0-9_-])--(proxy-)?user(=|\s+)|(?<=\b(curl|wget)\b[^\n]{0,4000}?)\s-[uU]\s*)["']?[^\s:"'@]+:(?<secret>(?!\*\*\*REDACTED)[^\s"']+)|(?<=\b(mysql|mysqladmin|mysqldump|mysqlimport|mysqlshow|mariadb|mariadb-dump)\b[^\n]{0,4000}?)\s-p(?<secret>(?!\*\*\*REDACTED)[^\s"']+)|(?<=\b(sshpass|redis-cli|login)\b[^\n]{0,4000}?)\s-[pa]\s+["']?(?<secret>(?!\*\*\*REDACTED)[^\s"']+)""", RegexOptions.CultureInvariant, TimeoutMs)]
+    private static partial Regex CliCredentials();
 
-    /// <summary>An environment variable name that says it holds a secret (<c>DB_PASSWORD</c>, <c>API_TOKEN</c>).</summary>
-    [GeneratedRegex("""^[A-Z0-9_]*(SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIALS?|[A-Z0-9]_?KEY)[A-Z0-9_]*$""", RegexOptions.CultureInvariant, TimeoutMs)]
-    public static partial Regex SecretName();
-
-    /// <summary>The CRI's environment form on one line: <c>{"key":"DB_PASSWORD","value":"…"}</c>.</summary>
-    [GeneratedRegex("""
-        "key"\s*:\s*"[A-Z0-9_]*(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?)[A-Z0-9_]*"\s*,\s*"value"\s*:\s*"(?<secret>(?!\*\*\*REDACTED)([^"\\]|\\.)+)"
-        """, RegexOptions.CultureInvariant, TimeoutMs)]
-    private static partial Regex SecretEnvJson();
+    /// <summary>Go's MySQL driver DSN without a scheme: <c>user:password@tcp(host:3306)/db</c>, <c>@unix(/path)</c>.</summary>
+    [GeneratedRegex("""(?<![A-Za-z0-9_.%+/:@-])[A-Za-z0-9_.%+-]{1,64}:(?<secret>(?!\*\*\*REDACTED)[^\s@"'\\]{1,256})@(tcp6?|unix|udp)\(""", RegexOptions.CultureInvariant, TimeoutMs)]
+    private static partial Regex DsnCredentials();
 }

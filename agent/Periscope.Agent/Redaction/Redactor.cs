@@ -19,6 +19,9 @@ internal sealed class Redactor
 
     /// <summary>The header of a PuTTY key file's private part; its body follows on the next lines.</summary>
     internal const string PuttyPrivateLines = "Private-Lines:";
+
+    /// <summary>Opens a Kubernetes Secret's data block (<c>data:</c>, <c>stringData:</c>), whose entries hold no key name.</summary>
+    internal const string DataBlockTrigger = "data";
     private const string MarkerSuffix = "***";
     private readonly byte[]? _tokenKey;
     private readonly string[] _literals;
@@ -29,16 +32,27 @@ internal sealed class Redactor
         ArgumentNullException.ThrowIfNull(rules);
         Rules = rules;
         _literals = literals?.Where(l => l.Length >= 4).Distinct(StringComparer.Ordinal).OrderByDescending(l => l.Length).ToArray() ?? [];
-        var triggers = rules.Where(r => !r.ExactTriggers).SelectMany(r => r.Triggers).Concat(_literals).Append("-----BEGIN").Append(PuttyPrivateLines).ToList();
+        var triggers = rules.Where(r => !r.ExactTriggers).SelectMany(r => r.Triggers).Concat(_literals).Append("-----BEGIN").Append(PuttyPrivateLines).Append(DataBlockTrigger).ToList();
         _everyLine = triggers.Any(string.IsNullOrEmpty); // a user rule without triggers is tried on every line
-        Triggers = SearchValues.Create([.. triggers.Where(t => t.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase)], StringComparison.OrdinalIgnoreCase);
+        Triggers = SearchValues.Create(Minimal(triggers, StringComparison.OrdinalIgnoreCase), StringComparison.OrdinalIgnoreCase);
         // Token prefixes are searched apart, case for case: one set of both would put more literals in each of the
         // vectorised search's buckets, and every false candidate costs a comparison (measured: 4.5 times slower).
         // Single characters among them (a token's separator) get a character search of their own.
         var exact = rules.Where(r => r.ExactTriggers).SelectMany(r => r.Triggers).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
-        ExactTriggers = exact.Any(t => t.Length > 1) ? SearchValues.Create([.. exact.Where(t => t.Length > 1)], StringComparison.Ordinal) : null;
+        ExactTriggers = exact.Any(t => t.Length > 1) ? SearchValues.Create(Minimal(exact.Where(t => t.Length > 1), StringComparison.Ordinal), StringComparison.Ordinal) : null;
         ExactCharacters = exact.Any(t => t.Length == 1) ? SearchValues.Create(string.Concat(exact.Where(t => t.Length == 1))) : null;
         _tokenKey = stableTokens ? RandomNumberGenerator.GetBytes(32) : null;
+    }
+
+    /// <summary>
+    /// The literals a line must hold one of, without those that hold another (<c>AccountKey</c> holds <c>key</c>): a
+    /// line with the longer holds the shorter, so the search finds it all the same, and fewer literals keep the
+    /// vectorised search's buckets light. Each rule still checks its own triggers.
+    /// </summary>
+    private static string[] Minimal(IEnumerable<string> triggers, StringComparison comparison)
+    {
+        var distinct = triggers.Where(t => t.Length > 0).Distinct(StringComparer.FromComparison(comparison)).ToList();
+        return [.. distinct.Where(t => !distinct.Any(o => o.Length < t.Length && t.Contains(o, comparison)))];
     }
 
     /// <summary>The default rules, no stable tokens.</summary>
@@ -120,7 +134,7 @@ internal sealed class Redactor
 
         if (!line.Contains(MarkerPrefix, StringComparison.Ordinal))
         {
-            return RedactSegment(line, counts);
+            return RedactSegment(line, counts, triggered: true);
         }
 
         StringBuilder? builder = null;
@@ -150,9 +164,9 @@ internal sealed class Redactor
         return builder?.ToString() ?? line;
     }
 
-    private string RedactSegment(string line, Dictionary<string, long> counts)
+    private string RedactSegment(string line, Dictionary<string, long> counts, bool triggered = false)
     {
-        if (line.Length == 0 || !MayHoldSecret(line))
+        if (line.Length == 0 || (!triggered && !MayHoldSecret(line)))
         {
             return line;
         }
@@ -207,9 +221,14 @@ internal sealed class Redactor
 
     private string Replace(RedactionRule rule, string line, Dictionary<string, long> counts)
     {
+        if (rule.Finder is not null)
+        {
+            return ReplaceFound(rule.Finder, line, counts);
+        }
+
         StringBuilder? builder = null;
         var copied = 0;
-        for (var match = rule.Pattern.Match(line); match.Success; match = match.NextMatch())
+        for (var match = rule.Pattern!.Match(line); match.Success; match = match.NextMatch())
         {
             var secret = RedactionRule.SecretOf(match);
             if (secret.Length == 0 || line.AsSpan(secret.Index).StartsWith(MarkerPrefix, StringComparison.Ordinal))
@@ -226,6 +245,32 @@ internal sealed class Redactor
         return builder is null ? line : builder.Append(line, copied, line.Length - copied).ToString();
     }
 
+    private string ReplaceFound(Action<string, List<SecretSpan>> finder, string line, Dictionary<string, long> counts)
+    {
+        var found = new List<SecretSpan>();
+        finder(line, found);
+        if (found.Count == 0)
+        {
+            return line;
+        }
+
+        var builder = new StringBuilder(line.Length + 32);
+        var copied = 0;
+        foreach (var secret in found)
+        {
+            if (secret.Index < copied || secret.Length == 0)
+            {
+                continue; // overlaps one already replaced
+            }
+
+            builder.Append(line, copied, secret.Index - copied).Append(Marker(secret.Rule, line.AsSpan(secret.Index, secret.Length)));
+            copied = secret.Index + secret.Length;
+            counts[secret.Rule] = counts.GetValueOrDefault(secret.Rule) + 1;
+        }
+
+        return builder.Append(line, copied, line.Length - copied).ToString();
+    }
+
     private static int Count(string text, string literal)
     {
         var count = 0;
@@ -238,152 +283,3 @@ internal sealed class Redactor
     }
 }
 
-/// <summary>
-/// Redaction state of one file: the counts by rule, and an open PEM or PGP private-key block. A block begun on one
-/// line is redacted line by line — one marker per line, so line numbers stay true — while its lines look like a key's
-/// (base64, a <c>Proc-Type</c>/<c>DEK-Info</c> header, a PGP armour header or checksum, or blank), up to its END line
-/// or 512 lines. A PuTTY key file's private part (<c>Private-Lines: N</c>) has its next N lines (at most 128) redacted.
-/// </summary>
-internal sealed partial class LineRedactor(Redactor redactor, Dictionary<string, long> counts)
-{
-    private const int MaxPemLines = 512;
-    private const int MaxPuttyLines = 128;
-    private int _pemLines = -1; // -1: not inside a block
-    private int _puttyLines; // lines of a PuTTY private part still to come
-    private bool _secretNameLine; // the previous line was "name: SOME_PASSWORD"
-
-    public LineRedactor(Redactor redactor)
-        : this(redactor, new Dictionary<string, long>(StringComparer.Ordinal))
-    {
-    }
-
-    /// <summary>Replacements made, by rule.</summary>
-    public Dictionary<string, long> Counts { get; } = counts;
-
-    /// <summary>True while a PEM block begun on an earlier line is open.</summary>
-    public bool InsidePem => _pemLines >= 0;
-
-    /// <summary>True when the next line must be looked at whatever it holds: a PEM block is open, or an env name waits for its value.</summary>
-    public bool NeedsNextLine => _pemLines >= 0 || _secretNameLine || _puttyLines > 0;
-
-    public Redactor Redactor => redactor;
-
-    /// <summary>Redacts one line (without its newline).</summary>
-    /// <returns>The line, or the same instance when nothing was replaced.</returns>
-    public string Redact(string line)
-    {
-        ArgumentNullException.ThrowIfNull(line);
-        if (_puttyLines > 0)
-        {
-            _puttyLines--;
-            if (PuttyBodyLine().Match(line) is { Success: true } putty)
-            {
-                Counts["putty-private-key"] = Counts.GetValueOrDefault("putty-private-key") + 1;
-                return line[..putty.Index] + redactor.Marker("putty-private-key", putty.ValueSpan);
-            }
-
-            _puttyLines = 0; // not a key's line: the part was cut short
-        }
-
-        if (line.Contains(Redactor.PuttyPrivateLines, StringComparison.Ordinal) && PuttyHeader().Match(line) is { Success: true } header)
-        {
-            _puttyLines = Math.Min(int.Parse(header.Groups["lines"].ValueSpan, System.Globalization.CultureInfo.InvariantCulture), MaxPuttyLines);
-            return redactor.RedactLine(line, Counts);
-        }
-
-        if (_pemLines >= 0)
-        {
-            var end = PemEnd().Match(line);
-            if (end.Success)
-            {
-                _pemLines = -1;
-                var start = end.Index;
-                while (start > 0 && IsBase64(line[start - 1]))
-                {
-                    start--;
-                }
-
-                Count();
-                return RedactPrefix(line[..start]) + redactor.Marker("pem-private-key", line.AsSpan(start, end.Index + end.Length - start))
-                    + Redact(line[(end.Index + end.Length)..]); // the block is closed: the rest is an ordinary line
-            }
-
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                return line;
-            }
-
-            if (++_pemLines <= MaxPemLines && PemBodyLine().Match(line) is { Success: true } body)
-            {
-                var secret = body.Groups["body"];
-                Count();
-                return RedactPrefix(line[..secret.Index]) + redactor.Marker("pem-private-key", secret.ValueSpan);
-            }
-
-            _pemLines = -1; // not a key's line: the block was cut short; this line is judged on its own
-        }
-
-        var begin = line.Contains("-----BEGIN", StringComparison.Ordinal) ? PemBegin().Match(line) : Match.Empty;
-        if (begin.Success && !PemEnd().IsMatch(line, begin.Index))
-        {
-            _pemLines = 0;
-            Count();
-            return redactor.RedactLine(line[..begin.Index], Counts) + redactor.Marker("pem-private-key", line.AsSpan(begin.Index));
-        }
-
-        // A YAML env entry names the variable on one line and gives its value on the next.
-        if (_secretNameLine && line.Contains("value:", StringComparison.Ordinal) && SecretValueLine().Match(line) is { Success: true } value)
-        {
-            _secretNameLine = false;
-            var secret = value.Groups["secret"];
-            Counts["secret-env"] = Counts.GetValueOrDefault("secret-env") + 1;
-            return line[..secret.Index] + redactor.Marker("secret-env", secret.ValueSpan) + line[(secret.Index + secret.Length)..];
-        }
-
-        _secretNameLine = line.Contains("name:", StringComparison.Ordinal)
-            && SecretNameLine().Match(line) is { Success: true } name && DefaultRedactionRules.SecretName().IsMatch(name.Groups["name"].Value);
-        return redactor.RedactLine(line, Counts);
-    }
-
-    private void Count() => Counts["pem-private-key"] = Counts.GetValueOrDefault("pem-private-key") + 1;
-
-    /// <summary>What comes before a key's line inside an open block: redacted as text; a key beginning in it runs to its end.</summary>
-    private string RedactPrefix(string prefix)
-    {
-        var begin = PemBegin().Match(prefix);
-        if (!begin.Success)
-        {
-            return redactor.RedactLine(prefix, Counts);
-        }
-
-        Count();
-        return redactor.RedactLine(prefix[..begin.Index], Counts) + redactor.Marker("pem-private-key", prefix.AsSpan(begin.Index));
-    }
-
-    private static bool IsBase64(char c) => char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '=';
-
-    [GeneratedRegex("""^\s*(-\s+)?name:\s*["']?(?<name>[A-Za-z0-9_]+)["']?\s*$""", RegexOptions.CultureInvariant)]
-    private static partial Regex SecretNameLine();
-
-    [GeneratedRegex("""^\s*value:\s*["']?(?<secret>(?!\*\*\*REDACTED)[^"'\s][^"']*?)["']?\s*$""", RegexOptions.CultureInvariant)]
-    private static partial Regex SecretValueLine();
-
-    [GeneratedRegex("-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----", RegexOptions.CultureInvariant)]
-    private static partial Regex PemBegin();
-
-    [GeneratedRegex("-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----", RegexOptions.CultureInvariant)]
-    private static partial Regex PemEnd();
-
-    [GeneratedRegex("""^\s*Private-Lines:\s*(?<lines>[0-9]{1,4})\s*$""", RegexOptions.CultureInvariant)]
-    private static partial Regex PuttyHeader();
-
-    [GeneratedRegex("""(?<=^|\s)[A-Za-z0-9+/]{4,}={0,2}\s*$""", RegexOptions.CultureInvariant)]
-    private static partial Regex PuttyBodyLine();
-
-    /// <summary>
-    /// A line of a key's body: a run of base64 of 16 or more at the end of the line (after a log prefix), a short
-    /// padded last run, a short run that is the whole line, a PEM header, a PGP armour header or its checksum line.
-    /// </summary>
-    [GeneratedRegex("""((^|(?<=\s))(?<body>[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9+/]{1,15}={1,2}|=[A-Za-z0-9+/]{4}|Proc-Type:.*|DEK-Info:.*|(Version|Comment|Hash|Charset|MessageID):.*)|^\s*(?<body>[A-Za-z0-9+/]{1,15}))\s*$""", RegexOptions.CultureInvariant)]
-    private static partial Regex PemBodyLine();
-}

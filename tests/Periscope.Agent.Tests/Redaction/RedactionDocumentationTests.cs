@@ -11,7 +11,7 @@ public sealed class RedactionDocumentationTests
     public void EveryDefaultRule_HasARowInTheDocumentedTable()
     {
         var table = File.ReadAllLines(Fixtures.Docs("redaction.md")).Where(l => l.StartsWith("| `", StringComparison.Ordinal)).ToList();
-        var names = DefaultRedactionRules.All.Select(r => r.Name).Append("putty-private-key").Distinct(StringComparer.Ordinal);
+        var names = DefaultRedactionRules.Names;
 
         Assert.All(names, name => Assert.Contains(table, row => row.StartsWith($"| `{name}` |", StringComparison.Ordinal)));
     }

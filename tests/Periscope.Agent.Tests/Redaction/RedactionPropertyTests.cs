@@ -88,6 +88,10 @@ public sealed class RedactionPropertyTests
             string.Concat(Enumerable.Repeat("eyJ", 500_000)),
             "token=" + new string('"', 1_000_000),
             string.Concat(Enumerable.Repeat("\"key\":\"A_TOKEN\",\"value\":\"\\", 100_000)),
+            string.Concat(Enumerable.Repeat("a_token=\"x\" ", 200_000)), // many keys on one line: no search back per key
+            new string(' ', 500_000) + string.Concat(Enumerable.Repeat("secret: v, ", 100_000)),
+            string.Concat(Enumerable.Repeat("\\\"password\\\":\\\"", 100_000)),
+            "data:\n" + string.Concat(Enumerable.Repeat("  k: dmFsdWU=\n", 100_000)),
         };
         foreach (var input in inputs)
         {
