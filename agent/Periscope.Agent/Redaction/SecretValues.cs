@@ -242,6 +242,22 @@ internal static class SecretValues
             return false;
         }
 
+        // Base64 may begin with a slash too: a path has no empty segment and no segment that looks like key material.
+        var start = value[0] == '/' ? 1 : 0;
+        foreach (var segment in value[start..].SplitAny('/', '\\'))
+        {
+            var part = value[start..][segment];
+            if (part.IsEmpty && segment.End.Value < value.Length - start)
+            {
+                return false;
+            }
+
+            if (part.Length >= 8 && part.ContainsAnyInRange('0', '9') && part.ContainsAnyInRange('a', 'z') && part.ContainsAnyInRange('A', 'Z'))
+            {
+                return false;
+            }
+        }
+
         var separators = value.Count('/') + value.Count('\\');
         var name = value[(value.LastIndexOfAny('/', '\\') + 1)..];
         return separators >= 2 || (name.IndexOf('.') > 0 && name.Length - name.IndexOf('.') <= 6);
