@@ -1,3 +1,4 @@
+using Periscope.Agent.Collection;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Analysis;
@@ -9,7 +10,7 @@ namespace Periscope.Agent.Analysis;
 /// </summary>
 internal static class FindingAggregator
 {
-    public const int MaxEvidence = 20;
+    public const int MaxEvidence = Observation.MaxEvidence;
 
     public static List<Finding> Aggregate(IEnumerable<(string Collector, Collection.Observation Observation)> observations)
     {

@@ -21,7 +21,7 @@ internal static class NodeAnalyzer
     /// On a runtime's CONTAINER_OOMKILLED: it stands only when the kernel's OOM kill of the same container is seen
     /// (a SIGKILL exit the runtime did not call an OOM kill).
     /// </summary>
-    public const string ConfirmByKernel = "confirmByKernel";
+    public const string ConfirmByKernel = Observation.ConfirmByKernelAttribute;
 
     /// <summary>
     /// One story, not two unrelated lines: a container the runtime reports OOMKilled and the kernel's OOM kill of the

@@ -1,4 +1,4 @@
-using Periscope.Agent.Collectors.System;
+using Periscope.Agent.Collection.Node;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Collection;

@@ -5,6 +5,15 @@ namespace Periscope.Agent.Collection;
 /// <summary>One event seen by a collector, before aggregation into a <see cref="Finding"/>.</summary>
 public sealed record Observation
 {
+    /// <summary>
+    /// An attribute on a runtime's CONTAINER_OOMKILLED: it stands only when the kernel's OOM kill of the same container
+    /// is seen (a SIGKILL exit the runtime did not call an OOM kill). The analysis decides; collectors only mark.
+    /// </summary>
+    public const string ConfirmByKernelAttribute = "confirmByKernel";
+
+    /// <summary>How many observations' evidence one finding keeps; a collector need not pass on more.</summary>
+    public const int MaxEvidence = 20;
+
     /// <summary>Finding code (registered in <c>FindingCatalog</c>).</summary>
     public required string Code { get; init; }
 

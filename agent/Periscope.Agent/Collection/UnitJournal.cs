@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Periscope.Agent.Collectors.Kernel;
+using Periscope.Agent.Collection.Node;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Collection;
@@ -134,9 +134,8 @@ internal static class UnitJournal
         long entries = 0;
         await using (stream)
         {
-            var stats = new KmsgReadStats();
-            var skipFirst = KernelTextReaders.SeekToTail(stream, maxBytes, stats);
-            if (stats.Truncated)
+            var skipFirst = LineScanner.SeekToTail(stream, maxBytes);
+            if (skipFirst)
             {
                 context.Output.MarkPartial($"{path}: only its newest {maxBytes} bytes were read");
             }

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Periscope.Agent.Collection.Node;
 using Periscope.Agent.Collection;
-using Periscope.Agent.Collectors.Kubelet;
-using Periscope.Bundle;
 using Periscope.Bundle.Facts;
+using Periscope.Bundle;
 
 namespace Periscope.Agent.Collectors.Cni;
 

@@ -1,4 +1,3 @@
-using Periscope.Agent.Analysis;
 using System.Globalization;
 using System.Text;
 using Google.Protobuf;
@@ -364,7 +363,7 @@ internal sealed partial class ContainerdCollector(IOptions<ContainerdCollectorOp
                 var attributes = ContainerAttributes(killed, killed);
                 if (!recorded)
                 {
-                    attributes[NodeAnalyzer.ConfirmByKernel] = "true";
+                    attributes[Observation.ConfirmByKernelAttribute] = "true";
                 }
 
                 context.Output.Report(new Observation

@@ -1,14 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using DnsClient;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Periscope.Agent.Collection.Node;
 using Periscope.Agent.Collection;
-using Periscope.Agent.Collectors.Kubelet;
-using Periscope.Bundle;
 using Periscope.Bundle.Facts;
+using Periscope.Bundle;
 using YamlDotNet.Core;
 
 namespace Periscope.Agent.Collectors.Dns;

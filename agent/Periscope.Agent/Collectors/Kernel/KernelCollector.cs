@@ -1,8 +1,8 @@
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Periscope.Agent.Collection.Node;
 using Periscope.Agent.Collection;
-using Periscope.Agent.Collectors.System;
 using Periscope.Bundle.Facts;
 
 namespace Periscope.Agent.Collectors.Kernel;

@@ -1,6 +1,7 @@
 using System.Text;
-using Periscope.Agent.Collection;
 using Periscope.Agent.Collection.LogRules;
+using Periscope.Agent.Collection.Node;
+using Periscope.Agent.Collection;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Collectors.Kernel;

@@ -1,3 +1,4 @@
+using Periscope.Agent.Collection.Node;
 namespace Periscope.Agent.Collectors.Kernel;
 
 /// <summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using Periscope.Agent.Collection.Node;
 using Periscope.Agent.Collection;
 
 namespace Periscope.Agent.Collectors.Kernel;
@@ -176,13 +177,8 @@ internal static class KernelTextReaders
     /// <summary>Keeps the newest <paramref name="maxBytes"/>: seeks there; true when the first line is partial.</summary>
     internal static bool SeekToTail(Stream stream, long maxBytes, KmsgReadStats stats)
     {
-        if (stream.CanSeek && stream.Length > maxBytes)
-        {
-            stream.Seek(-maxBytes, SeekOrigin.End);
-            stats.Truncated = true;
-            return true;
-        }
-
-        return false;
+        var truncated = LineScanner.SeekToTail(stream, maxBytes);
+        stats.Truncated |= truncated;
+        return truncated;
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Periscope.Agent.Collection.Node;
 
 namespace Periscope.Agent.Collectors.Kernel;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using Periscope.Agent.Collection.Node;
 
 namespace Periscope.Agent.Collectors.Kernel;
 

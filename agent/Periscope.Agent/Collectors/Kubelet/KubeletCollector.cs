@@ -1,14 +1,15 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
+using System.Security.Cryptography;
 using System.Text.RegularExpressions;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Periscope.Agent.Collection.Node;
 using Periscope.Agent.Collection;
-using Periscope.Bundle;
 using Periscope.Bundle.Facts;
+using Periscope.Bundle;
 using YamlDotNet.Core;
 
 namespace Periscope.Agent.Collectors.Kubelet;

@@ -1,4 +1,3 @@
-using Periscope.Agent.Analysis;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Collection.LogRules;
 using Periscope.Bundle;
@@ -15,7 +14,7 @@ internal sealed class KubeletLogSignatures(LogRuleSet rules, CollectionContext c
 {
     public const string ResourceName = "Periscope.Agent.kubelet-rules.json";
     private const int MaxDetail = 500;
-    private const int KeptRecent = FindingAggregator.MaxEvidence - 1;
+    private const int KeptRecent = Observation.MaxEvidence - 1;
     private static readonly Lazy<LogRuleSet> Shipped = new(() => LogRuleSet.Parse(LogRuleSet.ReadEmbedded(ResourceName)));
     private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
     private readonly Dictionary<(string, SubjectKind, string), Storm> _storms = [];

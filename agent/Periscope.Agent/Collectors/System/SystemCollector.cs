@@ -1,9 +1,10 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Periscope.Agent.Collection.Node;
 using Periscope.Agent.Collection;
-using Periscope.Bundle;
 using Periscope.Bundle.Facts;
+using Periscope.Bundle;
 
 namespace Periscope.Agent.Collectors.System;
 

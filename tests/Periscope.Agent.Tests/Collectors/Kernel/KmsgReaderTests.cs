@@ -1,4 +1,5 @@
 using System.Text;
+using Periscope.Agent.Collection.Node;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Collectors.Kernel;
 using Periscope.Testing;

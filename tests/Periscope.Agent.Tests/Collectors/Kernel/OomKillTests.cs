@@ -1,4 +1,5 @@
 using Periscope.Agent.Analysis;
+using Periscope.Agent.Collection.Node;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Collectors.Kernel;
 using Periscope.Bundle;

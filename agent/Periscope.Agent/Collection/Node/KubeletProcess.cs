@@ -1,7 +1,7 @@
 using System.Text;
 using Periscope.Agent.Collection;
 
-namespace Periscope.Agent.Collectors.Kubelet;
+namespace Periscope.Agent.Collection.Node;
 
 /// <summary>The kubelet process as the host's /proc shows it (the DaemonSet mounts the host root, so /proc is the host's).</summary>
 internal sealed record KubeletProcess(int Pid, IReadOnlyList<string> Arguments)

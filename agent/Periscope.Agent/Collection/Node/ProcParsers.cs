@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Periscope.Bundle.Facts;
 
-namespace Periscope.Agent.Collectors.System;
+namespace Periscope.Agent.Collection.Node;
 
 /// <summary>Parsers for the small /proc and /etc files the system collector reads. Garbage lines are skipped.</summary>
 internal static class ProcParsers

@@ -1,7 +1,7 @@
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace Periscope.Agent.Collectors.Kubelet;
+namespace Periscope.Agent.Collection.Node;
 
 /// <summary>
 /// Reads the kubelet config and kubeconfig through YamlDotNet's representation model (a node tree, no reflection,

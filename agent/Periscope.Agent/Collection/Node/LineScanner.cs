@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Periscope.Agent.Collectors.Kernel;
+namespace Periscope.Agent.Collection.Node;
 
 /// <summary>Receives one line (without its newline); returns false to stop scanning.</summary>
 internal delegate bool LineHandler(ReadOnlySpan<char> line);
@@ -114,5 +114,21 @@ internal static class LineScanner
             chars.AsSpan(start, rest).CopyTo(chars);
             filled = rest;
         }
+    }
+
+    /// <summary>
+    /// Moves <paramref name="stream"/> to its newest <paramref name="maxBytes"/> when it holds more and can seek.
+    /// </summary>
+    /// <returns>True when it did: the first line read is then partial and is to be skipped.</returns>
+    public static bool SeekToTail(Stream stream, long maxBytes)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (stream.CanSeek && stream.Length > maxBytes)
+        {
+            stream.Seek(-maxBytes, SeekOrigin.End);
+            return true;
+        }
+
+        return false;
     }
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Periscope.Agent.Collectors.Kernel;
+namespace Periscope.Agent.Collection.Node;
 
 /// <summary>
 /// Parses /dev/kmsg records: <c>prio,seq,usec,flags[,more];text</c>, followed (in a captured file) by continuation

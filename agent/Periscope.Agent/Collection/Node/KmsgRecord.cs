@@ -1,4 +1,4 @@
-namespace Periscope.Agent.Collectors.Kernel;
+namespace Periscope.Agent.Collection.Node;
 
 /// <summary>One kernel log record, from whichever source.</summary>
 internal sealed record KmsgRecord
