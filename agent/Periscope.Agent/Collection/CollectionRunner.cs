@@ -35,7 +35,7 @@ internal sealed partial class CollectionRunner(
     private async Task<CollectorResult> RunOneAsync(ICollector collector, RunRequest request, CancellationToken cancellationToken)
     {
         var output = new CollectorOutput(collector.Name, request.StagingDirectory, options.Value.CollectorOutputCapBytes, request.Redactor);
-        var started = Stopwatch.GetTimestamp();
+        var started = timeProvider.GetTimestamp();
 
         CollectorSupport support;
         try
@@ -75,7 +75,7 @@ internal sealed partial class CollectionRunner(
         var watchdog = Task.Delay(timeout + options.Value.AbandonGrace, timeProvider, abandon.Token);
         var first = await Task.WhenAny(work, watchdog);
         await abandon.CancelAsync();
-        var elapsed = Stopwatch.GetElapsedTime(started);
+        var elapsed = timeProvider.GetElapsedTime(started);
         cancellationToken.ThrowIfCancellationRequested();
 
         if (first != work)

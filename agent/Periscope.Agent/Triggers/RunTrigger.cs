@@ -15,7 +15,7 @@ internal sealed record RunTrigger(string? RunId, IReadOnlyList<string>? Collecto
     /// Reads the contract's fields, as strings, into a trigger; every problem is reported at once so that the caller
     /// (a ConfigMap's author, an HTTP client) can fix them in one go.
     /// </summary>
-    public static RunTrigger Parse(string? runId, string? collectors, string? since, string source, IEnumerable<string> knownCollectors, out List<string> errors)
+    public static RunTrigger Parse(string? runId, string? collectors, string? since, string source, IEnumerable<string> knownCollectors, DateTimeOffset now, out List<string> errors)
     {
         errors = [];
         runId = string.IsNullOrWhiteSpace(runId) ? null : runId.Trim();
@@ -45,7 +45,7 @@ internal sealed record RunTrigger(string? RunId, IReadOnlyList<string>? Collecto
         {
             try
             {
-                Cli.TimeArgument.Parse(since, DateTimeOffset.UtcNow, "since");
+                Cli.TimeArgument.Parse(since, now, "since");
             }
             catch (ArgumentException ex)
             {

@@ -14,7 +14,7 @@ internal sealed record IntakeResult(OfferResult? Offer, IReadOnlyList<string> Er
 /// request is offered to the <see cref="RunQueue"/>. The same invalid ConfigMap is seen on every relist and poll; its
 /// problem is logged once, not on every look.
 /// </summary>
-internal sealed partial class TriggerIntake(RunQueue queue, IEnumerable<ICollector> collectors, ILogger<TriggerIntake> logger)
+internal sealed partial class TriggerIntake(RunQueue queue, IEnumerable<ICollector> collectors, ILogger<TriggerIntake> logger, TimeProvider? time = null)
 {
     private readonly ILogger _logger = logger;
     private readonly Lock _lock = new();
@@ -22,7 +22,7 @@ internal sealed partial class TriggerIntake(RunQueue queue, IEnumerable<ICollect
 
     public IntakeResult Submit(string? runId, string? collectorNames, string? since, string source)
     {
-        var trigger = RunTrigger.Parse(runId, collectorNames, since, source, collectors.Select(c => c.Name), out var errors);
+        var trigger = RunTrigger.Parse(runId, collectorNames, since, source, collectors.Select(c => c.Name), (time ?? TimeProvider.System).GetUtcNow(), out var errors);
         if (errors.Count > 0)
         {
             var key = $"{source}\n{runId}\n{collectorNames}\n{since}";

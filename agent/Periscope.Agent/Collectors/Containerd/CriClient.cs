@@ -17,11 +17,16 @@ internal sealed class CriClient : IDisposable
 {
     private readonly GrpcChannel _channel;
     private readonly TimeSpan _timeout;
+    private readonly TimeProvider _time;
     private readonly List<CriCallFacts> _calls = [];
 
-    public CriClient(string socketPath, TimeSpan timeout)
+    /// <param name="socketPath">The CRI socket.</param>
+    /// <param name="timeout">Each call's deadline.</param>
+    /// <param name="time">The clock calls are timed and their deadlines set by (the system's when null: a deadline travels to a real socket).</param>
+    public CriClient(string socketPath, TimeSpan timeout, TimeProvider? time = null)
     {
         _timeout = timeout;
+        _time = time ?? TimeProvider.System;
         var handler = new SocketsHttpHandler
         {
             ConnectTimeout = timeout,
@@ -60,28 +65,30 @@ internal sealed class CriClient : IDisposable
     public async Task<CriResult<T>> CallAsync<T>(string method, Func<CallOptions, AsyncUnaryCall<T>> call, CancellationToken cancellationToken)
         where T : IMessage
     {
-        var stopwatch = Stopwatch.StartNew();
-        var options = new CallOptions(deadline: DateTime.UtcNow + _timeout, cancellationToken: cancellationToken);
+        var started = _time.GetTimestamp();
+        var options = new CallOptions(deadline: _time.GetUtcNow().UtcDateTime + _timeout, cancellationToken: cancellationToken);
         try
         {
             var response = await call(options);
-            Record(method, stopwatch, "ok");
-            return new CriResult<T>(response, null, stopwatch.Elapsed);
+            var elapsed = _time.GetElapsedTime(started);
+            Record(method, elapsed, "ok");
+            return new CriResult<T>(response, null, elapsed);
         }
         catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            Record(method, stopwatch, ex.StatusCode.ToString());
-            return new CriResult<T>(default, ex, stopwatch.Elapsed);
+            var elapsed = _time.GetElapsedTime(started);
+            Record(method, elapsed, ex.StatusCode.ToString());
+            return new CriResult<T>(default, ex, elapsed);
         }
     }
 
     public void Dispose() => _channel.Dispose();
 
-    private void Record(string method, Stopwatch stopwatch, string outcome)
+    private void Record(string method, TimeSpan elapsed, string outcome)
     {
         lock (_calls)
         {
-            _calls.Add(new CriCallFacts(method, Math.Round(stopwatch.Elapsed.TotalMilliseconds, 3), outcome));
+            _calls.Add(new CriCallFacts(method, Math.Round(elapsed.TotalMilliseconds, 3), outcome));
         }
     }
 }

@@ -198,14 +198,14 @@ internal sealed partial class DnsCollector(IOptions<DnsCollectorOptions> options
             Recursion = true,
         });
         // A server's questions go out together, so a server that does not answer costs one query deadline, not two.
-        probes.AddRange(await Task.WhenAll(names.Select(name => QueryAsync(client, o, server, name, cancellationToken))));
+        probes.AddRange(await Task.WhenAll(names.Select(name => QueryAsync(client, o, server, name, context.Time, cancellationToken))));
         return probes;
     }
 
-    private async Task<DnsProbeFacts> QueryAsync(LookupClient client, DnsCollectorOptions o, Server server, string name, CancellationToken cancellationToken)
+    private async Task<DnsProbeFacts> QueryAsync(LookupClient client, DnsCollectorOptions o, Server server, string name, TimeProvider time, CancellationToken cancellationToken)
     {
         var probe = new DnsProbeFacts { Server = server.Address, Role = server.Role, Name = name, Outcome = "failed" };
-        var stopwatch = Stopwatch.StartNew();
+        var started = time.GetTimestamp();
         using var guard = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         guard.CancelAfter(o.QueryTimeout + TimeSpan.FromSeconds(1)); // the library's own timeout first; this one if it ever hangs
         try
@@ -220,21 +220,21 @@ internal sealed partial class DnsCollector(IOptions<DnsCollectorOptions> options
                 Addresses = addresses,
                 Truncated = response.Header.ResultTruncated,
                 AnsweredBy = response.NameServer?.ToString(),
-                LatencyMs = stopwatch.Elapsed.TotalMilliseconds,
+                LatencyMs = time.GetElapsedTime(started).TotalMilliseconds,
             };
         }
         catch (DnsResponseException ex) when (ex.Code == DnsResponseCode.ConnectionTimeout)
         {
-            return probe with { Outcome = "timed-out", LatencyMs = stopwatch.Elapsed.TotalMilliseconds, Error = $"no answer within {o.QueryTimeout.TotalMilliseconds:0} ms" };
+            return probe with { Outcome = "timed-out", LatencyMs = time.GetElapsedTime(started).TotalMilliseconds, Error = $"no answer within {o.QueryTimeout.TotalMilliseconds:0} ms" };
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return probe with { Outcome = "timed-out", LatencyMs = stopwatch.Elapsed.TotalMilliseconds, Error = $"no answer within {o.QueryTimeout.TotalMilliseconds:0} ms" };
+            return probe with { Outcome = "timed-out", LatencyMs = time.GetElapsedTime(started).TotalMilliseconds, Error = $"no answer within {o.QueryTimeout.TotalMilliseconds:0} ms" };
         }
         catch (Exception ex) when (ex is DnsResponseException or SocketException or IOException or ArgumentException or InvalidOperationException)
         {
             LogQueryFailed(server.Address, name, ex.Message);
-            return probe with { LatencyMs = stopwatch.Elapsed.TotalMilliseconds, Error = ex.Message };
+            return probe with { LatencyMs = time.GetElapsedTime(started).TotalMilliseconds, Error = ex.Message };
         }
     }
 

@@ -85,7 +85,7 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
             }
         }
 
-        var healthz = context.Offline || process is null ? null : await ProbeHealthzAsync(o, cancellationToken);
+        var healthz = context.Offline || process is null ? null : await ProbeHealthzAsync(o, context.Time, cancellationToken);
         if (healthz is not null && healthz.StatusCode != 200)
         {
             context.Output.Report(new Observation
@@ -188,21 +188,21 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
         }
     }
 
-    private async Task<HealthzFacts> ProbeHealthzAsync(KubeletCollectorOptions o, CancellationToken cancellationToken)
+    private async Task<HealthzFacts> ProbeHealthzAsync(KubeletCollectorOptions o, TimeProvider time, CancellationToken cancellationToken)
     {
-        var stopwatch = Stopwatch.StartNew();
+        var started = time.GetTimestamp();
         using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = o.HealthzTimeout }) { Timeout = o.HealthzTimeout };
         try
         {
             using var response = await client.GetAsync(o.HealthzUrl, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             var body = await ReadBodyAsync(response, cancellationToken);
-            return new HealthzFacts(o.HealthzUrl, (int)response.StatusCode, body, null, stopwatch.Elapsed.TotalMilliseconds);
+            return new HealthzFacts(o.HealthzUrl, (int)response.StatusCode, body, null, time.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
             var error = ex is TaskCanceledException ? $"no answer within {o.HealthzTimeout.TotalSeconds:0.#} s" : ex.Message;
             LogHealthzFailed(o.HealthzUrl, error);
-            return new HealthzFacts(o.HealthzUrl, null, null, error, stopwatch.Elapsed.TotalMilliseconds);
+            return new HealthzFacts(o.HealthzUrl, null, null, error, time.GetElapsedTime(started).TotalMilliseconds);
         }
     }
 
