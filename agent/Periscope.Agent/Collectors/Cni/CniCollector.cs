@@ -44,7 +44,7 @@ internal sealed class CniCollector(IOptions<CniCollectorOptions> options) : ICol
         var o = options.Value;
         var now = context.Time.GetUtcNow();
         var node = new FindingSubject(SubjectKind.Node, context.NodeName);
-        var isNode = context.Host.FileExists(o.KubeletConfigPath) || KubeletProcess.Find(context.Host) is not null;
+        var isNode = KubernetesNode.Is(context.Host, o.KubeletConfigPath);
 
         var configs = await CniConfigs.ReadAsync(context.Host, o.ConfDirectory, cancellationToken);
         foreach (var config in configs)

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Collection.Node;
 using Periscope.Agent.Collectors.Containerd.Cri;
 using Periscope.Bundle;
 using Periscope.Bundle.Facts;
@@ -38,7 +39,7 @@ internal sealed partial class ContainerdCollector(IOptions<ContainerdCollectorOp
         }
 
         // Absent is not broken: only on a Kubernetes node is a missing runtime socket a finding.
-        return IsKubernetesNode(host)
+        return KubernetesNode.Is(host)
             ? CollectorSupport.Supported($"this is a Kubernetes node but {socket} is missing")
             : CollectorSupport.Unsupported($"no CRI socket at {socket} and no kubelet on this machine");
     }
@@ -489,10 +490,6 @@ internal sealed partial class ContainerdCollector(IOptions<ContainerdCollectorOp
 
     private static Task WriteJsonAsync(CollectionContext context, string name, IMessage message, CancellationToken cancellationToken)
         => context.Output.WriteTextAsync(name, JsonFormatter.Default.Format(message) + "\n", cancellationToken);
-
-    private static bool IsKubernetesNode(INodeFileSystem host)
-        => host.FileExists("/var/lib/kubelet/config.yaml") || host.FileExists("/etc/kubernetes/kubelet.conf")
-           || host.FileExists("/var/lib/kubelet/kubeconfig");
 
     private static DateTimeOffset? FromNanoseconds(long nanoseconds)
         => nanoseconds > 0 ? DateTimeOffset.UnixEpoch.AddTicks(nanoseconds / 100) : null;

@@ -35,11 +35,9 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
     public CollectorSupport CheckSupport(INodeFileSystem host)
     {
         ArgumentNullException.ThrowIfNull(host);
-        return host.FileExists(options.Value.ConfigPath)
-            ? CollectorSupport.Supported($"{options.Value.ConfigPath} is present")
-            : KubeletProcess.Find(host) is not null
-                ? CollectorSupport.Supported("a kubelet process is running")
-                : CollectorSupport.Unsupported($"no kubelet process and no {options.Value.ConfigPath}: not a Kubernetes node");
+        return KubernetesNode.Evidence(host, options.Value.ConfigPath) is { } evidence
+            ? CollectorSupport.Supported(evidence)
+            : CollectorSupport.Unsupported($"no kubelet process and no {options.Value.ConfigPath}: not a Kubernetes node");
     }
 
     public async Task CollectAsync(CollectionContext context, CancellationToken cancellationToken)
