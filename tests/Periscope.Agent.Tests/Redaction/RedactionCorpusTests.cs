@@ -23,11 +23,11 @@ public sealed class RedactionCorpusTests
     {
         var input = File.ReadAllBytes(Path.Combine(Corpus, "secrets", name));
         var secrets = File.ReadAllLines(Path.Combine(Corpus, "secrets", name + ".secrets")).Where(s => s.Length > 0).ToList();
-        Assert.All(secrets, s => Assert.Contains(s, Decoded(input, name), StringComparison.Ordinal)); // the corpus is honest
+        Assert.All(secrets, s => Assert.Contains(s, RedactionTestSupport.Decoded(input, name), StringComparison.Ordinal)); // the corpus is honest
 
         var (output, counts) = RedactionTestSupport.Redact(input, name);
 
-        var text = Decoded(output, name);
+        var text = RedactionTestSupport.Decoded(output, name);
         foreach (var secret in secrets)
         {
             Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
@@ -118,9 +118,12 @@ public sealed class RedactionCorpusTests
         Assert.Empty(counts);
         Assert.Equal(Encoding.UTF8.GetString(input), Encoding.UTF8.GetString(output));
     }
+}
 
+internal static class RedactionTestSupport
+{
     /// <summary>The text, and for JSON every string value decoded (escapes are not a hiding place).</summary>
-    private static string Decoded(byte[] bytes, string name)
+    public static string Decoded(byte[] bytes, string name)
     {
         var text = Encoding.UTF8.GetString(bytes);
         if (!name.EndsWith(".json", StringComparison.Ordinal))
@@ -140,10 +143,7 @@ public sealed class RedactionCorpusTests
 
         return strings.ToString();
     }
-}
 
-internal static class RedactionTestSupport
-{
     /// <summary>Redacts as the agent does: JSON files value by value, other files as a stream of lines.</summary>
     public static (byte[] Output, Dictionary<string, long> Counts) Redact(byte[] input, string name, Redactor? redactor = null)
     {

@@ -144,27 +144,9 @@ public sealed class RedactionSyntaxTests
 
     private static string Escaped(string value, Syntax form) => form.Name.StartsWith("xml", StringComparison.Ordinal) ? Xml(value) : value;
 
-    /// <summary>The output as a reader sees it: for JSON also every string decoded.</summary>
+    /// <summary>The output as a reader sees it: JSON strings decoded, in text escaped quotes as quotes.</summary>
     private static string Seen(byte[] output, string name)
-    {
-        var text = Encoding.UTF8.GetString(output);
-        if (!name.EndsWith(".json", StringComparison.Ordinal))
-        {
-            return text.Replace("\\\"", "\"", StringComparison.Ordinal);
-        }
-
-        var strings = new StringBuilder(text);
-        var reader = new Utf8JsonReader(output);
-        while (reader.Read())
-        {
-            if (reader.TokenType == JsonTokenType.String)
-            {
-                strings.Append('\n').Append(reader.GetString());
-            }
-        }
-
-        return strings.ToString();
-    }
+        => name.EndsWith(".json", StringComparison.Ordinal) ? RedactionTestSupport.Decoded(output, name) : Encoding.UTF8.GetString(output).Replace("\\\"", "\"", StringComparison.Ordinal);
 
     private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
