@@ -337,37 +337,8 @@ internal static class KeyValueRecognizer
         if (q is '"' or '\'' or '`')
         {
             var open = position + backslashes + 1;
-            int close;
-            if (backslashes == 0)
-            {
-                close = open;
-                while (close < line.Length && line[close] != q)
-                {
-                    close += line[close] == '\\' && q != '\'' ? 2 : 1;
-                }
-
-                close = Math.Min(close, line.Length);
-            }
-            else
-            {
-                // \"…\": the value ends at a quote escaped as its opening one was; a quote after more backslashes
-                // (\\\" in \"…\") is a quote inside the value.
-                close = line.Length;
-                for (var quote = line.IndexOf(q, open); quote >= 0; quote = quote + 1 < line.Length ? line.IndexOf(q, quote + 1) : -1)
-                {
-                    var run = 0;
-                    while (quote - run - 1 >= open && line[quote - run - 1] == '\\')
-                    {
-                        run++;
-                    }
-
-                    if (run == backslashes)
-                    {
-                        close = quote - run;
-                        break;
-                    }
-                }
-            }
+            var close = ClosingQuote(line, open, q, backslashes);
+            close = close < 0 ? line.Length : close;
 
             var marker = line.AsSpan(open, close - open).IndexOf(Redactor.MarkerPrefix, StringComparison.Ordinal);
             if (marker >= 0)
@@ -595,7 +566,46 @@ internal static class KeyValueRecognizer
         return !value.ContainsAnyExcept(CharSets.Letters) && index + length < line.Length && line[index + length] == ' ';
     }
 
-    private static int SkipSpaces(string line, int position)
+    /// <summary>
+    /// Where the string opened just before <paramref name="open"/> ends (the first of its closing backslashes), or -1:
+    /// unescaped, at the first <paramref name="quote"/> not escaped by a backslash (a single-quoted string has no
+    /// escapes); opened as <c>\"</c> (<paramref name="escapes"/> backslashes), at a quote after exactly as many — a
+    /// quote after more (<c>\\\"</c> in <c>\"…\"</c>) is a quote inside the value.
+    /// </summary>
+    internal static int ClosingQuote(string line, int open, char quote, int escapes)
+    {
+        if (escapes == 0)
+        {
+            for (var i = open; i < line.Length; i += line[i] == '\\' && quote != '\'' ? 2 : 1)
+            {
+                if (line[i] == quote)
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        for (var at = line.IndexOf(quote, open); at >= 0; at = at + 1 < line.Length ? line.IndexOf(quote, at + 1) : -1)
+        {
+            var run = 0;
+            while (at - run - 1 >= open && line[at - run - 1] == '\\')
+            {
+                run++;
+            }
+
+            if (run == escapes)
+            {
+                return at - run;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The first position at or after <paramref name="position"/> that is not a space or a tab.</summary>
+    internal static int SkipSpaces(string line, int position)
     {
         while (position < line.Length && line[position] is ' ' or '\t')
         {

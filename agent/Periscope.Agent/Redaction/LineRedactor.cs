@@ -316,16 +316,7 @@ internal sealed partial class LineRedactor(Redactor redactor, Dictionary<string,
         return line[..start] + redactor.Marker(rule, text) + line[(start + text.Length)..];
     }
 
-    private static int Indentation(string line)
-    {
-        var i = 0;
-        while (i < line.Length && line[i] is ' ' or '\t')
-        {
-            i++;
-        }
-
-        return i;
-    }
+    private static int Indentation(string line) => KeyValueRecognizer.SkipSpaces(line, 0);
 
     private void Count(string rule) => Counts[rule] = Counts.GetValueOrDefault(rule) + 1;
 

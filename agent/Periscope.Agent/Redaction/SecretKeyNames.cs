@@ -115,6 +115,14 @@ internal static class SecretKeyNames
         "checksum", "digest", "fingerprint", "thumbprint", "sha", "md",
     };
 
+    // Span lookups made once: a name is classified for every stem found in a triggered line.
+    private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> StrongLookup = StrongWords.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> WeakLookup = WeakWords.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> QualifierLookup = KeyQualifiers.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> PublicLookup = PublicWords.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> DescriptorLookup = Descriptors.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> DigestLookup = DigestWords.GetAlternateLookup<ReadOnlySpan<char>>();
+
     /// <summary>What <paramref name="key"/> says of its value.</summary>
     public static KeyClass Classify(ReadOnlySpan<char> key)
     {
@@ -125,16 +133,11 @@ internal static class SecretKeyNames
             return KeyClass.None;
         }
 
-        var lookupStrong = StrongWords.GetAlternateLookup<ReadOnlySpan<char>>();
-        var lookupWeak = WeakWords.GetAlternateLookup<ReadOnlySpan<char>>();
-        var lookupQualifier = KeyQualifiers.GetAlternateLookup<ReadOnlySpan<char>>();
-        var lookupPublic = PublicWords.GetAlternateLookup<ReadOnlySpan<char>>();
-        var lookupDescriptor = Descriptors.GetAlternateLookup<ReadOnlySpan<char>>();
 
         // "auth" is a secret as a key of its own (docker's config.json, "user_auth") but a descriptor after one
         // ("token_auth" is about tokens); any other descriptor at the end names something about a secret.
         var last = key[words[count - 1]];
-        if (count > 1 && lookupDescriptor.Contains(last) && !KeepsDescriptor(last, key[words[count - 2]]))
+        if (count > 1 && DescriptorLookup.Contains(last) && !KeepsDescriptor(last, key[words[count - 2]]))
         {
             return KeyClass.None;
         }
@@ -144,12 +147,12 @@ internal static class SecretKeyNames
         for (var i = 0; i < count; i++)
         {
             var word = key[words[i]];
-            if (lookupPublic.Contains(word) || DigestWords.GetAlternateLookup<ReadOnlySpan<char>>().Contains(word))
+            if (PublicLookup.Contains(word) || DigestLookup.Contains(word))
             {
                 return KeyClass.None;
             }
 
-            if (lookupStrong.TryGetValue(word, out _, out var strongRule))
+            if (StrongLookup.TryGetValue(word, out _, out var strongRule))
             {
                 strength = KeyStrength.Strong;
                 rule = strongRule;
@@ -158,7 +161,7 @@ internal static class SecretKeyNames
 
             if (word.Equals("key", StringComparison.OrdinalIgnoreCase) || word.Equals("keys", StringComparison.OrdinalIgnoreCase))
             {
-                var qualified = i > 0 && lookupQualifier.Contains(key[words[i - 1]]);
+                var qualified = i > 0 && QualifierLookup.Contains(key[words[i - 1]]);
                 if (qualified && strength != KeyStrength.Strong)
                 {
                     strength = KeyStrength.Strong;
@@ -183,7 +186,7 @@ internal static class SecretKeyNames
                 continue;
             }
 
-            if (strength == KeyStrength.None && lookupWeak.Contains(word))
+            if (strength == KeyStrength.None && WeakLookup.Contains(word))
             {
                 strength = KeyStrength.Weak;
                 continue;
@@ -195,7 +198,7 @@ internal static class SecretKeyNames
                 rule = suffixRule;
             }
             else if (strength != KeyStrength.Strong && word.Length > 3 && word.EndsWith("key", StringComparison.OrdinalIgnoreCase)
-                && lookupQualifier.Contains(word[..^3]))
+                && QualifierLookup.Contains(word[..^3]))
             {
                 strength = KeyStrength.Strong; // ACCESSKEY, privatekey, sslkey
                 rule = word[..^3].Equals("api", StringComparison.OrdinalIgnoreCase) ? ApiKeyRule : SecretRule;
@@ -214,7 +217,7 @@ internal static class SecretKeyNames
     {
         if (last.Equals("auth", StringComparison.OrdinalIgnoreCase))
         {
-            return !StrongWords.GetAlternateLookup<ReadOnlySpan<char>>().ContainsKey(previous) && !previous.Equals("key", StringComparison.OrdinalIgnoreCase);
+            return !StrongLookup.ContainsKey(previous) && !previous.Equals("key", StringComparison.OrdinalIgnoreCase);
         }
 
         return last.Equals("id", StringComparison.OrdinalIgnoreCase) && previous.Equals("secret", StringComparison.OrdinalIgnoreCase);

@@ -45,13 +45,13 @@ internal static class SecretManifests
                 continue;
             }
 
-            p = Skip(line, p + 1);
+            p = KeyValueRecognizer.SkipSpaces(line, p + 1);
             if (p >= line.Length || line[p] != ':')
             {
                 continue;
             }
 
-            p = Skip(line, p + 1);
+            p = KeyValueRecognizer.SkipSpaces(line, p + 1);
             if (p >= line.Length || line[p] != '{')
             {
                 continue;
@@ -66,7 +66,7 @@ internal static class SecretManifests
     {
         while (p < line.Length)
         {
-            p = Skip(line, p);
+            p = KeyValueRecognizer.SkipSpaces(line, p);
             if (p < line.Length && line[p] == '}')
             {
                 return p + 1;
@@ -77,13 +77,13 @@ internal static class SecretManifests
                 return p;
             }
 
-            p = Skip(line, p);
+            p = KeyValueRecognizer.SkipSpaces(line, p);
             if (p >= line.Length || line[p] != ':')
             {
                 return p;
             }
 
-            p = Skip(line, p + 1);
+            p = KeyValueRecognizer.SkipSpaces(line, p + 1);
             if (!ReadString(line, ref p, escape, out var start, out var length))
             {
                 return p;
@@ -95,7 +95,7 @@ internal static class SecretManifests
                 found.Add(new SecretSpan(start, length, LineRedactor.SecretDataRule));
             }
 
-            p = Skip(line, p);
+            p = KeyValueRecognizer.SkipSpaces(line, p);
             if (p < line.Length && line[p] == ',')
             {
                 p++;
@@ -123,28 +123,15 @@ internal static class SecretManifests
         }
 
         start = ++p;
-        while (p < line.Length)
+        var close = KeyValueRecognizer.ClosingQuote(line, start, '"', escape);
+        if (close < 0)
         {
-            if (line[p] == '"')
-            {
-                var run = 0;
-                while (p - run - 1 >= start && line[p - run - 1] == '\\')
-                {
-                    run++;
-                }
-
-                if (run == escape)
-                {
-                    length = p - run - start;
-                    p++;
-                    return true;
-                }
-            }
-
-            p++;
+            return false;
         }
 
-        return false;
+        length = close - start;
+        p = close + escape + 1;
+        return true;
     }
 
     private static bool IsSecretKind(string line)
@@ -164,15 +151,5 @@ internal static class SecretManifests
         }
 
         return false;
-    }
-
-    private static int Skip(string line, int p)
-    {
-        while (p < line.Length && line[p] is ' ' or '\t')
-        {
-            p++;
-        }
-
-        return p;
     }
 }

@@ -304,6 +304,4 @@ internal static class CharSets
     public static SearchValues<char> BlockIndicator { get; } = SearchValues.Create("-+0123456789");
 
     public static SearchValues<char> LineStartPunctuation { get; } = SearchValues.Create("-#/;*{[ \t");
-
-    public static SearchValues<char> SchemeCharacters { get; } = SearchValues.Create(UpperLetters + LowerLetters + "0123456789-");
 }
