@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Collectors.Containerd;
 using Periscope.Agent.Collectors.Containerd.Cri;
+using Periscope.Agent.Redaction;
 using Periscope.Agent.Tests.Collectors.Containerd;
 using Periscope.Bundle;
 
@@ -65,7 +66,7 @@ public class CriCollectionBenchmark
     public async Task<int> CollectAsync()
     {
         var staging = Path.Combine(_root, "staging", Guid.NewGuid().ToString("N"));
-        var output = new CollectorOutput("containerd", staging, 64 * 1024 * 1024);
+        var output = new CollectorOutput("containerd", staging, 64 * 1024 * 1024, Redactor.Default);
         await _collector!.CollectAsync(new CollectionContext
         {
             Host = new HostRoot(_root),

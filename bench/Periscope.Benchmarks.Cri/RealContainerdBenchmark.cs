@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Collectors.Containerd;
+using Periscope.Agent.Redaction;
 using Periscope.Agent.Tests.Collectors.Containerd;
 using Periscope.Bundle;
 
@@ -65,7 +66,7 @@ public class RealContainerdBenchmark
     private async Task<Periscope.Bundle.Facts.ContainerdFacts> RunPassAsync()
     {
         var staging = Path.Combine(_staging, Guid.NewGuid().ToString("N"));
-        var output = new CollectorOutput("containerd", staging, 64 * 1024 * 1024);
+        var output = new CollectorOutput("containerd", staging, 64 * 1024 * 1024, Redactor.Default);
         await _collector!.CollectAsync(new CollectionContext
         {
             Host = new HostRoot("/"),

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Redaction;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Tests;
@@ -12,7 +13,7 @@ internal static class CollectorHarness
         IProcessRunner? commands = null)
     {
         var staging = Directory.CreateTempSubdirectory("periscope-collector-").FullName;
-        var output = new CollectorOutput(collector.Name, staging, 16 * 1024 * 1024);
+        var output = new CollectorOutput(collector.Name, staging, 16 * 1024 * 1024, Redactor.Default);
         await collector.CollectAsync(new CollectionContext
         {
             Host = host,

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Hosting;
+using Periscope.Agent.Runs;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Cli;
@@ -151,10 +152,8 @@ internal static class AgentCli
         string node = arguments.Node ?? string.Empty;
         try
         {
-            if (arguments.RunId is not null)
-            {
-                RunId.Validate(arguments.RunId);
-            }
+            // The run id is checked here, once; the run carries the value.
+            RunId? requested = arguments.RunId is null ? null : RunId.Parse(arguments.RunId);
 
             using var host = AgentHost.Build(new HostSettings
             {
@@ -171,7 +170,7 @@ internal static class AgentCli
 
             var outcome = await pipeline.RunAsync(new RunSpec
             {
-                RunId = arguments.RunId,
+                RunId = requested,
                 Node = arguments.Node ?? host.Services.GetRequiredService<IOptions<AgentOptions>>().Value.Node,
                 Store = storeDirectory,
                 Collectors = selected,
@@ -210,7 +209,7 @@ internal static class AgentCli
                     Upload = upload is null ? null : new UploadSummary(upload.Succeeded, upload.Location, upload.Error),
                     Spool = pass is null ? null : new SpoolSummary(pass.Uploaded, pass.Pending, pass.Evicted),
                 };
-                await stdout.WriteLineAsync(JsonSerializer.Serialize(document, AgentJsonContext.Default.CollectOutput));
+                await stdout.WriteLineAsync(JsonSerializer.Serialize(document, CliJsonContext.Default.CollectOutput));
             }
             else
             {
@@ -246,7 +245,7 @@ internal static class AgentCli
                     Status = HealthStatus.Unknown,
                     ExitCode = ExitCodes.Unknown,
                     Error = message,
-                }, AgentJsonContext.Default.CollectOutput));
+                }, CliJsonContext.Default.CollectOutput));
             }
 
             return ExitCodes.Unknown;
@@ -270,7 +269,7 @@ internal static class AgentCli
 
             if (json)
             {
-                await stdout.WriteLineAsync(JsonSerializer.Serialize(new CollectorsOutput(rows), AgentJsonContext.Default.CollectorsOutput));
+                await stdout.WriteLineAsync(JsonSerializer.Serialize(new CollectorsOutput(rows), CliJsonContext.Default.CollectorsOutput));
             }
             else
             {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Runs;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Cli;

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Periscope.Agent.Redaction;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Collection;
@@ -27,11 +26,12 @@ internal sealed class CollectorOutput : ICollectorOutput
     private object? _facts;
     private volatile bool _closed;
 
-    private readonly Redactor _redactor;
+    private readonly IEvidenceRedaction _redaction;
 
-    public CollectorOutput(string name, string stagingRoot, long capBytes, Redactor? redactor = null)
+    public CollectorOutput(string name, string stagingRoot, long capBytes, IEvidenceRedaction redaction)
     {
-        _redactor = redactor ?? Redactor.Default;
+        ArgumentNullException.ThrowIfNull(redaction);
+        _redaction = redaction;
         _name = name;
         _directory = Path.Combine(stagingRoot, name);
         _cap = capBytes;
@@ -46,7 +46,7 @@ internal sealed class CollectorOutput : ICollectorOutput
     public Stream CreateFile(string relativePath)
     {
         var (file, stream) = CreateStaged(relativePath);
-        return new RedactingStream(stream, new LineRedactor(_redactor, file.Redactions));
+        return _redaction.RedactText(stream, file.Redactions);
     }
 
     private (StagedFile File, Stream Stream) CreateStaged(string relativePath)
@@ -93,7 +93,7 @@ internal sealed class CollectorOutput : ICollectorOutput
         var (file, stream) = CreateStaged(relativePath);
         await using (stream)
         {
-            var json = JsonRedaction.Redact(JsonSerializer.SerializeToUtf8Bytes(value, typeInfo), new LineRedactor(_redactor, file.Redactions));
+            var json = _redaction.RedactJson(JsonSerializer.SerializeToUtf8Bytes(value, typeInfo), file.Redactions);
             await stream.WriteAsync(json, cancellationToken);
         }
     }

@@ -39,18 +39,25 @@ internal static class NodeIdentityResolver
         var kubelet = results.Select(r => r.Facts).OfType<Periscope.Bundle.Facts.KubeletFacts>().FirstOrDefault();
         var labels = kubelet?.NodeLabels ?? new Dictionary<string, string>();
         ArgumentNullException.ThrowIfNull(host);
-        string? osImage = null, kernel = null;
+
+        // The system collector has read both already; the host is read only for what it did not give (not selected,
+        // or it failed).
+        var system = results.Select(r => r.Facts).OfType<Periscope.Bundle.Facts.SystemFacts>().FirstOrDefault();
+        string? osImage = system?.OsImage, kernel = system?.KernelRelease;
         try
         {
-            var osRelease = await host.TryReadTextAsync("/etc/os-release", 64 * 1024, cancellationToken)
-                ?? await host.TryReadTextAsync("/usr/lib/os-release", 64 * 1024, cancellationToken);
-            if (osRelease is not null)
+            if (osImage is null
+                && (await host.TryReadTextAsync("/etc/os-release", 64 * 1024, cancellationToken)
+                    ?? await host.TryReadTextAsync("/usr/lib/os-release", 64 * 1024, cancellationToken)) is { } osRelease)
             {
                 var values = ProcParsers.OsRelease(osRelease);
                 osImage = values.GetValueOrDefault("PRETTY_NAME") ?? values.GetValueOrDefault("NAME");
             }
 
-            kernel = (await host.TryReadTextAsync("/proc/sys/kernel/osrelease", 1024, cancellationToken))?.Trim();
+            if (string.IsNullOrEmpty(kernel))
+            {
+                kernel = (await host.TryReadTextAsync("/proc/sys/kernel/osrelease", 1024, cancellationToken))?.Trim();
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -1,9 +1,11 @@
+using Periscope.Bundle;
+
 namespace Periscope.Agent.Collection;
 
 /// <summary>One run on this node.</summary>
 internal sealed record RunRequest
 {
-    public required string RunId { get; init; }
+    public required RunId RunId { get; init; }
     public required string NodeName { get; init; }
     public required INodeFileSystem Host { get; init; }
     public required DateTimeOffset Since { get; init; }
@@ -16,5 +18,5 @@ internal sealed record RunRequest
     public bool Offline { get; init; }
 
     /// <summary>The bundle's redactor: every evidence file passes through it on its way to the staging area.</summary>
-    public Redaction.Redactor Redactor { get; init; } = Redaction.Redactor.Default;
+    public required IEvidenceRedaction Redactor { get; init; }
 }

@@ -6,7 +6,7 @@ namespace Periscope.Agent.Export;
 /// <summary>Everything a run produced on this node, ready to seal.</summary>
 internal sealed record BundleContent
 {
-    public required string RunId { get; init; }
+    public required RunId RunId { get; init; }
     public required NodeIdentity Node { get; init; }
     public required DateTimeOffset StartedAt { get; init; }
     public required DateTimeOffset Since { get; init; }
@@ -20,5 +20,5 @@ internal sealed record BundleContent
     public IReadOnlyDictionary<string, long> FindingsRedactions { get; init; } = new Dictionary<string, long>();
 
     /// <summary>The bundle's redactor, for the facts and the manifest's free text.</summary>
-    public Redaction.Redactor Redactor { get; init; } = Redaction.Redactor.Default;
+    public required Redaction.Redactor Redactor { get; init; }
 }

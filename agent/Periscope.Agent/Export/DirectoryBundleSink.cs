@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Periscope.Agent.Collection;
-using Periscope.Agent.Hosting;
 using Periscope.Bundle;
 using Periscope.Agent.Redaction;
 using Periscope.Bundle.Facts;
@@ -21,13 +20,14 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
     private readonly ILogger _logger = logger;
 
     /// <summary>Checks the store can take this node's bundle for this run, before any work is done.</summary>
+    /// <returns>The run's directory in the store, for <see cref="SealAsync"/>.</returns>
     /// <exception cref="IOException">The store is not writable or the bundle exists already.</exception>
-    public static string PrepareRunDirectory(string store, string runId, string node)
+    public static string PrepareRunDirectory(string store, RunId runId, string node)
     {
-        var runDirectory = Path.Combine(Path.GetFullPath(store), RunId.Validate(runId));
+        var runDirectory = Path.Combine(Path.GetFullPath(store), runId.Value);
         CreateDirectory(Path.GetFullPath(store));
         CreateDirectory(runDirectory);
-        var bundle = Path.Combine(Path.GetFullPath(store), StoreLayout.BundlePath(runId, node));
+        var bundle = Path.Combine(Path.GetFullPath(store), StoreLayout.BundlePath(runId.Value, node));
         if (File.Exists(bundle))
         {
             throw new IOException($"The store already holds a bundle for node '{node}' in run '{runId}' ({bundle}); choose another --run-id.");
@@ -108,7 +108,7 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
     }
 
     /// <summary>A private staging directory for a run's evidence, inside the store so it lives on the same disk.</summary>
-    public static string CreateStagingDirectory(string store, string runId)
+    public static string CreateStagingDirectory(string store, RunId runId)
     {
         var staging = Path.Combine(Path.GetFullPath(store), ".staging", $"{runId}.{Guid.NewGuid():N}");
         CreateDirectory(Path.Combine(Path.GetFullPath(store), ".staging"));
@@ -116,12 +116,16 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
         return staging;
     }
 
-    public async Task<SealedBundle> SealAsync(string store, BundleContent content, CancellationToken cancellationToken)
+    /// <summary>
+    /// Seals the bundle into the run directory <see cref="PrepareRunDirectory"/> checked at the run's start (made
+    /// again if it went away meanwhile); a bundle that appeared there since is never replaced.
+    /// </summary>
+    public async Task<SealedBundle> SealAsync(string store, string runDirectory, BundleContent content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
-        var runDirectory = PrepareRunDirectory(store, content.RunId, content.Node.Name);
-        var finalZip = Path.Combine(Path.GetFullPath(store), StoreLayout.BundlePath(content.RunId, content.Node.Name));
-        var finalStatus = Path.Combine(Path.GetFullPath(store), StoreLayout.StatusPath(content.RunId, content.Node.Name));
+        CreateDirectory(runDirectory);
+        var finalZip = Path.Combine(Path.GetFullPath(store), StoreLayout.BundlePath(content.RunId.Value, content.Node.Name));
+        var finalStatus = Path.Combine(Path.GetFullPath(store), StoreLayout.StatusPath(content.RunId.Value, content.Node.Name));
         var tempZip = Path.Combine(runDirectory, TemporaryName(content.Node.Name, 'z'));
 
         Manifest manifest;
@@ -150,7 +154,7 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
                 var findings = new FindingsDocument { Findings = content.Findings };
                 manifest = await writer.SealAsync(facts, findings, documents => new Manifest
                 {
-                    RunId = content.RunId,
+                    RunId = content.RunId.Value,
                     Node = content.Node,
                     Agent = AgentVersion.UserAgent,
                     StartedAt = content.StartedAt,
@@ -183,7 +187,7 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
         var status = new StatusRecord
         {
             Node = content.Node.Name,
-            RunId = content.RunId,
+            RunId = content.RunId.Value,
             Status = FindingCounts.Of(content.Findings).Health,
             Collection = content.Results.Any(r => r.Status is CollectorStatus.Failed or CollectorStatus.TimedOut or CollectorStatus.Partial)
                 ? CollectorStatus.Partial

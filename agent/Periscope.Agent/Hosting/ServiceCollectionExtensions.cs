@@ -11,6 +11,7 @@ using Periscope.Agent.Collectors.Kubelet;
 using Periscope.Agent.Collectors.System;
 using Periscope.Agent.Export;
 using Periscope.Agent.Redaction;
+using Periscope.Agent.Runs;
 using Periscope.Agent.Triggers;
 using Microsoft.Extensions.Configuration;
 

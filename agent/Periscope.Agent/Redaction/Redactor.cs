@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using Periscope.Agent.Collection;
 
 namespace Periscope.Agent.Redaction;
 
@@ -13,7 +14,7 @@ namespace Periscope.Agent.Redaction;
 /// holding a trigger is run through the patterns of the rules it triggers. Thread-safe; per-file state (an open PEM
 /// block, the counts) lives in <see cref="LineRedactor"/>.
 /// </summary>
-internal sealed class Redactor
+internal sealed class Redactor : IEvidenceRedaction
 {
     public const string MarkerPrefix = "***REDACTED:";
 
@@ -102,6 +103,12 @@ internal sealed class Redactor
 
     /// <summary>A fresh per-file state.</summary>
     public LineRedactor ForFile() => new(this);
+
+    /// <inheritdoc/>
+    public Stream RedactText(Stream destination, Dictionary<string, long> counts) => new RedactingStream(destination, new LineRedactor(this, counts));
+
+    /// <inheritdoc/>
+    public byte[] RedactJson(byte[] json, Dictionary<string, long> counts) => JsonRedaction.Redact(json, new LineRedactor(this, counts));
 
     /// <summary>Redacts one line; <paramref name="counts"/> gains one per replacement, by rule.</summary>
     /// <returns>The line, or the same instance when nothing was replaced.</returns>

@@ -6,7 +6,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Periscope.Agent.Hosting;
+using Periscope.Agent.Runs;
+using Periscope.Bundle;
 
 namespace Periscope.Agent.Triggers;
 
@@ -28,7 +29,7 @@ internal static class AgentEndpoints
     private static Task HealthAsync(HttpContext context)
     {
         var queue = context.RequestServices.GetRequiredService<RunQueue>();
-        return WriteAsync(context, StatusCodes.Status200OK, new HealthDocument("ok", queue.Current));
+        return WriteAsync(context, StatusCodes.Status200OK, new HealthDocument("ok", queue.Current?.Value));
     }
 
     private static async Task StartRunAsync(HttpContext context)
@@ -41,7 +42,7 @@ internal static class AgentEndpoints
         RunRequestBody? body;
         try
         {
-            body = await JsonSerializer.DeserializeAsync(context.Request.Body, AgentJsonContext.Default.RunRequestBody, context.RequestAborted);
+            body = await JsonSerializer.DeserializeAsync(context.Request.Body, TriggersJsonContext.Default.RunRequestBody, context.RequestAborted);
         }
         catch (JsonException ex)
         {
@@ -62,7 +63,7 @@ internal static class AgentEndpoints
             return;
         }
 
-        var runId = result.Trigger.RunId!;
+        var runId = result.Trigger.RunId.Value;
         switch (result.Offer)
         {
             case OfferResult.Accepted:
@@ -78,7 +79,7 @@ internal static class AgentEndpoints
                     $"{RunQueue.Capacity} runs are queued on this node already; offer run '{runId}' again once they have run.");
                 break;
             default:
-                var record = context.RequestServices.GetRequiredService<RunQueue>().History.Get(runId);
+                var record = context.RequestServices.GetRequiredService<RunQueue>().History.Get(result.Trigger.RunId);
                 await ProblemAsync(context, StatusCodes.Status409Conflict,
                     $"Run '{runId}' was collected on this node before ({record?.State.ToString().ToLowerInvariant()}); a run id is collected once. Choose a new runId.");
                 break;
@@ -95,7 +96,7 @@ internal static class AgentEndpoints
         var queue = context.RequestServices.GetRequiredService<RunQueue>();
         var metrics = context.RequestServices.GetRequiredService<AgentMetrics>();
         await WriteAsync(context, StatusCodes.Status200OK, new RunsDocument(
-            queue.Current, queue.History.Recent(50), new SpoolCounters(metrics.Pending, metrics.Uploaded, metrics.Evicted)));
+            queue.Current?.Value, queue.History.Recent(50), new SpoolCounters(metrics.Pending, metrics.Uploaded, metrics.Evicted)));
     }
 
     private static async Task GetRunAsync(HttpContext context, string runId)
@@ -106,11 +107,12 @@ internal static class AgentEndpoints
         }
 
         var queue = context.RequestServices.GetRequiredService<RunQueue>();
-        if (queue.History.Get(runId) is { } record)
+        var known = RunId.TryParse(runId, out var id);
+        if (known && queue.History.Get(id) is { } record)
         {
             await WriteAsync(context, StatusCodes.Status200OK, record);
         }
-        else if (queue.IsPending(runId))
+        else if (known && queue.IsPending(id))
         {
             await WriteAsync(context, StatusCodes.Status200OK, new RunAccepted(runId, "queued"));
         }
@@ -161,7 +163,7 @@ internal static class AgentEndpoints
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
-        await JsonSerializer.SerializeAsync(context.Response.Body, value, (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)AgentJsonContext.Default.GetTypeInfo(typeof(T))!, context.RequestAborted);
+        await JsonSerializer.SerializeAsync(context.Response.Body, value, (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)TriggersJsonContext.Default.GetTypeInfo(typeof(T))!, context.RequestAborted);
     }
 }
 

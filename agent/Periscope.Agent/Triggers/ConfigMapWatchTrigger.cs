@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Periscope.Agent.Runs;
 using k8s;
 using k8s.Exceptions;
 using Microsoft.Extensions.Hosting;

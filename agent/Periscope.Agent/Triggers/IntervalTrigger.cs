@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Periscope.Agent.Runs;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Triggers;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Redaction;
 using Periscope.Bundle;
 using Periscope.Testing;
 using Xunit;
@@ -130,12 +131,13 @@ public sealed class CollectionRunnerTests
             Options.Create(options), TimeProvider.System, NullLogger<CollectionRunner>.Instance);
         var results = await runner.RunAsync(new RunRequest
         {
-            RunId = "r1",
+            RunId = RunId.Parse("r1"),
             NodeName = "n",
             Host = new HostRoot(root.Path),
             Since = DateTimeOffset.UnixEpoch,
             Until = DateTimeOffset.UtcNow,
             StagingDirectory = staging.Path,
+            Redactor = Redactor.Default,
         }, CancellationToken.None);
 
         // Staged files are deleted with the staging directory: read what the assertions need before that.

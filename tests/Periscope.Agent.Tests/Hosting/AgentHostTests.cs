@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Export;
 using Periscope.Agent.Hosting;
+using Periscope.Agent.Runs;
 using Periscope.Testing;
 using Xunit;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Runs;
 using Periscope.Agent.Triggers;
 using Periscope.Testing;
 using Xunit;
@@ -94,7 +95,7 @@ public sealed class ConfigMapWatchTriggerTests : IAsyncLifetime
         Start();
         await WaitForAsync(() => _received.Count == 1 && _api.OpenWatches == 1, "the listed run and an open watch");
 
-        Assert.Equal("incident-1", _received[0].RunId);
+        Assert.Equal("incident-1", _received[0].RunId.Value);
         Assert.Equal("configmap", _received[0].Source);
         var requests = _api.Requests;
         Assert.Equal("list", requests[0].Kind);
@@ -114,7 +115,7 @@ public sealed class ConfigMapWatchTriggerTests : IAsyncLifetime
         _api.Put("other-configmap", Run("not-ours"));
         await WaitForAsync(() => _received.Count == 1, "the run id from the watch");
 
-        Assert.Equal("incident-2", Assert.Single(_received).RunId);
+        Assert.Equal("incident-2", Assert.Single(_received).RunId.Value);
         Assert.Single(_api.Requests, r => r.Kind == "list");
     }
 
@@ -131,7 +132,7 @@ public sealed class ConfigMapWatchTriggerTests : IAsyncLifetime
         var missed = _api.Put("periscope-run", Run("while-disconnected"));
         await WaitForAsync(() => _received.Count == 3, "the run id written while the watch was down");
 
-        Assert.Equal(["before", "during", "while-disconnected"], _received.Select(r => r.RunId));
+        Assert.Equal(["before", "during", "while-disconnected"], _received.Select(r => r.RunId.Value));
         var watches = _api.Requests.Where(r => r.Kind == "watch").ToList();
         Assert.Equal(seen.ToString(System.Globalization.CultureInfo.InvariantCulture), watches[^1].ResourceVersion);
         Assert.Single(_api.Requests, r => r.Kind == "list");
@@ -152,7 +153,7 @@ public sealed class ConfigMapWatchTriggerTests : IAsyncLifetime
         _api.Compact();
         await WaitForAsync(() => _received.Count == 2 && _api.OpenWatches == 1, "the relisted run id");
 
-        Assert.Equal("second", _received[1].RunId);
+        Assert.Equal("second", _received[1].RunId.Value);
         var kinds = _api.Requests.Select(r => r.Kind).ToList();
         Assert.Equal(["list", "watch", "watch", "list", "watch"], kinds);
     }
@@ -168,7 +169,7 @@ public sealed class ConfigMapWatchTriggerTests : IAsyncLifetime
         _api.Compact();                                       // … and its history is compacted: the agent must relist
         await WaitForAsync(() => _api.Requests.Count(r => r.Kind == "list") == 2 && _api.OpenWatches == 1, "the relist");
 
-        Assert.Equal("only-once", Assert.Single(_received).RunId);
+        Assert.Equal("only-once", Assert.Single(_received).RunId.Value);
     }
 
     [Fact]
@@ -183,7 +184,7 @@ public sealed class ConfigMapWatchTriggerTests : IAsyncLifetime
 
         _api.ForcedStatus = null;
         await WaitForAsync(() => _received.Count == 1, "the run id once the RBAC is fixed");
-        Assert.Equal("after-rbac", _received[0].RunId);
+        Assert.Equal("after-rbac", _received[0].RunId.Value);
     }
 
     [Fact]
@@ -195,7 +196,7 @@ public sealed class ConfigMapWatchTriggerTests : IAsyncLifetime
         _api.Put("periscope-run", Run("valid-after-fix"));
         await WaitForAsync(() => _received.Count == 1, "the corrected run id");
 
-        Assert.Equal("valid-after-fix", Assert.Single(_received).RunId);
+        Assert.Equal("valid-after-fix", Assert.Single(_received).RunId.Value);
     }
 
     [Fact]

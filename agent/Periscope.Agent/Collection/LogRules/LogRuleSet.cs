@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Periscope.Agent.Hosting;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Collection.LogRules;
@@ -29,7 +28,7 @@ internal sealed class LogRuleSet
     /// <summary>Parses a rule file; <paramref name="roles"/> lists the roles its reader understands besides <c>event</c>.</summary>
     public static LogRuleSet Parse(string json, IReadOnlyCollection<string>? roles = null)
     {
-        var file = JsonSerializer.Deserialize(json, AgentJsonContext.Default.LogRuleFile)
+        var file = JsonSerializer.Deserialize(json, LogRulesJsonContext.Default.LogRuleFile)
             ?? throw new InvalidDataException("The rule file is empty.");
         return FromDefinitions(file.Rules ?? throw new InvalidDataException("The rule file has no rules."), roles);
     }

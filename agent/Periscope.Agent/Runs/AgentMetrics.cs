@@ -1,8 +1,7 @@
 using System.Diagnostics.Metrics;
 using Periscope.Agent.Export;
-using Periscope.Agent.Triggers;
 
-namespace Periscope.Agent.Hosting;
+namespace Periscope.Agent.Runs;
 
 /// <summary>
 /// The long-running agent's counters, as instruments of the <c>Periscope.Agent</c> meter (for the OTLP exporter to

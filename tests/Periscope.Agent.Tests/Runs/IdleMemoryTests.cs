@@ -1,7 +1,8 @@
 using Periscope.Agent.Hosting;
+using Periscope.Agent.Runs;
 using Xunit;
 
-namespace Periscope.Agent.Tests.Hosting;
+namespace Periscope.Agent.Tests.Runs;
 
 /// <summary>Which mappings the agent pages out between runs: its executable's and the system libraries', only those it cannot write.</summary>
 public sealed class IdleMemoryTests

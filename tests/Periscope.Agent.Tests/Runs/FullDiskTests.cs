@@ -2,12 +2,14 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Periscope.Agent.Runs;
+using Periscope.Agent.Tests.Hosting;
 using Periscope.Agent.Triggers;
 using Periscope.Bundle;
 using Periscope.Testing;
 using Xunit;
 
-namespace Periscope.Agent.Tests.Hosting;
+namespace Periscope.Agent.Tests.Runs;
 
 /// <summary>
 /// The agent survives a full disk: with its store on a full filesystem (a small tmpfs filled to the last byte) a run
@@ -78,11 +80,11 @@ public sealed class FullDiskTests : IAsyncLifetime
         var queue = new RunQueue(RunHistory.Load(temp.Path));
         for (var i = 0; i < RunQueue.Capacity; i++)
         {
-            Assert.Equal(OfferResult.Accepted, queue.Offer(new RunTrigger($"flood-{i}", null, null, "http")));
+            Assert.Equal(OfferResult.Accepted, queue.Offer(new RunTrigger(RunId.Parse($"flood-{i}"), null, null, "http")));
         }
 
-        Assert.Equal(OfferResult.Full, queue.Offer(new RunTrigger("flood-overflow", null, null, "http")));
-        Assert.Equal(OfferResult.AlreadyQueued, queue.Offer(new RunTrigger("flood-0", null, null, "http")));
+        Assert.Equal(OfferResult.Full, queue.Offer(new RunTrigger(RunId.Parse("flood-overflow"), null, null, "http")));
+        Assert.Equal(OfferResult.AlreadyQueued, queue.Offer(new RunTrigger(RunId.Parse("flood-0"), null, null, "http")));
     }
 
     private static void Fill(string path)

@@ -2,12 +2,14 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Periscope.Agent.Runs;
+using Periscope.Agent.Tests.Hosting;
 using Periscope.Agent.Triggers;
 using Periscope.Bundle;
 using Periscope.Testing;
 using Xunit;
 
-namespace Periscope.Agent.Tests.Hosting;
+namespace Periscope.Agent.Tests.Runs;
 
 /// <summary><c>periscope-agent run</c> in process: the HTTP trigger, the run history across restarts, the other triggers.</summary>
 public sealed class RunServiceTests : IDisposable
@@ -162,7 +164,7 @@ public sealed class RunServiceTests : IDisposable
     {
         // What a crash in the middle of a run leaves: the history says running, the staging holds evidence.
         var history = RunHistory.Load(_store);
-        Assert.True(history.TryStart("crashed-run", "configmap", DateTimeOffset.UtcNow));
+        Assert.True(history.TryStart(RunId.Parse("crashed-run"), "configmap", DateTimeOffset.UtcNow));
         var staging = Path.Combine(_store, ".staging", $"crashed-run.{Node}.0123");
         Directory.CreateDirectory(staging);
         File.WriteAllText(Path.Combine(staging, "evidence.log"), "half a run");

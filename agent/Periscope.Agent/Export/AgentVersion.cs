@@ -1,6 +1,6 @@
 using System.Reflection;
 
-namespace Periscope.Agent.Hosting;
+namespace Periscope.Agent.Export;
 
 /// <summary>The agent's version, as recorded in every manifest.</summary>
 internal static class AgentVersion

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Periscope.Agent.Cli;
+namespace Periscope.Agent.Runs;
 
 /// <summary>Parses <c>--since</c> / <c>--until</c>: an RFC 3339 time, or a duration before now (<c>90m</c>, <c>2h</c>, <c>1d</c>).</summary>
 internal static class TimeArgument

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
-namespace Periscope.Agent.Hosting;
+namespace Periscope.Agent.Runs;
 
 /// <summary>Top-level agent settings. Bound from <c>Periscope</c>; the CLI's flags override them.</summary>
 public sealed class AgentOptions

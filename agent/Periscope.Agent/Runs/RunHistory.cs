@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Periscope.Bundle;
 
-namespace Periscope.Agent.Triggers;
+namespace Periscope.Agent.Runs;
 
 /// <summary>How a run of this node ended, or that it has started and not ended.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<RunState>))]
@@ -56,9 +56,9 @@ internal sealed class RunHistory
 
     private readonly Lock _lock = new();
     private readonly string _path;
-    private readonly Dictionary<string, RunRecord> _runs;
+    private readonly Dictionary<RunId, RunRecord> _runs;
 
-    private RunHistory(string path, Dictionary<string, RunRecord> runs)
+    private RunHistory(string path, Dictionary<RunId, RunRecord> runs)
     {
         _path = path;
         _runs = runs;
@@ -75,18 +75,18 @@ internal sealed class RunHistory
     {
         var directory = System.IO.Path.Combine(System.IO.Path.GetFullPath(store), DirectoryName);
         var path = System.IO.Path.Combine(directory, FileName);
-        var runs = new Dictionary<string, RunRecord>(StringComparer.Ordinal);
+        var runs = new Dictionary<RunId, RunRecord>();
         if (File.Exists(path))
         {
             try
             {
                 using var stream = File.OpenRead(path);
-                var document = JsonSerializer.Deserialize(stream, Hosting.AgentJsonContext.Default.RunHistoryDocument);
+                var document = JsonSerializer.Deserialize(stream, RunsJsonContext.Default.RunHistoryDocument);
                 foreach (var run in document?.Runs ?? [])
                 {
-                    if (RunId.IsValid(run.RunId))
+                    if (RunId.TryParse(run.RunId, out var id))
                     {
-                        runs[run.RunId] = run;
+                        runs[id] = run;
                     }
                 }
             }
@@ -100,7 +100,7 @@ internal sealed class RunHistory
         return new RunHistory(path, runs);
     }
 
-    public RunRecord? Get(string runId)
+    public RunRecord? Get(RunId runId)
     {
         lock (_lock)
         {
@@ -123,10 +123,11 @@ internal sealed class RunHistory
         List<RunRecord> interrupted;
         lock (_lock)
         {
-            interrupted = _runs.Values.Where(r => r.State == RunState.Running).ToList();
-            foreach (var run in interrupted)
+            var running = _runs.Where(r => r.Value.State == RunState.Running).ToList();
+            interrupted = [.. running.Select(r => r.Value)];
+            foreach (var (id, run) in running)
             {
-                _runs[run.RunId] = run with
+                _runs[id] = run with
                 {
                     State = RunState.Abandoned,
                     EndedAt = now,
@@ -145,7 +146,7 @@ internal sealed class RunHistory
 
     /// <summary>Records the run as running and saves, unless the id is already known.</summary>
     /// <returns>False when the id was recorded before: the caller must not run it.</returns>
-    public bool TryStart(string runId, string source, DateTimeOffset now)
+    public bool TryStart(RunId runId, string source, DateTimeOffset now)
     {
         lock (_lock)
         {
@@ -154,7 +155,7 @@ internal sealed class RunHistory
                 return false;
             }
 
-            _runs[runId] = new RunRecord { RunId = runId, State = RunState.Running, Source = source, StartedAt = now };
+            _runs[runId] = new RunRecord { RunId = runId.Value, State = RunState.Running, Source = source, StartedAt = now };
         }
 
         Save();
@@ -162,7 +163,7 @@ internal sealed class RunHistory
     }
 
     /// <summary>Whether a trigger for this id may be queued now: never seen, or failed for want of storage and due again.</summary>
-    public bool MayRun(string runId, DateTimeOffset now)
+    public bool MayRun(RunId runId, DateTimeOffset now)
     {
         lock (_lock)
         {
@@ -175,7 +176,7 @@ internal sealed class RunHistory
     /// <param name="detail">What happened.</param>
     /// <param name="now">When.</param>
     /// <param name="retryAfter">For a run that failed for want of storage (a full disk): when the same id may run again.</param>
-    public void End(string runId, RunState state, string? detail, DateTimeOffset now, DateTimeOffset? retryAfter = null)
+    public void End(RunId runId, RunState state, string? detail, DateTimeOffset now, DateTimeOffset? retryAfter = null)
     {
         lock (_lock)
         {
@@ -212,9 +213,9 @@ internal sealed class RunHistory
         {
             if (_runs.Count > Capacity)
             {
-                foreach (var old in _runs.Values.OrderBy(r => r.StartedAt).Take(_runs.Count - Capacity).ToList())
+                foreach (var old in _runs.OrderBy(r => r.Value.StartedAt).Take(_runs.Count - Capacity).Select(r => r.Key).ToList())
                 {
-                    _runs.Remove(old.RunId);
+                    _runs.Remove(old);
                 }
             }
 
@@ -233,7 +234,7 @@ internal sealed class RunHistory
                 UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
             }))
             {
-                JsonSerializer.Serialize(stream, document, Hosting.AgentJsonContext.Default.RunHistoryDocument);
+                JsonSerializer.Serialize(stream, document, RunsJsonContext.Default.RunHistoryDocument);
                 stream.Flush(flushToDisk: true);
             }
 

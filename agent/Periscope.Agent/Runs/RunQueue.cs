@@ -1,6 +1,7 @@
 using System.Threading.Channels;
+using Periscope.Bundle;
 
-namespace Periscope.Agent.Triggers;
+namespace Periscope.Agent.Runs;
 
 /// <summary>What became of a trigger offered to the queue.</summary>
 internal enum OfferResult
@@ -29,19 +30,18 @@ internal sealed class RunQueue(RunHistory history, TimeProvider? time = null)
     public const int Capacity = 16;
 
     private readonly Channel<RunTrigger> _channel = Channel.CreateUnbounded<RunTrigger>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly HashSet<string> _pending = new(StringComparer.Ordinal);
+    private readonly HashSet<RunId> _pending = [];
     private readonly Lock _lock = new();
     public ChannelReader<RunTrigger> Reader => _channel.Reader;
 
     public RunHistory History => history;
 
     /// <summary>The run id being collected now, if any.</summary>
-    public string? Current { get; private set; }
+    public RunId? Current { get; private set; }
 
     public OfferResult Offer(RunTrigger trigger)
     {
         ArgumentNullException.ThrowIfNull(trigger);
-        ArgumentException.ThrowIfNullOrEmpty(trigger.RunId);
         lock (_lock)
         {
             if (!history.MayRun(trigger.RunId, (time ?? TimeProvider.System).GetUtcNow()))
@@ -66,7 +66,7 @@ internal sealed class RunQueue(RunHistory history, TimeProvider? time = null)
         return OfferResult.Accepted;
     }
 
-    public bool IsPending(string runId)
+    public bool IsPending(RunId runId)
     {
         lock (_lock)
         {
@@ -75,7 +75,7 @@ internal sealed class RunQueue(RunHistory history, TimeProvider? time = null)
     }
 
     /// <summary>Called by the run service when it takes a trigger off the queue.</summary>
-    public void Started(string runId)
+    public void Started(RunId runId)
     {
         lock (_lock)
         {
@@ -87,7 +87,7 @@ internal sealed class RunQueue(RunHistory history, TimeProvider? time = null)
     /// Records how a run ended and takes it off the queue in one step, so that a trigger offered meanwhile sees either
     /// the run still queued or its end — never a run that has ended but still counts as queued (and would be dropped).
     /// </summary>
-    public void End(string runId, RunState state, string? detail, DateTimeOffset now, DateTimeOffset? retryAfter = null)
+    public void End(RunId runId, RunState state, string? detail, DateTimeOffset now, DateTimeOffset? retryAfter = null)
     {
         lock (_lock)
         {
@@ -97,7 +97,7 @@ internal sealed class RunQueue(RunHistory history, TimeProvider? time = null)
     }
 
     /// <summary>Called by the run service when the run has ended and is in the history.</summary>
-    public void Finished(string runId)
+    public void Finished(RunId runId)
     {
         lock (_lock)
         {

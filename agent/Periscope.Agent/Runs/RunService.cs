@@ -1,13 +1,11 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Periscope.Agent.Cli;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Export;
-using Periscope.Agent.Triggers;
 using Periscope.Bundle;
 
-namespace Periscope.Agent.Hosting;
+namespace Periscope.Agent.Runs;
 
 /// <summary>
 /// The long-running agent's loop: takes one trigger at a time off the <see cref="RunQueue"/>, collects, seals the
@@ -111,20 +109,20 @@ internal sealed partial class RunService(
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        LogStopping(queue.Current ?? "none");
+        LogStopping(queue.Current?.Value ?? "none");
         await base.StopAsync(cancellationToken);
     }
 
     private async Task RunOneAsync(RunTrigger trigger, CancellationToken stoppingToken)
     {
-        var runId = trigger.RunId!;
+        var runId = trigger.RunId;
         queue.Started(runId);
         try
         {
             var started = time.GetUtcNow();
             if (!queue.History.TryStart(runId, trigger.Source, started))
             {
-                LogSkipped(runId, trigger.Source);
+                LogSkipped(runId.Value, trigger.Source);
                 return;
             }
 
@@ -141,11 +139,11 @@ internal sealed partial class RunService(
             using var runCancellation = new CancellationTokenSource();
             using var onStop = stoppingToken.Register(() =>
             {
-                LogShutdownDuringRun(runId, grace.TotalSeconds);
+                LogShutdownDuringRun(runId.Value, grace.TotalSeconds);
                 runCancellation.CancelAfter(grace);
             });
 
-            LogStarting(runId, trigger.Source);
+            LogStarting(runId.Value, trigger.Source);
             RunOutcome outcome;
             try
             {
@@ -162,7 +160,7 @@ internal sealed partial class RunService(
             {
                 queue.End(runId, RunState.Abandoned, $"the agent was stopped and the run did not finish within {grace.TotalSeconds:0.#} s", time.GetUtcNow());
                 metrics.RunEnded(RunState.Abandoned);
-                LogAbandoned(runId);
+                LogAbandoned(runId.Value);
                 return;
             }
             catch (IOException ex)
@@ -177,7 +175,7 @@ internal sealed partial class RunService(
                 // next trigger.
                 queue.End(runId, RunState.Failed, ex.Message, time.GetUtcNow());
                 metrics.RunEnded(RunState.Failed);
-                LogFailed(runId, ex.Message);
+                LogFailed(runId.Value, ex.Message);
                 return;
             }
 
@@ -188,7 +186,7 @@ internal sealed partial class RunService(
             queue.End(runId, RunState.Completed,
                 $"{health}: {counts.Critical} critical, {counts.Warning} warning, {counts.Info} info; bundle {outcome.Bundle.BundlePath}", time.GetUtcNow());
             metrics.RunEnded(RunState.Completed);
-            LogCompleted(runId, health, counts.Critical, counts.Warning, outcome.Bundle.BundlePath);
+            LogCompleted(runId.Value, health, counts.Critical, counts.Warning, outcome.Bundle.BundlePath);
             await SpoolPassAsync(runCancellation.Token);
         }
         finally
@@ -201,14 +199,14 @@ internal sealed partial class RunService(
     /// Fails a run for want of storage: recorded (in memory at least), logged and counted, and the same run id may be
     /// offered again after a delay that doubles with each such failure in a row (1 min up to 16 min).
     /// </summary>
-    private void FailForStorage(string runId, string reason)
+    private void FailForStorage(RunId runId, string reason)
     {
         var delay = TimeSpan.FromMinutes(1 << Math.Min(_storageFailures, 4));
         _storageFailures++;
         var now = time.GetUtcNow();
         queue.End(runId, RunState.Failed, $"storage: {reason}", now, now + delay);
         metrics.RunEnded(RunState.Failed);
-        LogStorageFailed(runId, reason, delay.TotalMinutes);
+        LogStorageFailed(runId.Value, reason, delay.TotalMinutes);
     }
 
     private async Task SpoolPassAsync(CancellationToken cancellationToken)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Periscope.Agent.Hosting;
+namespace Periscope.Agent.Runs;
 
 /// <summary>
 /// What the agent gives back to the node while it waits between runs — which is nearly all of its life, on every node

@@ -1,12 +1,14 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 using Periscope.Agent.Collection;
 
-namespace Periscope.Agent.Triggers;
+namespace Periscope.Agent.Runs;
 
 /// <summary>What became of a request to run: queued, known already, or refused for the reasons given.</summary>
-internal sealed record IntakeResult(OfferResult? Offer, IReadOnlyList<string> Errors, RunTrigger Trigger)
+internal sealed record IntakeResult(OfferResult? Offer, IReadOnlyList<string> Errors, RunTrigger? Trigger)
 {
-    public bool Valid => Errors.Count == 0;
+    [MemberNotNullWhen(true, nameof(Trigger), nameof(Offer))]
+    public bool Valid => Trigger is not null;
 }
 
 /// <summary>
@@ -23,7 +25,7 @@ internal sealed partial class TriggerIntake(RunQueue queue, IEnumerable<ICollect
     public IntakeResult Submit(string? runId, string? collectorNames, string? since, string source)
     {
         var trigger = RunTrigger.Parse(runId, collectorNames, since, source, collectors.Select(c => c.Name), (time ?? TimeProvider.System).GetUtcNow(), out var errors);
-        if (errors.Count > 0)
+        if (trigger is null)
         {
             var key = $"{source}\n{runId}\n{collectorNames}\n{since}";
             lock (_lock)
@@ -35,13 +37,13 @@ internal sealed partial class TriggerIntake(RunQueue queue, IEnumerable<ICollect
                 }
             }
 
-            return new IntakeResult(null, errors, trigger);
+            return new IntakeResult(null, errors, null);
         }
 
         var offer = queue.Offer(trigger);
         if (offer == OfferResult.Accepted)
         {
-            LogAccepted(trigger.RunId!, source);
+            LogAccepted(trigger.RunId.Value, source);
         }
 
         return new IntakeResult(offer, errors, trigger);

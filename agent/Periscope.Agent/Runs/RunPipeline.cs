@@ -1,11 +1,12 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Analysis;
+using Periscope.Agent.Collection;
 using Periscope.Agent.Export;
 using Periscope.Agent.Redaction;
 using Periscope.Bundle;
 
-namespace Periscope.Agent.Collection;
+namespace Periscope.Agent.Runs;
 
 /// <summary>
 /// One run on this node, start to end: collect (concurrently, bounded), analyse, seal the bundle into the store.
@@ -30,14 +31,14 @@ internal sealed partial class RunPipeline(
     {
         ArgumentNullException.ThrowIfNull(spec);
         var started = timeProvider.GetUtcNow();
-        var runId = spec.RunId is null ? RunId.FromTime(started) : RunId.Validate(spec.RunId);
+        var runId = spec.RunId ?? RunId.ForStart(started);
         var node = await NodeIdentityResolver.ResolveNameAsync(spec.Node, host, cancellationToken);
         foreach (var leftover in DirectoryBundleSink.RemoveLeftovers(spec.Store, node, started))
         {
             LogLeftoverRemoved(leftover);
         }
 
-        DirectoryBundleSink.PrepareRunDirectory(spec.Store, runId, node);
+        var runDirectory = DirectoryBundleSink.PrepareRunDirectory(spec.Store, runId, node);
 
         var until = spec.Until ?? started;
         var since = spec.Since ?? until - options.Value.DefaultWindow;
@@ -49,7 +50,7 @@ internal sealed partial class RunPipeline(
         var staging = DirectoryBundleSink.CreateStagingDirectory(spec.Store, runId);
         try
         {
-            LogStarting(runId, node, host.Root);
+            LogStarting(runId.Value, node, host.Root);
             var redactor = redaction.ForBundle();
             var results = await runner.RunAsync(new RunRequest
             {
@@ -79,7 +80,7 @@ internal sealed partial class RunPipeline(
             }
 
             var identity = await NodeIdentityResolver.ResolveAsync(node, host, results, cancellationToken);
-            var sealedBundle = await sink.SealAsync(spec.Store, new BundleContent
+            var sealedBundle = await sink.SealAsync(spec.Store, runDirectory, new BundleContent
             {
                 RunId = runId,
                 Node = identity,
@@ -123,7 +124,8 @@ internal sealed partial class RunPipeline(
 /// <summary>What to run.</summary>
 internal sealed record RunSpec
 {
-    public string? RunId { get; init; }
+    /// <summary>The run id; null names the run by its UTC start time.</summary>
+    public RunId? RunId { get; init; }
     public string? Node { get; init; }
     public required string Store { get; init; }
     public IReadOnlyCollection<string>? Collectors { get; init; }
