@@ -22,6 +22,26 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task Serve_InvalidSettings_ExitsThreeNamingEveryProblemAtOnceWithTheFlagsWinning()
+    {
+        // The option files say a valid address and store; the flags, which win, say otherwise; no token file at all.
+        using var config = new TempDirectory();
+        await File.WriteAllTextAsync(config.Combine("Periscope__Server__Listen"), "127.0.0.1:1");
+        await File.WriteAllTextAsync(config.Combine("Periscope__Server__SasLifetime"), "00:00:10");
+        var missing = config.Combine("no-such-store");
+
+        var (exit, _, stderr) = await CliRunner.CollectorAsync("serve", "--config-dir", config.Path, "--store", missing, "--listen", "not-an-endpoint");
+
+        Assert.Equal(3, exit);
+        Assert.StartsWith("periscope-collector serve:", stderr, StringComparison.Ordinal);
+        Assert.Contains("Periscope:Server:TokenFile (--token-file) is required", stderr, StringComparison.Ordinal);
+        Assert.Contains($"Periscope:Server:Store '{missing}' is not a directory", stderr, StringComparison.Ordinal);
+        Assert.Contains("Periscope:Server:Listen must be an address and port such as 127.0.0.1:8080 (found 'not-an-endpoint')", stderr, StringComparison.Ordinal);
+        Assert.Contains("Periscope:Server:SasLifetime must be between one minute and one hour", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.Trim().Split('\n')); // one sentence, every problem in it
+    }
+
+    [Fact]
     public async Task Collect_UnwritableStore_ExitsThreeBeforeCollecting()
     {
         using var directory = new TempDirectory();

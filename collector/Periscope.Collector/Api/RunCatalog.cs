@@ -249,9 +249,9 @@ internal sealed partial class RunCatalog(IBundleSource source, RunReporter repor
         base.Dispose();
     }
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "New run {RunId} in the store ({Bundles} bundles so far)")]
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "New run {RunId} in the store ({Bundles} bundles so far)")]
     private partial void LogNewRun(string runId, int bundles);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Could not list the store {Store} (the runs of the listing before are kept): {Reason}")]
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Could not list the store {Store} (the runs of the listing before are kept): {Reason}")]
     private partial void LogListingFailed(string store, string reason);
 }

@@ -1,3 +1,6 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
 namespace Periscope.Collector.Api;
 
 /// <summary><c>periscope-collector serve</c>. Bound from <c>Periscope:Server</c>; the flags win.</summary>
@@ -27,6 +30,7 @@ public sealed class ServerOptions
     public string? BlobConnectionStringFile { get; set; }
 
     /// <summary>… and this container.</summary>
+    [Required]
     public string BlobContainer { get; set; } = "periscope";
 
     /// <summary>How long one request to Blob Storage may go unanswered (each is tried three times).</summary>
@@ -46,6 +50,7 @@ public sealed class ServerOptions
     public string? RunNamespace { get; set; }
 
     /// <summary>The run-id ConfigMap's name (the agents' <c>Periscope:Triggers:ConfigMap:Name</c>).</summary>
+    [Required]
     public string RunConfigMap { get; set; } = "periscope-run";
 
     /// <summary>
@@ -221,5 +226,28 @@ public sealed class ServerOptions
         }
 
         return failures;
+    }
+}
+
+/// <summary>The settings' attributes (required values, ranges), checked by generated code.</summary>
+[OptionsValidator]
+internal sealed partial class ServerOptionsValidator : IValidateOptions<ServerOptions>;
+
+/// <summary>
+/// The rules that join settings (<see cref="ServerOptions.Validate"/>: files that must exist, a Blob store named once,
+/// what a SAS download needs), every problem at once; and that a store read with a connection string can sign a SAS.
+/// </summary>
+internal sealed class ServerOptionsRules : IValidateOptions<ServerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = options.Validate().ToList();
+        if (failures.Count == 0 && options.Downloads == "sas" && options.OpenSource() is Sources.BlobBundleSource { CanSign: false })
+        {
+            failures.Add($"{ServerOptions.SectionName}:Downloads sas needs the account key in the connection string (or an identity): a connection string with a SAS cannot sign one.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

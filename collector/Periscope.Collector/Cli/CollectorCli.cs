@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using Periscope.Bundle;
 using Periscope.Collector.Correlation;
 using Periscope.Collector.Reports;
@@ -252,37 +253,45 @@ internal static class CollectorCli
                 InitialData = [new("Logging:LogLevel:Microsoft.AspNetCore", "Warning")],
             });
             CollectorConfiguration.AddDirectories(builder.Configuration, configDirectories);
-            var options = new Api.ServerOptions();
-            builder.Configuration.GetSection(Api.ServerOptions.SectionName).Bind(options);
+
+            // The flags win over every other source: they are the configuration's last one.
+            var flags = new Dictionary<string, string?>(StringComparer.Ordinal);
+            void Flag(string key, string? value)
+            {
+                if (value is not null)
+                {
+                    flags[$"{Api.ServerOptions.SectionName}:{key}"] = value;
+                }
+            }
+
+            Flag(nameof(Api.ServerOptions.Kubeconfig), kubeconfig);
+            Flag(nameof(Api.ServerOptions.Store), source.Store);
+            Flag(nameof(Api.ServerOptions.BlobContainerUrl), source.BlobUrl);
+            Flag(nameof(Api.ServerOptions.BlobConnectionStringFile), source.ConnectionStringFile);
+            Flag(nameof(Api.ServerOptions.BlobContainer), source.Container);
+            Flag(nameof(Api.ServerOptions.BlobAuth), source.Auth);
+            Flag(nameof(Api.ServerOptions.BlobClientId), source.ClientId);
+            Flag(nameof(Api.ServerOptions.TokenFile), tokenFile);
+            Flag(nameof(Api.ServerOptions.Listen), listen);
+            builder.Configuration.AddInMemoryCollection(flags);
             var correlation = CollectorConfiguration.Correlation(builder.Configuration);
-            options.Kubeconfig = kubeconfig ?? options.Kubeconfig;
-            options.Store = source.Store ?? options.Store;
-            options.BlobContainerUrl = source.BlobUrl ?? options.BlobContainerUrl;
-            options.BlobConnectionStringFile = source.ConnectionStringFile ?? options.BlobConnectionStringFile;
-            options.BlobContainer = source.Container ?? options.BlobContainer;
-            options.BlobAuth = source.Auth ?? options.BlobAuth;
-            options.BlobClientId = source.ClientId ?? options.BlobClientId;
-            options.TokenFile = tokenFile ?? options.TokenFile;
-            options.Listen = listen ?? options.Listen;
-            var failures = options.Validate().ToList();
-            if (failures.Count == 0 && options.Downloads == "sas" && options.OpenSource() is BlobBundleSource { CanSign: false })
-            {
-                failures.Add($"{Api.ServerOptions.SectionName}:Downloads sas needs the account key in the connection string (or an identity): a connection string with a SAS cannot sign one.");
-            }
 
-            if (failures.Count > 0)
-            {
-                await stderr.WriteLineAsync($"periscope-collector serve: {string.Join(" ", failures)}");
-                return Unknown;
-            }
-
-            builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPEndPoint.Parse(options.Listen)));
-            Api.CollectorServer.ConfigureServices(builder.Services, options, correlation);
+            Api.CollectorServer.ConfigureServices(builder.Services, correlation);
+            builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>()
+                .Configure<IOptions<Api.ServerOptions>>((kestrel, server) => kestrel.Listen(System.Net.IPEndPoint.Parse(server.Value.Listen)));
             var app = builder.Build();
             Api.CollectorServer.Configure(app);
+
+            // Reading the options checks them (every problem at once), before anything listens.
+            var options = app.Services.GetRequiredService<IOptions<Api.ServerOptions>>().Value;
             await stderr.WriteLineAsync($"periscope-collector: serving {app.Services.GetRequiredService<IBundleSource>().Description} on http://{options.Listen}/");
             await app.RunAsync(cancellationToken);
             return 0;
+        }
+        catch (OptionsValidationException ex)
+        {
+            await stderr.WriteLineAsync($"periscope-collector serve: {string.Join(" ", ex.Failures)}");
+            return Unknown;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -39,6 +39,3 @@ internal sealed class CorrelationContext
 
     public CorrelationOptions Options { get; }
 }
-
-/// <summary>The run before this one (newest start time before it) and the nodes it had.</summary>
-internal sealed record PreviousRun(string RunId, IReadOnlyList<string> Nodes);

@@ -1,5 +1,4 @@
 using Periscope.Collector.Correlation.Rules;
-using Periscope.Collector.Reports;
 
 namespace Periscope.Collector.Correlation;
 

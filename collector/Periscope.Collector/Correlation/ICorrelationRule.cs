@@ -1,4 +1,3 @@
-using Periscope.Collector.Reports;
 
 namespace Periscope.Collector.Correlation;
 

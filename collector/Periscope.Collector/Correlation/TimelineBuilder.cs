@@ -1,5 +1,4 @@
 using Periscope.Bundle;
-using Periscope.Collector.Reports;
 
 namespace Periscope.Collector.Correlation;
 

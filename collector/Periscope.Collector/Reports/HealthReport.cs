@@ -1,4 +1,5 @@
 using Periscope.Bundle;
+using Periscope.Collector.Correlation;
 
 namespace Periscope.Collector.Reports;
 
@@ -47,30 +48,6 @@ internal sealed record HealthReport
 internal sealed record ExpectedNodesSummary(string Source, int Count, string? PreviousRunId, IReadOnlyList<string> JoinedAfterStart, string? Error);
 
 internal sealed record ReportSummary(int Nodes, int Healthy, int Warning, int Critical, int Unknown, int Rejected, int Incomplete);
-
-/// <summary>A finding code and how many nodes share it.</summary>
-internal sealed record SharedFinding
-{
-    public required string Code { get; init; }
-    public required Severity Severity { get; init; }
-    public required string Title { get; init; }
-
-    /// <summary><c>cluster</c>, <c>pool</c> or <c>node</c> (<see cref="Correlation.FindingScope"/>). Since 1.1.</summary>
-    public string Scope { get; init; } = "node";
-
-    /// <summary>With scope <c>pool</c>: the pools where it is pool-wide. Since 1.1.</summary>
-    public IReadOnlyList<string> Pools { get; init; } = [];
-
-    public required int NodeCount { get; init; }
-    public required int ReportingNodes { get; init; }
-    public required IReadOnlyList<string> Nodes { get; init; }
-    public required long Occurrences { get; init; }
-    public DateTimeOffset? FirstSeen { get; init; }
-    public DateTimeOffset? LastSeen { get; init; }
-
-    /// <summary>Per node (in name order, at most MaxEvidence): its bundle and the file and line of its finding. Since 1.1.</summary>
-    public IReadOnlyList<ClusterEvidence> Evidence { get; init; } = [];
-}
 
 /// <summary>One node in the report.</summary>
 internal sealed record NodeReport

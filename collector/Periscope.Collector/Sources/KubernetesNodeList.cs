@@ -3,7 +3,6 @@ using System.Net;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
-using Periscope.Collector.Correlation;
 
 namespace Periscope.Collector.Sources;
 

@@ -1,5 +1,6 @@
 using Periscope.Collector.Correlation;
 using Periscope.Collector.Correlation.Rules;
+using Periscope.Collector.Sources;
 using Xunit;
 using static Periscope.Collector.Tests.Correlation.RunNodes;
 

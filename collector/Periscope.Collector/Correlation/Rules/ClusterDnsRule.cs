@@ -1,6 +1,5 @@
 using Periscope.Bundle;
 using Periscope.Bundle.Facts;
-using Periscope.Collector.Reports;
 using Periscope.Collector.Sources;
 
 namespace Periscope.Collector.Correlation.Rules;

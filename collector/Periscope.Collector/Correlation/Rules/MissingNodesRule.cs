@@ -1,5 +1,5 @@
 using Periscope.Bundle;
-using Periscope.Collector.Reports;
+using Periscope.Collector.Sources;
 
 namespace Periscope.Collector.Correlation.Rules;
 

@@ -1,4 +1,4 @@
-namespace Periscope.Collector.Correlation;
+namespace Periscope.Collector.Sources;
 
 /// <summary>
 /// The nodes a run should have a bundle from, and where that list came from: the Kubernetes nodes list when the
@@ -28,3 +28,6 @@ internal sealed record ExpectedNodes(string Source, IReadOnlyList<ExpectedNode> 
 /// <param name="Cordoned">spec.unschedulable (a DaemonSet still runs there).</param>
 /// <param name="Created">metadata.creationTimestamp.</param>
 internal sealed record ExpectedNode(string Name, string? Pool = null, bool? Ready = null, string? NotReadyReason = null, bool Cordoned = false, DateTimeOffset? Created = null);
+
+/// <summary>The run before this one (newest start time before it) and the nodes it had.</summary>
+internal sealed record PreviousRun(string RunId, IReadOnlyList<string> Nodes);

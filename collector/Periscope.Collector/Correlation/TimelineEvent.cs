@@ -1,6 +1,6 @@
 using Periscope.Bundle;
 
-namespace Periscope.Collector.Reports;
+namespace Periscope.Collector.Correlation;
 
 /// <summary>One node's finding on the merged timeline: first seen, last seen (by that node's clock), how often.</summary>
 internal sealed record TimelineEvent
