@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Periscope.Agent.Collection;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Analysis;
@@ -12,13 +13,13 @@ internal static class FindingCatalog
     public static readonly IReadOnlyList<FindingDefinition> All =
     [
         // system
-        new("MEMORY_PRESSURE", "system", Severity.Critical, "Available memory is below the kubelet's hard eviction threshold."),
-        new("DISK_PRESSURE", "system", Severity.Critical, "A filesystem holding kubelet, runtime or log data is below its free-space threshold."),
-        new("INODE_PRESSURE", "system", Severity.Critical, "A filesystem holding kubelet, runtime or log data is below its free-inode threshold."),
-        new("PID_PRESSURE", "system", Severity.Critical, "Few process ids are left before the kernel limit."),
-        new("CONNTRACK_NEAR_LIMIT", "system", Severity.Warning, "The connection-tracking table is close to full."),
-        new("FS_READONLY_MOUNT", "system", Severity.Critical, "A filesystem holding kubelet, runtime or log data is mounted read-only."),
-        new("CLOCK_UNSYNCED", "system", Severity.Warning, "The node's time-sync service reports the clock is not synchronised."),
+        new(FindingCodes.MemoryPressure, "system", Severity.Critical, "Available memory is below the kubelet's hard eviction threshold."),
+        new(FindingCodes.DiskPressure, "system", Severity.Critical, "A filesystem holding kubelet, runtime or log data is below its free-space threshold."),
+        new(FindingCodes.InodePressure, "system", Severity.Critical, "A filesystem holding kubelet, runtime or log data is below its free-inode threshold."),
+        new(FindingCodes.PidPressure, "system", Severity.Critical, "Few process ids are left before the kernel limit."),
+        new(FindingCodes.ConntrackNearLimit, "system", Severity.Warning, "The connection-tracking table is close to full."),
+        new(FindingCodes.FsReadOnlyMount, "system", Severity.Critical, "A filesystem holding kubelet, runtime or log data is mounted read-only."),
+        new(FindingCodes.ClockUnsynced, "system", Severity.Warning, "The node's time-sync service reports the clock is not synchronised."),
 
         // kernel
         new("KERNEL_OOM_KILL", "kernel", Severity.Warning, "The kernel's OOM killer killed a process (critical when the whole node ran out of memory)."),

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection.Node;
+using Periscope.Agent.Collectors.System.Rules;
 using Periscope.Agent.Collection;
 using Periscope.Bundle.Facts;
 using Periscope.Bundle;
@@ -137,25 +138,7 @@ internal sealed partial class SystemCollector(
             return null;
         }
 
-        if (available.Bytes < o.MemoryAvailableThresholdBytes)
-        {
-            context.Output.Report(new Observation
-            {
-                Code = "MEMORY_PRESSURE",
-                Severity = Severity.Critical,
-                Title = "Available memory is below the eviction threshold",
-                Detail = $"MemAvailable is {Mib(available.Bytes)} of {Mib(total.Bytes)}; threshold {Mib(o.MemoryAvailableThresholdBytes)}.",
-                Subject = new FindingSubject(SubjectKind.Node, context.NodeName),
-                Attributes = new Dictionary<string, string>
-                {
-                    ["availableBytes"] = available.Bytes.ToString(CultureInfo.InvariantCulture),
-                    ["totalBytes"] = total.Bytes.ToString(CultureInfo.InvariantCulture),
-                    ["thresholdBytes"] = o.MemoryAvailableThresholdBytes.ToString(CultureInfo.InvariantCulture),
-                },
-                Time = context.Time.GetUtcNow(),
-                Evidence = new EvidenceReference(context.Output.BundlePath("meminfo"), available.Line),
-            });
-        }
+        Report(context, MemoryPressureRule.Check(context, available, total, o));
 
         return new MemoryFacts(total.Bytes, available.Bytes);
     }
@@ -172,25 +155,7 @@ internal sealed partial class SystemCollector(
         // Every thread holds a pid; the kubelet takes the smaller of pid_max and threads-max as the limit.
         var limit = Math.Min(pidMax ?? long.MaxValue, threadsMax ?? long.MaxValue);
         var facts = new PidFacts(load.Threads, pidMax, threadsMax, limit);
-        var availablePercent = 100.0 * (limit - load.Threads) / limit;
-        if (availablePercent < o.PidsAvailableThresholdPercent)
-        {
-            context.Output.Report(new Observation
-            {
-                Code = "PID_PRESSURE",
-                Severity = Severity.Critical,
-                Title = "Few process ids are left",
-                Detail = $"{load.Threads} of {limit} process ids in use ({availablePercent:0.#}% left; threshold {o.PidsAvailableThresholdPercent}%).",
-                Subject = new FindingSubject(SubjectKind.Node, context.NodeName),
-                Attributes = new Dictionary<string, string>
-                {
-                    ["inUse"] = load.Threads.ToString(CultureInfo.InvariantCulture),
-                    ["limit"] = limit.ToString(CultureInfo.InvariantCulture),
-                },
-                Time = context.Time.GetUtcNow(),
-                Evidence = new EvidenceReference(context.Output.BundlePath("loadavg"), 1),
-            });
-        }
+        Report(context, PidPressureRule.Check(context, load.Threads, limit, o));
 
         return facts;
     }
@@ -206,25 +171,7 @@ internal sealed partial class SystemCollector(
         }
 
         await context.Output.WriteTextAsync("conntrack", $"nf_conntrack_count {count}\nnf_conntrack_max {max}\n", cancellationToken);
-        var usedPercent = 100.0 * count / max;
-        if (usedPercent >= o.ConntrackUsageThresholdPercent)
-        {
-            context.Output.Report(new Observation
-            {
-                Code = "CONNTRACK_NEAR_LIMIT",
-                Severity = Severity.Warning,
-                Title = "The connection-tracking table is nearly full",
-                Detail = $"{count} of {max} entries in use ({usedPercent:0.#}%; threshold {o.ConntrackUsageThresholdPercent}%).",
-                Subject = new FindingSubject(SubjectKind.Node, context.NodeName),
-                Attributes = new Dictionary<string, string>
-                {
-                    ["count"] = count.ToString(CultureInfo.InvariantCulture),
-                    ["max"] = max.ToString(CultureInfo.InvariantCulture),
-                },
-                Time = context.Time.GetUtcNow(),
-                Evidence = new EvidenceReference(context.Output.BundlePath("conntrack"), 1),
-            });
-        }
+        Report(context, ConntrackNearLimitRule.Check(context, count, max, o));
 
         return new ConntrackFacts(count, max);
     }
@@ -280,19 +227,9 @@ internal sealed partial class SystemCollector(
             facts.Add(fact);
 
             var mountId = mount?.MountPoint ?? nodePath;
-            if (mount is { ReadOnly: true } && exists && reported.Add(("FS_READONLY_MOUNT", mountId)))
+            if (ReadOnlyMountRule.Check(context, path, role, exists, mount) is { } readOnly && reported.Add((readOnly.Code, mountId)))
             {
-                context.Output.Report(new Observation
-                {
-                    Code = "FS_READONLY_MOUNT",
-                    Severity = Severity.Critical,
-                    Title = $"{mount.MountPoint} is mounted read-only",
-                    Detail = $"{path} ({role}) lives on {mount.Device} at {mount.MountPoint} ({mount.FsType}), mounted read-only.",
-                    Subject = new FindingSubject(SubjectKind.File, mount.MountPoint),
-                    Attributes = new Dictionary<string, string> { ["path"] = path, ["role"] = role, ["device"] = mount.Device },
-                    Time = context.Time.GetUtcNow(),
-                    Evidence = new EvidenceReference(context.Output.BundlePath("mounts"), mount.Line),
-                });
+                context.Output.Report(readOnly);
             }
 
             if (usage is null || usage.SizeBytes <= 0)
@@ -303,52 +240,14 @@ internal sealed partial class SystemCollector(
             // A runtime directory on the kubelet's filesystem is nodefs to the kubelet; on its own it is imagefs.
             var sharesNodefs = role != "imagefs" || (mount is not null && kubeletMount is not null && mount.MountPoint == kubeletMount.MountPoint);
             var threshold = sharesNodefs ? o.NodeFsAvailableThresholdPercent : o.ImageFsAvailableThresholdPercent;
-            var availablePercent = 100.0 * usage.AvailableBytes / usage.SizeBytes;
-            if (availablePercent < threshold && reported.Add(("DISK_PRESSURE", mountId)))
+            if (DiskPressureRule.Check(context, path, role, mountId, usage, threshold) is { } full && reported.Add((full.Code, mountId)))
             {
-                context.Output.Report(new Observation
-                {
-                    Code = "DISK_PRESSURE",
-                    Severity = Severity.Critical,
-                    Title = $"{mountId} is nearly full",
-                    Detail = $"{Mib(usage.AvailableBytes)} of {Mib(usage.SizeBytes)} free ({availablePercent:0.#}%; threshold {threshold}%) on the filesystem holding {path}.",
-                    Subject = new FindingSubject(SubjectKind.File, mountId),
-                    Attributes = new Dictionary<string, string>
-                    {
-                        ["path"] = path,
-                        ["role"] = role,
-                        ["availableBytes"] = usage.AvailableBytes.ToString(CultureInfo.InvariantCulture),
-                        ["sizeBytes"] = usage.SizeBytes.ToString(CultureInfo.InvariantCulture),
-                    },
-                    Time = context.Time.GetUtcNow(),
-                    Evidence = new EvidenceReference(context.Output.BundlePath("filesystems.txt"), null),
-                });
+                context.Output.Report(full);
             }
 
-            // Filesystems without a fixed inode table (btrfs, some overlays) report 0 inodes: nothing to judge.
-            if (usage.Inodes > 0)
+            if (InodePressureRule.Check(context, path, role, mountId, usage, o) is { } inodes && reported.Add((inodes.Code, mountId)))
             {
-                var inodesPercent = 100.0 * usage.InodesFree / usage.Inodes;
-                if (inodesPercent < o.InodesFreeThresholdPercent && reported.Add(("INODE_PRESSURE", mountId)))
-                {
-                    context.Output.Report(new Observation
-                    {
-                        Code = "INODE_PRESSURE",
-                        Severity = Severity.Critical,
-                        Title = $"{mountId} is running out of inodes",
-                        Detail = $"{usage.InodesFree} of {usage.Inodes} inodes free ({inodesPercent:0.#}%; threshold {o.InodesFreeThresholdPercent}%) on the filesystem holding {path}.",
-                        Subject = new FindingSubject(SubjectKind.File, mountId),
-                        Attributes = new Dictionary<string, string>
-                        {
-                            ["path"] = path,
-                            ["role"] = role,
-                            ["inodesFree"] = usage.InodesFree.ToString(CultureInfo.InvariantCulture),
-                            ["inodes"] = usage.Inodes.ToString(CultureInfo.InvariantCulture),
-                        },
-                        Time = context.Time.GetUtcNow(),
-                        Evidence = new EvidenceReference(context.Output.BundlePath("filesystems.txt"), null),
-                    });
-                }
+                context.Output.Report(inodes);
             }
         }
 
@@ -400,23 +299,7 @@ internal sealed partial class SystemCollector(
                 : $"{service} keeps the kernel clock synchronised (adjtimex)",
             MaxErrorMicroseconds = state.MaxErrorMicroseconds,
         };
-        if (state.Unsynchronized)
-        {
-            context.Output.Report(new Observation
-            {
-                Code = "CLOCK_UNSYNCED",
-                Severity = Severity.Warning,
-                Title = "The node clock is not synchronised",
-                Detail = facts.Detail + $"; estimated maximum error {state.MaxErrorMicroseconds} µs.",
-                Subject = new FindingSubject(SubjectKind.Node, context.NodeName),
-                Attributes = new Dictionary<string, string>
-                {
-                    ["service"] = service,
-                    ["maxErrorMicroseconds"] = state.MaxErrorMicroseconds.ToString(CultureInfo.InvariantCulture),
-                },
-                Time = context.Time.GetUtcNow(),
-            });
-        }
+        Report(context, ClockUnsyncedRule.Check(context, service, state, facts.Detail));
 
         return facts;
     }
@@ -462,7 +345,13 @@ internal sealed partial class SystemCollector(
         }
     }
 
-    private static string Mib(long bytes) => $"{bytes / 1024.0 / 1024.0:0.#} MiB";
+    private static void Report(CollectionContext context, Observation? observation)
+    {
+        if (observation is not null)
+        {
+            context.Output.Report(observation);
+        }
+    }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Host source {Path} could not be read: {Reason}")]
     private partial void LogUnreadable(string path, string reason);
