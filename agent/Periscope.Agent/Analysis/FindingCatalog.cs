@@ -52,14 +52,14 @@ internal static class FindingCatalog
         new("KUBELET_API_UNREACHABLE", "kubelet", Severity.Warning, "The kubelet logged that it could not reach or authenticate to the API server."),
 
         // containerd (CRI)
-        new("RUNTIME_UNREACHABLE", "containerd", Severity.Critical, "The container runtime's CRI socket is missing, refuses connections or does not answer."),
-        new("RUNTIME_NOT_READY", "containerd", Severity.Critical, "The runtime reports RuntimeReady=false."),
-        new("RUNTIME_NETWORK_NOT_READY", "containerd", Severity.Critical, "The runtime reports NetworkReady=false (typically: CNI not initialised)."),
-        new("CONTAINER_CRASHLOOP", "containerd", Severity.Warning, "A container keeps restarting and its last exit was non-zero."),
-        new("CONTAINER_OOMKILLED", "containerd", Severity.Warning, "A container was killed for exceeding its memory limit (joined with the kernel's OOM kill when both are seen)."),
-        new("SANDBOX_NOT_READY", "containerd", Severity.Warning, "A pod's newest sandbox, already re-created by the kubelet, is not ready."),
-        new("IMAGEFS_PRESSURE", "containerd", Severity.Warning, "The runtime's image filesystem is nearly full."),
-        new("RUNTIME_API_SLOW", "containerd", Severity.Warning, "A CRI call took longer than the threshold."),
+        new(FindingCodes.RuntimeUnreachable, "containerd", Severity.Critical, "The container runtime's CRI socket is missing, refuses connections or does not answer."),
+        new(FindingCodes.RuntimeNotReady, "containerd", Severity.Critical, "The runtime reports RuntimeReady=false."),
+        new(FindingCodes.RuntimeNetworkNotReady, "containerd", Severity.Critical, "The runtime reports NetworkReady=false (typically: CNI not initialised)."),
+        new(FindingCodes.ContainerCrashLoop, "containerd", Severity.Warning, "A container keeps restarting and its last exit was non-zero."),
+        new(FindingCodes.ContainerOomKilled, "containerd", Severity.Warning, "A container was killed for exceeding its memory limit (joined with the kernel's OOM kill when both are seen)."),
+        new(FindingCodes.SandboxNotReady, "containerd", Severity.Warning, "A pod's newest sandbox, already re-created by the kubelet, is not ready."),
+        new(FindingCodes.ImageFsPressure, "containerd", Severity.Warning, "The runtime's image filesystem is nearly full."),
+        new(FindingCodes.RuntimeApiSlow, "containerd", Severity.Warning, "A CRI call took longer than the threshold."),
         new("CONTAINERD_RESTARTS_FREQUENT", "containerd", Severity.Warning, "containerd started many times within a short window (from its journal)."),
 
         // dns
@@ -72,13 +72,13 @@ internal static class FindingCatalog
         new("DNS_NDOTS_AMPLIFICATION", "dns", Severity.Info, "Pods' ndots:5 and search list multiply the lookups for every external name."),
 
         // cni
-        new("CNI_CONFIG_MISSING", "cni", Severity.Critical, "No CNI configuration on a Kubernetes node."),
-        new("CNI_PLUGIN_MISSING", "cni", Severity.Critical, "A plugin binary the active CNI configuration needs is missing or not executable."),
-        new("CNI_CONFIG_INVALID", "cni", Severity.Warning, "A CNI configuration file is not valid (critical when no valid one is left)."),
-        new("CNI_IP_EXHAUSTION", "cni", Severity.Warning, "A pod address range is nearly (warning) or completely (critical) allocated."),
-        new("CNI_MTU_MISMATCH", "cni", Severity.Warning, "A pod-side interface or the CNI config has a larger MTU than the node's primary interface allows."),
-        new("NIC_ERRORS", "cni", Severity.Warning, "An interface has errors or drops above the threshold share of its packets."),
-        new("IPTABLES_RULES_EXCESSIVE", "cni", Severity.Warning, "The node has more packet-filter rules than the threshold."),
+        new(FindingCodes.CniConfigMissing, "cni", Severity.Critical, "No CNI configuration on a Kubernetes node."),
+        new(FindingCodes.CniPluginMissing, "cni", Severity.Critical, "A plugin binary the active CNI configuration needs is missing or not executable."),
+        new(FindingCodes.CniConfigInvalid, "cni", Severity.Warning, "A CNI configuration file is not valid (critical when no valid one is left)."),
+        new(FindingCodes.CniIpExhaustion, "cni", Severity.Warning, "A pod address range is nearly (warning) or completely (critical) allocated."),
+        new(FindingCodes.CniMtuMismatch, "cni", Severity.Warning, "A pod-side interface or the CNI config has a larger MTU than the node's primary interface allows."),
+        new(FindingCodes.NicErrors, "cni", Severity.Warning, "An interface has errors or drops above the threshold share of its packets."),
+        new(FindingCodes.IptablesRulesExcessive, "cni", Severity.Warning, "The node has more packet-filter rules than the threshold."),
     ];
 
     private static readonly FrozenDictionary<string, FindingDefinition> ByCode = All.ToFrozenDictionary(d => d.Code, StringComparer.Ordinal);

@@ -31,7 +31,7 @@ internal static class NodeAnalyzer
     internal static List<(string Collector, Observation Observation)> JoinOomKills(List<(string Collector, Observation Observation)> observations)
     {
         observations = observations
-            .Where(x => !(x.Observation.Code == "CONTAINER_OOMKILLED" && x.Observation.Attributes.ContainsKey(ConfirmByKernel)
+            .Where(x => !(x.Observation.Code == FindingCodes.ContainerOomKilled && x.Observation.Attributes.ContainsKey(ConfirmByKernel)
                           && !(x.Observation.Attributes.TryGetValue("containerId", out var id) && observations.Any(k => IsKernelKillOf(k.Observation, id)))))
             .ToList();
         var kernelKills = observations
@@ -47,7 +47,7 @@ internal static class NodeAnalyzer
         var result = new List<(string, Observation)>(observations.Count);
         foreach (var (collector, observation) in observations)
         {
-            if (observation.Code == "CONTAINER_OOMKILLED"
+            if (observation.Code == FindingCodes.ContainerOomKilled
                 && observation.Attributes.TryGetValue("containerId", out var id)
                 && kernelKills.TryGetValue(id, out var kills))
             {

@@ -15,4 +15,23 @@ internal static class FindingCodes
     public const string ConntrackNearLimit = "CONNTRACK_NEAR_LIMIT";
     public const string FsReadOnlyMount = "FS_READONLY_MOUNT";
     public const string ClockUnsynced = "CLOCK_UNSYNCED";
+
+    // containerd (CRI)
+    public const string RuntimeUnreachable = "RUNTIME_UNREACHABLE";
+    public const string RuntimeNotReady = "RUNTIME_NOT_READY";
+    public const string RuntimeNetworkNotReady = "RUNTIME_NETWORK_NOT_READY";
+    public const string ContainerCrashLoop = "CONTAINER_CRASHLOOP";
+    public const string ContainerOomKilled = "CONTAINER_OOMKILLED";
+    public const string SandboxNotReady = "SANDBOX_NOT_READY";
+    public const string ImageFsPressure = "IMAGEFS_PRESSURE";
+    public const string RuntimeApiSlow = "RUNTIME_API_SLOW";
+
+    // cni
+    public const string CniConfigMissing = "CNI_CONFIG_MISSING";
+    public const string CniConfigInvalid = "CNI_CONFIG_INVALID";
+    public const string CniPluginMissing = "CNI_PLUGIN_MISSING";
+    public const string CniIpExhaustion = "CNI_IP_EXHAUSTION";
+    public const string CniMtuMismatch = "CNI_MTU_MISMATCH";
+    public const string NicErrors = "NIC_ERRORS";
+    public const string IptablesRulesExcessive = "IPTABLES_RULES_EXCESSIVE";
 }

@@ -45,6 +45,16 @@ internal static class Observations
         };
     }
 
+    /// <summary>Reports what a rule returned, if anything.</summary>
+    public static void Report(CollectionContext context, Observation? observation)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (observation is not null)
+        {
+            context.Output.Report(observation);
+        }
+    }
+
     /// <summary>The node itself as a finding's subject.</summary>
     public static FindingSubject Node(CollectionContext context)
     {

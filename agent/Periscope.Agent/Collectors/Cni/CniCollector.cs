@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection.Node;
+using Periscope.Agent.Collectors.Cni.Rules;
 using Periscope.Agent.Collection;
 using Periscope.Bundle.Facts;
 using Periscope.Bundle;
@@ -42,8 +43,6 @@ internal sealed class CniCollector(IOptions<CniCollectorOptions> options) : ICol
     {
         ArgumentNullException.ThrowIfNull(context);
         var o = options.Value;
-        var now = context.Time.GetUtcNow();
-        var node = new FindingSubject(SubjectKind.Node, context.NodeName);
         var isNode = KubernetesNode.Is(context.Host, o.KubeletConfigPath);
 
         var configs = await CniConfigs.ReadAsync(context.Host, o.ConfDirectory, cancellationToken);
@@ -56,32 +55,10 @@ internal sealed class CniCollector(IOptions<CniCollectorOptions> options) : ICol
         string? skipped = isNode ? null : "not a Kubernetes node (no kubelet config or process): a missing CNI config or plugin is not a fault here";
         foreach (var invalid in configs.Where(c => !c.Valid))
         {
-            context.Output.Report(new Observation
-            {
-                Code = "CNI_CONFIG_INVALID",
-                Severity = active is null && isNode ? Severity.Critical : Severity.Warning,
-                Title = $"CNI config {invalid.Facts.File} is not valid",
-                Detail = active is null
-                    ? $"{invalid.Facts.Error}. No valid CNI config is left: the runtime reports NetworkReady=false and no pod can get a network."
-                    : $"{invalid.Facts.Error}. The runtime skips it; the active network is {active.Facts.File}.",
-                Subject = new FindingSubject(SubjectKind.File, $"{o.ConfDirectory}/{invalid.Facts.File}"),
-                Attributes = new Dictionary<string, string> { ["error"] = invalid.Facts.Error ?? string.Empty },
-                Time = now,
-            });
+            context.Output.Report(CniConfigInvalidRule.Of(context, o.ConfDirectory, invalid.Facts, active?.Facts, isNode));
         }
 
-        if (configs.Count == 0 && isNode)
-        {
-            context.Output.Report(new Observation
-            {
-                Code = "CNI_CONFIG_MISSING",
-                Severity = Severity.Critical,
-                Title = $"No CNI config in {o.ConfDirectory}",
-                Detail = "Without a network configuration the runtime reports NetworkReady=false, the node stays NotReady and no pod can start.",
-                Subject = new FindingSubject(SubjectKind.File, o.ConfDirectory),
-                Time = now,
-            });
-        }
+        Observations.Report(context, CniConfigMissingRule.Check(context, o.ConfDirectory, configs.Count, isNode));
 
         var plugins = new List<CniPluginFacts>();
         if (active is not null)
@@ -90,56 +67,24 @@ internal sealed class CniCollector(IOptions<CniCollectorOptions> options) : ICol
             {
                 var plugin = FindPlugin(context.Host, o, type);
                 plugins.Add(plugin);
-                if (isNode && (plugin.Path is null || !plugin.Executable))
-                {
-                    context.Output.Report(new Observation
-                    {
-                        Code = "CNI_PLUGIN_MISSING",
-                        Severity = Severity.Critical,
-                        Title = plugin.Path is null ? $"CNI plugin {type} is missing" : $"CNI plugin {type} is not executable",
-                        Detail = $"The active network {active.Facts.Name} ({active.Facts.File}) needs {type}; looked in {string.Join(", ", o.BinDirectories)}. Every pod sandbox fails to start.",
-                        Subject = new FindingSubject(SubjectKind.File, plugin.Path ?? $"{o.BinDirectories.FirstOrDefault()}/{type}"),
-                        Attributes = new Dictionary<string, string> { ["plugin"] = type, ["config"] = active.Facts.File },
-                        Time = now,
-                    });
-                }
+                Observations.Report(context, CniPluginMissingRule.Check(context, plugin, active.Facts, o.BinDirectories, isNode));
             }
         }
 
         var ipam = await ReadIpamAsync(context, o, active, cancellationToken);
-        foreach (var range in ipam.Where(r => r.Usable > 0))
+        foreach (var range in ipam)
         {
-            var percent = 100.0 * range.Allocated / range.Usable;
-            if (percent < o.IpExhaustionWarningPercent)
-            {
-                continue;
-            }
-
-            var full = range.Allocated >= range.Usable;
-            context.Output.Report(new Observation
-            {
-                Code = "CNI_IP_EXHAUSTION",
-                Severity = full ? Severity.Critical : Severity.Warning,
-                Title = full ? $"Pod range {range.Range} is full" : $"Pod range {range.Range} is {percent:0} % allocated",
-                Detail = $"{range.Allocated} of {range.Usable} usable addresses allocated ({range.Source}, network {range.Network}). " +
-                         (full ? "New pods on this node fail with 'no IP addresses available'." : "New pods will soon fail to get an address."),
-                Subject = new FindingSubject(SubjectKind.Node, $"{context.NodeName}/{range.Range}"),
-                Attributes = new Dictionary<string, string>
-                {
-                    ["source"] = range.Source,
-                    ["network"] = range.Network,
-                    ["allocated"] = range.Allocated.ToString(CultureInfo.InvariantCulture),
-                    ["usable"] = range.Usable.ToString(CultureInfo.InvariantCulture),
-                },
-                Time = now,
-            });
+            Observations.Report(context, CniIpExhaustionRule.Check(context, range, o));
         }
 
         var interfaces = await NodeNetwork.ReadInterfacesAsync(context.Host, cancellationToken);
         var (routes, routeCount) = await ReadRoutesAsync(context, cancellationToken);
         var primary = routes.Where(r => r.Family == "ipv4" && r.Destination == "0.0.0.0/0").OrderBy(r => r.Metric).FirstOrDefault()?.Interface;
-        CheckMtu(context, interfaces, primary, active, now);
-        CheckNicErrors(context, o, interfaces, now);
+        foreach (var mismatch in CniMtuMismatchRule.Check(context, interfaces, primary, active))
+        {
+            context.Output.Report(mismatch);
+        }
+        CheckNicErrors(context, o, interfaces);
 
         var rules = new List<RuleCountFacts>();
         string? iptablesBinary = null;
@@ -165,21 +110,7 @@ internal sealed class CniCollector(IOptions<CniCollectorOptions> options) : ICol
             }
         }
 
-        var iptables = rules.Where(r => r.Tool != "nft" && r.Outcome is "ok" or "output-capped").ToList();
-        var total = iptables.Count > 0 ? iptables.Sum(r => r.Total) : rules.Where(r => r.Tool == "nft").Sum(r => r.Total);
-        if (total > o.RulesThreshold)
-        {
-            context.Output.Report(new Observation
-            {
-                Code = "IPTABLES_RULES_EXCESSIVE",
-                Severity = Severity.Warning,
-                Title = $"{total:N0} packet-filter rules on the node",
-                Detail = $"More than {o.RulesThreshold:N0} rules ({string.Join(", ", rules.Where(r => r.Total > 0).Select(r => $"{r.Tool}: {r.Total:N0}"))}): rule updates by kube-proxy take seconds and packet processing slows.",
-                Subject = node,
-                Attributes = new Dictionary<string, string> { ["rules"] = total.ToString(CultureInfo.InvariantCulture) },
-                Time = now,
-            });
-        }
+        Observations.Report(context, IptablesRulesExcessiveRule.Check(context, rules, o));
 
         context.Output.SetFacts(new CniFacts
         {
@@ -279,69 +210,11 @@ internal sealed class CniCollector(IOptions<CniCollectorOptions> options) : ICol
         return (routes.Take(NodeNetwork.MaxRoutes).ToList(), routes.Count);
     }
 
-    /// <summary>
-    /// CNI_MTU_MISMATCH: an interface carrying pod traffic, or the active config's <c>mtu</c>, larger than the primary
-    /// interface's MTU (tunnels need 50 bytes of room for their headers): large packets are dropped or fragmented.
-    /// </summary>
-    private static void CheckMtu(CollectionContext context, IReadOnlyList<InterfaceFacts> interfaces, string? primaryName, CniConfig? active, DateTimeOffset now)
+    private static void CheckNicErrors(CollectionContext context, CniCollectorOptions o, IReadOnlyList<InterfaceFacts> interfaces)
     {
-        const int TunnelOverhead = 50;
-        if (interfaces.FirstOrDefault(i => i.Name == primaryName) is not { Mtu: { } primary })
+        foreach (var nic in interfaces)
         {
-            return;
-        }
-
-        var offenders = interfaces
-            .Where(i => i.Mtu is { } mtu && NodeNetwork.CarriesPods(i.Name) && mtu > (NodeNetwork.IsTunnel(i.Name) ? primary - TunnelOverhead : primary))
-            .Select(i => (Name: i.Name, Mtu: i.Mtu!.Value, Source: "interface"))
-            .ToList();
-        offenders.AddRange((active?.Plugins ?? []).Where(p => p.Mtu > primary).Select(p => (Name: $"{active!.Facts.File}:{p.Type}", Mtu: p.Mtu!.Value, Source: "config")));
-        foreach (var (name, mtu, source) in offenders)
-        {
-            context.Output.Report(new Observation
-            {
-                Code = "CNI_MTU_MISMATCH",
-                Severity = Severity.Warning,
-                Title = $"{name} has MTU {mtu}, above the primary interface {primaryName}'s {primary}",
-                Detail = $"Pod packets larger than the path allows are dropped or fragmented: connections hang on large transfers (TLS handshakes, image pulls) while small requests work.",
-                Subject = new FindingSubject(source == "interface" ? SubjectKind.Interface : SubjectKind.File, name),
-                Attributes = new Dictionary<string, string>
-                {
-                    ["mtu"] = mtu.ToString(CultureInfo.InvariantCulture),
-                    ["primaryInterface"] = primaryName!,
-                    ["primaryMtu"] = primary.ToString(CultureInfo.InvariantCulture),
-                },
-                Time = now,
-            });
-        }
-    }
-
-    private static void CheckNicErrors(CollectionContext context, CniCollectorOptions o, IReadOnlyList<InterfaceFacts> interfaces, DateTimeOffset now)
-    {
-        foreach (var nic in interfaces.Where(i => i.Name != "lo"))
-        {
-            var packets = nic.RxPackets + nic.TxPackets;
-            var bad = nic.RxErrors + nic.TxErrors + nic.RxDropped + nic.TxDropped;
-            if (packets < o.NicMinPackets || bad <= packets * o.NicErrorRatio)
-            {
-                continue;
-            }
-
-            context.Output.Report(new Observation
-            {
-                Code = "NIC_ERRORS",
-                Severity = Severity.Warning,
-                Title = $"{nic.Name}: {100.0 * bad / packets:0.##} % of packets had errors or were dropped",
-                Detail = $"rx errors {nic.RxErrors}, tx errors {nic.TxErrors}, rx dropped {nic.RxDropped}, tx dropped {nic.TxDropped} of {packets} packets since the interface came up.",
-                Subject = new FindingSubject(SubjectKind.Interface, nic.Name),
-                Attributes = new Dictionary<string, string>
-                {
-                    ["errors"] = (nic.RxErrors + nic.TxErrors).ToString(CultureInfo.InvariantCulture),
-                    ["dropped"] = (nic.RxDropped + nic.TxDropped).ToString(CultureInfo.InvariantCulture),
-                    ["packets"] = packets.ToString(CultureInfo.InvariantCulture),
-                },
-                Time = now,
-            });
+            Observations.Report(context, NicErrorsRule.Check(context, nic, o));
         }
     }
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Collection.Node;
 using Periscope.Agent.Collectors.Containerd.Cri;
+using Periscope.Agent.Collectors.Containerd.Rules;
 using Periscope.Bundle;
 using Periscope.Bundle.Facts;
 
@@ -89,18 +90,9 @@ internal sealed partial class ContainerdCollector(IOptions<ContainerdCollectorOp
         ReportContainers(context, containers, o);
         ReportSandboxes(context, sandboxes);
         await WriteLogTailsAsync(context, containers, o, cancellationToken);
-        foreach (var call in cri.Calls.Where(c => c.DurationMs > o.SlowCallThreshold.TotalMilliseconds))
+        foreach (var call in cri.Calls)
         {
-            context.Output.Report(new Observation
-            {
-                Code = "RUNTIME_API_SLOW",
-                Severity = Severity.Warning,
-                Title = $"CRI call {call.Method} took {call.DurationMs / 1000:0.0} s",
-                Detail = $"{call.Method} answered after {call.DurationMs:0} ms (threshold {o.SlowCallThreshold.TotalMilliseconds:0} ms); outcome {call.Outcome}.",
-                Subject = server,
-                Attributes = new Dictionary<string, string> { ["method"] = call.Method, ["durationMs"] = call.DurationMs.ToString("0", CultureInfo.InvariantCulture) },
-                Time = context.Time.GetUtcNow(),
-            });
+            Observations.Report(context, RuntimeApiSlowRule.Check(context, server, call, o));
         }
 
         var v = version.Response!;
@@ -138,30 +130,9 @@ internal sealed partial class ContainerdCollector(IOptions<ContainerdCollectorOp
         await WriteJsonAsync(context, "status.json", response, cancellationToken);
 
         var conditions = response.Status?.Conditions.Select(c => new RuntimeConditionFacts(c.Type, c.Status, Empty(c.Reason), Empty(c.Message))).ToList() ?? [];
-        foreach (var condition in conditions.Where(c => !c.Status))
+        foreach (var condition in conditions)
         {
-            var (code, title) = condition.Type switch
-            {
-                "RuntimeReady" => ("RUNTIME_NOT_READY", "The container runtime is not ready"),
-                "NetworkReady" => ("RUNTIME_NETWORK_NOT_READY", "The container runtime's network is not ready"),
-                _ => (null, null),
-            };
-            if (code is null)
-            {
-                continue;
-            }
-
-            context.Output.Report(new Observation
-            {
-                Code = code,
-                Severity = Severity.Critical,
-                Title = $"{title}: {condition.Reason ?? "no reason given"}",
-                Detail = $"{condition.Type}=false reason={condition.Reason} message={condition.Message}",
-                Subject = server,
-                Attributes = new Dictionary<string, string> { ["condition"] = condition.Type, ["reason"] = condition.Reason ?? string.Empty, ["message"] = condition.Message ?? string.Empty },
-                Time = context.Time.GetUtcNow(),
-                Evidence = new EvidenceReference(context.Output.BundlePath("status.json"), null),
-            });
+            Observations.Report(context, RuntimeConditionRule.Check(context, server, condition));
         }
 
         return conditions;
@@ -307,26 +278,7 @@ internal sealed partial class ContainerdCollector(IOptions<ContainerdCollectorOp
             var mountpoint = fs.FsId?.Mountpoint ?? string.Empty;
             var usage = mountpoint.Length > 0 && context.Host.DirectoryExists(mountpoint) ? context.Host.GetUsage(mountpoint, out _) : null;
             facts.Add(new ImageFsFacts(mountpoint, (long?)fs.UsedBytes?.Value, (long?)fs.InodesUsed?.Value, usage?.SizeBytes, usage?.AvailableBytes));
-            if (usage is { SizeBytes: > 0 } && 100.0 * usage.AvailableBytes / usage.SizeBytes < o.ImageFsAvailableThresholdPercent)
-            {
-                var percent = 100.0 * usage.AvailableBytes / usage.SizeBytes;
-                context.Output.Report(new Observation
-                {
-                    Code = "IMAGEFS_PRESSURE",
-                    Severity = Severity.Warning,
-                    Title = "The runtime's image filesystem is nearly full",
-                    Detail = $"{mountpoint}: {percent:0.#}% free (threshold {o.ImageFsAvailableThresholdPercent}%); images use {fs.UsedBytes?.Value} bytes.",
-                    Subject = new FindingSubject(SubjectKind.File, mountpoint),
-                    Attributes = new Dictionary<string, string>
-                    {
-                        ["availableBytes"] = usage.AvailableBytes.ToString(CultureInfo.InvariantCulture),
-                        ["sizeBytes"] = usage.SizeBytes.ToString(CultureInfo.InvariantCulture),
-                        ["server"] = server.Id,
-                    },
-                    Time = context.Time.GetUtcNow(),
-                    Evidence = new EvidenceReference(context.Output.BundlePath("imagefs.json"), null),
-                });
-            }
+            Observations.Report(context, ImageFsPressureRule.Check(context, server, mountpoint, fs.UsedBytes?.Value, usage, o));
         }
 
         return facts;
@@ -338,79 +290,19 @@ internal sealed partial class ContainerdCollector(IOptions<ContainerdCollectorOp
         foreach (var group in containers.Where(c => c.Pod is not null).GroupBy(c => (c.Namespace, c.Pod, c.Name)))
         {
             var attempts = group.OrderByDescending(c => c.Attempt).ThenByDescending(c => c.StartedAt).ToList();
-            var latest = attempts[0];
-            var subject = new FindingSubject(SubjectKind.Container, $"{latest.Namespace}/{latest.Pod}/{latest.Name}");
-            var lastExit = attempts.FirstOrDefault(c => c.State == "exited");
-            if (latest.RestartCount >= o.CrashLoopRestarts && lastExit is { ExitCode: not 0 and not null })
+            Observations.Report(context, ContainerCrashLoopRule.Check(context, attempts, o));
+            foreach (var killed in ContainerOomKilledRule.Check(context, attempts))
             {
-                context.Output.Report(new Observation
-                {
-                    Code = "CONTAINER_CRASHLOOP",
-                    Severity = Severity.Warning,
-                    Title = $"{latest.Namespace}/{latest.Pod}/{latest.Name} is crash-looping",
-                    Detail = $"Restarted {latest.RestartCount} times; last exit code {lastExit.ExitCode} ({lastExit.Reason ?? "no reason"}).",
-                    Subject = subject,
-                    Attributes = ContainerAttributes(latest, lastExit),
-                    Time = lastExit.FinishedAt ?? context.Time.GetUtcNow(),
-                    Evidence = new EvidenceReference(context.Output.BundlePath("containers.json"), null),
-                });
-            }
-
-            // An OOM kill the runtime recorded; or a SIGKILL exit (137) it did not call one — containerd can handle the exit
-            // before the cgroup's OOM event — which stands only if the kernel's OOM kill of this container confirms it.
-            foreach (var killed in attempts.Where(c => c.Reason == "OOMKilled" || (c.State == "exited" && c.ExitCode == 137)))
-            {
-                var recorded = killed.Reason == "OOMKilled";
-                var attributes = ContainerAttributes(killed, killed);
-                if (!recorded)
-                {
-                    attributes[Observation.ConfirmByKernelAttribute] = "true";
-                }
-
-                context.Output.Report(new Observation
-                {
-                    Code = "CONTAINER_OOMKILLED",
-                    Severity = Severity.Warning,
-                    Title = $"{killed.Namespace}/{killed.Pod}/{killed.Name} was OOM-killed",
-                    Detail = recorded
-                        ? $"Attempt {killed.Attempt} ended with exit code {killed.ExitCode}, reason OOMKilled."
-                        : $"Attempt {killed.Attempt} ended with exit code 137 (killed), reason {killed.Reason ?? "none"}: the runtime did not record the OOM kill.",
-                    Subject = subject,
-                    Attributes = attributes,
-                    Time = killed.FinishedAt ?? context.Time.GetUtcNow(),
-                    Evidence = new EvidenceReference(context.Output.BundlePath("containers.json"), null),
-                });
+                context.Output.Report(killed);
             }
         }
     }
 
     private static void ReportSandboxes(CollectionContext context, List<SandboxFacts> sandboxes)
     {
-        // A pod's old sandboxes stay NotReady until garbage-collected, and so do finished pods': only the newest
-        // sandbox of a pod that the kubelet already had to re-create (attempt > 0) says something is wrong.
         foreach (var pod in sandboxes.GroupBy(s => s.Uid))
         {
-            var newest = pod.OrderByDescending(s => s.Attempt).ThenByDescending(s => s.CreatedAt).First();
-            if (newest.State == "notready" && newest.Attempt > 0)
-            {
-                context.Output.Report(new Observation
-                {
-                    Code = "SANDBOX_NOT_READY",
-                    Severity = Severity.Warning,
-                    Title = $"Pod sandbox of {newest.Namespace}/{newest.Pod} is not ready",
-                    Detail = $"The newest sandbox (attempt {newest.Attempt}) is NotReady.",
-                    Subject = new FindingSubject(SubjectKind.Pod, newest.Uid),
-                    Attributes = new Dictionary<string, string>
-                    {
-                        ["namespace"] = newest.Namespace,
-                        ["pod"] = newest.Pod,
-                        ["sandboxId"] = newest.Id,
-                        ["attempt"] = newest.Attempt.ToString(CultureInfo.InvariantCulture),
-                    },
-                    Time = newest.CreatedAt,
-                    Evidence = new EvidenceReference(context.Output.BundlePath("sandboxes.json"), null),
-                });
-            }
+            Observations.Report(context, SandboxNotReadyRule.Check(context, pod));
         }
     }
 
@@ -437,56 +329,8 @@ internal sealed partial class ContainerdCollector(IOptions<ContainerdCollectorOp
         }
     }
 
-    private static Dictionary<string, string> ContainerAttributes(ContainerFacts latest, ContainerFacts exit)
-    {
-        var attributes = new Dictionary<string, string>
-        {
-            ["namespace"] = latest.Namespace ?? string.Empty,
-            ["pod"] = latest.Pod ?? string.Empty,
-            ["container"] = latest.Name,
-            ["containerId"] = exit.Id,
-            ["attempt"] = exit.Attempt.ToString(CultureInfo.InvariantCulture),
-        };
-        if (latest.PodUid is not null)
-        {
-            attributes["podUid"] = latest.PodUid;
-        }
-
-        if (latest.RestartCount is { } restarts)
-        {
-            attributes["restartCount"] = restarts.ToString(CultureInfo.InvariantCulture);
-        }
-
-        if (exit.ExitCode is { } code)
-        {
-            attributes["exitCode"] = code.ToString(CultureInfo.InvariantCulture);
-        }
-
-        if (exit.Reason is not null)
-        {
-            attributes["reason"] = exit.Reason;
-        }
-
-        return attributes;
-    }
-
     private static void Unreachable(CollectionContext context, FindingSubject server, string how, string detail)
-        => context.Output.Report(new Observation
-        {
-            Code = "RUNTIME_UNREACHABLE",
-            Severity = Severity.Critical,
-            Title = how switch
-            {
-                "socket-missing" => "The container runtime socket is missing",
-                "refused" => "The container runtime refused the connection",
-                "timed-out" => "The container runtime did not answer in time",
-                _ => "The container runtime could not be reached",
-            },
-            Detail = detail,
-            Subject = server,
-            Attributes = new Dictionary<string, string> { ["reachability"] = how },
-            Time = context.Time.GetUtcNow(),
-        });
+        => context.Output.Report(RuntimeUnreachableRule.Of(context, server, how, detail));
 
     private static Task WriteJsonAsync(CollectionContext context, string name, IMessage message, CancellationToken cancellationToken)
         => context.Output.WriteTextAsync(name, JsonFormatter.Default.Format(message) + "\n", cancellationToken);

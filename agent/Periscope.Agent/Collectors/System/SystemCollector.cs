@@ -138,7 +138,7 @@ internal sealed partial class SystemCollector(
             return null;
         }
 
-        Report(context, MemoryPressureRule.Check(context, available, total, o));
+        Observations.Report(context, MemoryPressureRule.Check(context, available, total, o));
 
         return new MemoryFacts(total.Bytes, available.Bytes);
     }
@@ -155,7 +155,7 @@ internal sealed partial class SystemCollector(
         // Every thread holds a pid; the kubelet takes the smaller of pid_max and threads-max as the limit.
         var limit = Math.Min(pidMax ?? long.MaxValue, threadsMax ?? long.MaxValue);
         var facts = new PidFacts(load.Threads, pidMax, threadsMax, limit);
-        Report(context, PidPressureRule.Check(context, load.Threads, limit, o));
+        Observations.Report(context, PidPressureRule.Check(context, load.Threads, limit, o));
 
         return facts;
     }
@@ -171,7 +171,7 @@ internal sealed partial class SystemCollector(
         }
 
         await context.Output.WriteTextAsync("conntrack", $"nf_conntrack_count {count}\nnf_conntrack_max {max}\n", cancellationToken);
-        Report(context, ConntrackNearLimitRule.Check(context, count, max, o));
+        Observations.Report(context, ConntrackNearLimitRule.Check(context, count, max, o));
 
         return new ConntrackFacts(count, max);
     }
@@ -299,7 +299,7 @@ internal sealed partial class SystemCollector(
                 : $"{service} keeps the kernel clock synchronised (adjtimex)",
             MaxErrorMicroseconds = state.MaxErrorMicroseconds,
         };
-        Report(context, ClockUnsyncedRule.Check(context, service, state, facts.Detail));
+        Observations.Report(context, ClockUnsyncedRule.Check(context, service, state, facts.Detail));
 
         return facts;
     }
@@ -342,14 +342,6 @@ internal sealed partial class SystemCollector(
         catch (IOException)
         {
             return path;
-        }
-    }
-
-    private static void Report(CollectionContext context, Observation? observation)
-    {
-        if (observation is not null)
-        {
-            context.Output.Report(observation);
         }
     }
 

@@ -1,13 +1,9 @@
 using System.Globalization;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Collection.Node;
 using Periscope.Agent.Collectors.System;
 using Periscope.Agent.Collectors.System.Rules;
-using Periscope.Agent.Redaction;
 using Periscope.Bundle;
-using Periscope.Testing;
 using Xunit;
 
 namespace Periscope.Agent.Tests.Collectors.System;
@@ -18,34 +14,21 @@ namespace Periscope.Agent.Tests.Collectors.System;
 /// </summary>
 public sealed class SystemRuleTests : IDisposable
 {
-    private static readonly DateTimeOffset Now = new(2026, 12, 4, 10, 0, 0, TimeSpan.Zero);
-    private readonly TempDirectory _staging = new();
-    private readonly CollectionContext _context;
+    private static readonly DateTimeOffset Now = RuleContext.Now;
+    private readonly RuleContext _rules = new("system");
     private readonly SystemCollectorOptions _options = new();
 
-    public SystemRuleTests()
-    {
-        _context = new CollectionContext
-        {
-            Host = new HostRoot(_staging.Path),
-            Commands = new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance),
-            Output = new CollectorOutput("system", _staging.Path, 1024, Redactor.Default),
-            NodeName = "node-7",
-            Since = Now.AddHours(-1),
-            Until = Now,
-            Time = new FakeTimeProvider(Now),
-        };
-    }
+    private CollectionContext Context => _rules.Context;
 
-    public void Dispose() => _staging.Dispose();
+    public void Dispose() => _rules.Dispose();
 
     [Fact]
     public void MemoryPressure_BelowTheThreshold_IsCriticalOnTheNodeWithTheMeminfoLine()
     {
         var threshold = _options.MemoryAvailableThresholdBytes;
 
-        var at = MemoryPressureRule.Check(_context, (threshold, 3), (8L << 30, 1), _options);
-        var below = MemoryPressureRule.Check(_context, (threshold - 1, 3), (8L << 30, 1), _options);
+        var at = MemoryPressureRule.Check(Context, (threshold, 3), (8L << 30, 1), _options);
+        var below = MemoryPressureRule.Check(Context, (threshold - 1, 3), (8L << 30, 1), _options);
 
         Assert.Null(at);
         Assert.NotNull(below);
@@ -61,9 +44,9 @@ public sealed class SystemRuleTests : IDisposable
     [Fact]
     public void PidPressure_FewerIdsLeftThanTheThreshold_NamesUseAndLimit()
     {
-        Assert.Null(PidPressureRule.Check(_context, inUse: 900, limit: 1000, _options)); // 10 % left: not below 10 %
+        Assert.Null(PidPressureRule.Check(Context, inUse: 900, limit: 1000, _options)); // 10 % left: not below 10 %
 
-        var observation = PidPressureRule.Check(_context, inUse: 901, limit: 1000, _options);
+        var observation = PidPressureRule.Check(Context, inUse: 901, limit: 1000, _options);
 
         Assert.NotNull(observation);
         Assert.Equal(FindingCodes.PidPressure, observation.Code);
@@ -77,9 +60,9 @@ public sealed class SystemRuleTests : IDisposable
     [Fact]
     public void ConntrackNearLimit_AtTheThreshold_IsAWarning()
     {
-        Assert.Null(ConntrackNearLimitRule.Check(_context, count: 899, max: 1000, _options));
+        Assert.Null(ConntrackNearLimitRule.Check(Context, count: 899, max: 1000, _options));
 
-        var observation = ConntrackNearLimitRule.Check(_context, count: 900, max: 1000, _options);
+        var observation = ConntrackNearLimitRule.Check(Context, count: 900, max: 1000, _options);
 
         Assert.NotNull(observation);
         Assert.Equal(FindingCodes.ConntrackNearLimit, observation.Code);
@@ -94,10 +77,10 @@ public sealed class SystemRuleTests : IDisposable
         var readOnly = new ProcParsers.MountEntry("/dev/sdb1", "/var/lib/kubelet", "ext4", ["ro", "relatime"], 12);
         var readWrite = readOnly with { Options = ["rw"] };
 
-        Assert.Null(ReadOnlyMountRule.Check(_context, "/var/lib/kubelet", "nodefs", exists: true, readWrite));
-        Assert.Null(ReadOnlyMountRule.Check(_context, "/var/lib/kubelet", "nodefs", exists: false, readOnly));
-        Assert.Null(ReadOnlyMountRule.Check(_context, "/var/lib/kubelet", "nodefs", exists: true, mount: null));
-        var observation = ReadOnlyMountRule.Check(_context, "/var/lib/kubelet", "nodefs", exists: true, readOnly);
+        Assert.Null(ReadOnlyMountRule.Check(Context, "/var/lib/kubelet", "nodefs", exists: true, readWrite));
+        Assert.Null(ReadOnlyMountRule.Check(Context, "/var/lib/kubelet", "nodefs", exists: false, readOnly));
+        Assert.Null(ReadOnlyMountRule.Check(Context, "/var/lib/kubelet", "nodefs", exists: true, mount: null));
+        var observation = ReadOnlyMountRule.Check(Context, "/var/lib/kubelet", "nodefs", exists: true, readOnly);
 
         Assert.NotNull(observation);
         Assert.Equal(FindingCodes.FsReadOnlyMount, observation.Code);
@@ -112,8 +95,8 @@ public sealed class SystemRuleTests : IDisposable
         var tenPercentFree = new FileSystemUsage(SizeBytes: 1000, AvailableBytes: 100, Inodes: 0, InodesFree: 0);
         var justBelow = tenPercentFree with { AvailableBytes = 99 };
 
-        Assert.Null(DiskPressureRule.Check(_context, "/var/lib/kubelet", "nodefs", "/", tenPercentFree, _options.NodeFsAvailableThresholdPercent));
-        var observation = DiskPressureRule.Check(_context, "/var/lib/kubelet", "nodefs", "/", justBelow, _options.NodeFsAvailableThresholdPercent);
+        Assert.Null(DiskPressureRule.Check(Context, "/var/lib/kubelet", "nodefs", "/", tenPercentFree, _options.NodeFsAvailableThresholdPercent));
+        var observation = DiskPressureRule.Check(Context, "/var/lib/kubelet", "nodefs", "/", justBelow, _options.NodeFsAvailableThresholdPercent);
 
         Assert.NotNull(observation);
         Assert.Equal(FindingCodes.DiskPressure, observation.Code);
@@ -130,9 +113,9 @@ public sealed class SystemRuleTests : IDisposable
         var noTable = new FileSystemUsage(1000, 500, Inodes: 0, InodesFree: 0);
         var fivePercent = new FileSystemUsage(1000, 500, Inodes: 1000, InodesFree: 50);
 
-        Assert.Null(InodePressureRule.Check(_context, "/var/log", "logs", "/var", noTable, _options));
-        Assert.Null(InodePressureRule.Check(_context, "/var/log", "logs", "/var", fivePercent, _options));
-        var observation = InodePressureRule.Check(_context, "/var/log", "logs", "/var", fivePercent with { InodesFree = 49 }, _options);
+        Assert.Null(InodePressureRule.Check(Context, "/var/log", "logs", "/var", noTable, _options));
+        Assert.Null(InodePressureRule.Check(Context, "/var/log", "logs", "/var", fivePercent, _options));
+        var observation = InodePressureRule.Check(Context, "/var/log", "logs", "/var", fivePercent with { InodesFree = 49 }, _options);
 
         Assert.NotNull(observation);
         Assert.Equal(FindingCodes.InodePressure, observation.Code);
@@ -143,9 +126,9 @@ public sealed class SystemRuleTests : IDisposable
     [Fact]
     public void ClockUnsynced_OnlyWhenTheKernelSaysSo_CarriesTheServiceAndItsError()
     {
-        Assert.Null(ClockUnsyncedRule.Check(_context, "chronyd", new KernelClockState(false, 500), "detail"));
+        Assert.Null(ClockUnsyncedRule.Check(Context, "chronyd", new KernelClockState(false, 500), "detail"));
 
-        var observation = ClockUnsyncedRule.Check(_context, "chronyd", new KernelClockState(true, 16000000), "chronyd is running");
+        var observation = ClockUnsyncedRule.Check(Context, "chronyd", new KernelClockState(true, 16000000), "chronyd is running");
 
         Assert.NotNull(observation);
         Assert.Equal(FindingCodes.ClockUnsynced, observation.Code);
