@@ -39,10 +39,10 @@ internal static class FindingCatalog
         new("PROCESS_SEGFAULT", "kernel", Severity.Info, "A user process crashed with a segmentation fault."),
 
         // kubelet
-        new("KUBELET_NOT_RUNNING", "kubelet", Severity.Critical, "No kubelet process on a Kubernetes node."),
-        new("KUBELET_UNHEALTHY", "kubelet", Severity.Critical, "The kubelet's healthz does not answer 200."),
-        new("KUBELET_CERT_EXPIRING", "kubelet", Severity.Warning, "A kubelet certificate expires soon."),
-        new("KUBELET_CERT_EXPIRED", "kubelet", Severity.Critical, "A kubelet certificate has expired."),
+        new(FindingCodes.KubeletNotRunning, "kubelet", Severity.Critical, "No kubelet process on a Kubernetes node."),
+        new(FindingCodes.KubeletUnhealthy, "kubelet", Severity.Critical, "The kubelet's healthz does not answer 200."),
+        new(FindingCodes.KubeletCertExpiring, "kubelet", Severity.Warning, "A kubelet certificate expires soon."),
+        new(FindingCodes.KubeletCertExpired, "kubelet", Severity.Critical, "A kubelet certificate has expired."),
         new("KUBELET_RESTARTS_FREQUENT", "kubelet", Severity.Warning, "The kubelet started many times within a short window (from its journal)."),
         new("KUBELET_PLEG_UNHEALTHY", "kubelet", Severity.Warning, "The kubelet logged that its pod lifecycle event generator was not healthy."),
         new("KUBELET_SANDBOX_CREATE_FAILED", "kubelet", Severity.Warning, "The kubelet logged that it could not create a pod's sandbox."),
@@ -63,13 +63,13 @@ internal static class FindingCatalog
         new("CONTAINERD_RESTARTS_FREQUENT", "containerd", Severity.Warning, "containerd started many times within a short window (from its journal)."),
 
         // dns
-        new("DNS_NO_NAMESERVERS", "dns", Severity.Critical, "The node's resolv.conf is missing or names no name server."),
-        new("DNS_TIMEOUT", "dns", Severity.Critical, "A name server did not answer within the deadline."),
-        new("DNS_SERVFAIL", "dns", Severity.Critical, "A name server answered SERVFAIL."),
-        new("DNS_CLUSTER_NAME_FAILS", "dns", Severity.Critical, "Cluster DNS answered, but not with an address for kubernetes.default.svc.<clusterDomain>."),
-        new("DNS_SLOW", "dns", Severity.Warning, "A name server answered slower than the threshold."),
-        new("DNS_SEARCH_LIMITS", "dns", Severity.Warning, "The resolv.conf pods are built from has more search domains, search characters or name servers than are honoured."),
-        new("DNS_NDOTS_AMPLIFICATION", "dns", Severity.Info, "Pods' ndots:5 and search list multiply the lookups for every external name."),
+        new(FindingCodes.DnsNoNameservers, "dns", Severity.Critical, "The node's resolv.conf is missing or names no name server."),
+        new(FindingCodes.DnsTimeout, "dns", Severity.Critical, "A name server did not answer within the deadline."),
+        new(FindingCodes.DnsServfail, "dns", Severity.Critical, "A name server answered SERVFAIL."),
+        new(FindingCodes.DnsClusterNameFails, "dns", Severity.Critical, "Cluster DNS answered, but not with an address for kubernetes.default.svc.<clusterDomain>."),
+        new(FindingCodes.DnsSlow, "dns", Severity.Warning, "A name server answered slower than the threshold."),
+        new(FindingCodes.DnsSearchLimits, "dns", Severity.Warning, "The resolv.conf pods are built from has more search domains, search characters or name servers than are honoured."),
+        new(FindingCodes.DnsNdotsAmplification, "dns", Severity.Info, "Pods' ndots:5 and search list multiply the lookups for every external name."),
 
         // cni
         new(FindingCodes.CniConfigMissing, "cni", Severity.Critical, "No CNI configuration on a Kubernetes node."),

@@ -34,4 +34,19 @@ internal static class FindingCodes
     public const string CniMtuMismatch = "CNI_MTU_MISMATCH";
     public const string NicErrors = "NIC_ERRORS";
     public const string IptablesRulesExcessive = "IPTABLES_RULES_EXCESSIVE";
+
+    // kubelet
+    public const string KubeletNotRunning = "KUBELET_NOT_RUNNING";
+    public const string KubeletUnhealthy = "KUBELET_UNHEALTHY";
+    public const string KubeletCertExpiring = "KUBELET_CERT_EXPIRING";
+    public const string KubeletCertExpired = "KUBELET_CERT_EXPIRED";
+
+    // dns
+    public const string DnsNoNameservers = "DNS_NO_NAMESERVERS";
+    public const string DnsTimeout = "DNS_TIMEOUT";
+    public const string DnsServfail = "DNS_SERVFAIL";
+    public const string DnsClusterNameFails = "DNS_CLUSTER_NAME_FAILS";
+    public const string DnsSlow = "DNS_SLOW";
+    public const string DnsSearchLimits = "DNS_SEARCH_LIMITS";
+    public const string DnsNdotsAmplification = "DNS_NDOTS_AMPLIFICATION";
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection.Node;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Collectors.Dns.Rules;
 using Periscope.Bundle.Facts;
 using Periscope.Bundle;
 using YamlDotNet.Core;
@@ -58,22 +59,11 @@ internal sealed partial class DnsCollector(IOptions<DnsCollectorOptions> options
         // The file the kubelet hands to pods: its resolvConf setting, else /etc/resolv.conf.
         var podBase = cluster.ResolvConf == upstream?.Path ? upstream : cluster.ResolvConf == resolv.Path ? resolv : null;
         podBase ??= cluster.ResolvConf is { } other ? await ReadResolvConfAsync(context, other, "kubelet-resolv.conf", cancellationToken) : resolv;
-        CheckLimits(context, podBase);
-        CheckNdots(context, podBase, cluster);
+        Observations.Report(context, DnsSearchLimitsRule.Check(context, podBase));
+        Observations.Report(context, DnsNdotsAmplificationRule.Check(context, podBase, cluster.Servers.Count));
 
         var servers = Servers(resolv, upstream, cluster.Servers).Take(o.MaxServers).ToList();
-        if (servers.Count == 0)
-        {
-            context.Output.Report(new Observation
-            {
-                Code = "DNS_NO_NAMESERVERS",
-                Severity = Severity.Critical,
-                Title = resolv.Error is null ? $"{resolv.Path} names no name server" : $"{resolv.Path} cannot be read",
-                Detail = resolv.Error ?? "Without a nameserver line the node's resolver has nowhere to send queries: image pulls and pods using the node's DNS fail.",
-                Subject = new FindingSubject(SubjectKind.File, resolv.Path),
-                Time = context.Time.GetUtcNow(),
-            });
-        }
+        Observations.Report(context, DnsNoNameserversRule.Check(context, resolv, servers.Count));
 
         var probes = new List<DnsProbeFacts>();
         if (!context.Offline && servers.Count > 0)
@@ -82,7 +72,7 @@ internal sealed partial class DnsCollector(IOptions<DnsCollectorOptions> options
             foreach (var (server, serverProbes) in servers.Zip(results))
             {
                 probes.AddRange(serverProbes);
-                Evaluate(context, o, server, serverProbes);
+                Evaluate(context, o, serverProbes);
             }
         }
 
@@ -238,138 +228,18 @@ internal sealed partial class DnsCollector(IOptions<DnsCollectorOptions> options
         }
     }
 
-    private static void Evaluate(CollectionContext context, DnsCollectorOptions o, Server server, IReadOnlyList<DnsProbeFacts> probes)
+    private static void Evaluate(CollectionContext context, DnsCollectorOptions o, IReadOnlyList<DnsProbeFacts> probes)
     {
-        var subject = new FindingSubject(SubjectKind.Server, server.Address);
-        var now = context.Time.GetUtcNow();
-        var timedOut = probes.Where(p => p.Outcome == "timed-out").ToList();
-        if (timedOut.Count > 0)
+        Observations.Report(context, DnsTimeoutRule.Check(context, probes, o));
+        Observations.Report(context, DnsServfailRule.Check(context, probes));
+        Observations.Report(context, DnsClusterNameFailsRule.Check(context, probes));
+        foreach (var slow in DnsSlowRule.Check(context, probes, o))
         {
-            var all = timedOut.Count == probes.Count;
-            Report(context, "DNS_TIMEOUT", all ? Severity.Critical : Severity.Warning, subject, server, timedOut[0], now,
-                all ? $"Name server {server.Address} does not answer" : $"Name server {server.Address} does not answer for {timedOut[0].Name}",
-                $"{timedOut.Count} of {probes.Count} queries got no answer within {o.QueryTimeout.TotalMilliseconds:0} ms ({string.Join(", ", timedOut.Select(p => p.Name))}).");
-        }
-
-        var failed = probes.Where(p => p.Rcode == nameof(DnsResponseCode.ServerFailure)).ToList();
-        if (failed.Count > 0)
-        {
-            var all = failed.Count == probes.Count;
-            Report(context, "DNS_SERVFAIL", all ? Severity.Critical : Severity.Warning, subject, server, failed[0], now,
-                $"Name server {server.Address} answers SERVFAIL",
-                $"{failed.Count} of {probes.Count} queries answered SERVFAIL ({string.Join(", ", failed.Select(p => p.Name))}): the server cannot resolve them, typically because its own upstream fails.");
-        }
-
-        if (server.Role == "cluster-dns" && probes.Count > 0 && probes[0] is { Outcome: "answered" } clusterName
-            && clusterName.Rcode != nameof(DnsResponseCode.ServerFailure)
-            && (clusterName.Rcode != nameof(DnsResponseCode.NoError) || clusterName.Addresses.Count == 0))
-        {
-            Report(context, "DNS_CLUSTER_NAME_FAILS", Severity.Critical, subject, server, clusterName, now,
-                $"Cluster DNS {server.Address} cannot resolve {clusterName.Name.TrimEnd('.')}",
-                $"Answered {clusterName.Rcode} with {clusterName.Addresses.Count} addresses: pods cannot resolve cluster services through it (wrong clusterDomain, CoreDNS not serving the zone, or another server at this address).");
-        }
-
-        foreach (var slow in probes.Where(p => p.Outcome == "answered" && p.LatencyMs > o.SlowThreshold.TotalMilliseconds))
-        {
-            Report(context, "DNS_SLOW", Severity.Warning, subject, server, slow, now,
-                $"Name server {server.Address} took {slow.LatencyMs:0} ms to answer",
-                $"{slow.Name} answered in {slow.LatencyMs:0} ms (threshold {o.SlowThreshold.TotalMilliseconds:0} ms).");
+            context.Output.Report(slow);
         }
     }
 
-    private static void Report(CollectionContext context, string code, Severity severity, FindingSubject subject, Server server, DnsProbeFacts probe, DateTimeOffset now, string title, string detail)
-    {
-        context.Output.Report(new Observation
-        {
-            Code = code,
-            Severity = severity,
-            Title = title,
-            Detail = detail,
-            Subject = subject,
-            Attributes = new Dictionary<string, string>
-            {
-                ["role"] = server.Role,
-                ["name"] = probe.Name,
-                ["outcome"] = probe.Outcome,
-                ["rcode"] = probe.Rcode ?? string.Empty,
-                ["latencyMs"] = probe.LatencyMs.ToString("0", CultureInfo.InvariantCulture),
-            },
-            Time = now,
-        });
-    }
 
-    /// <summary>DNS_SEARCH_LIMITS on the file the kubelet builds pods' resolv.conf from.</summary>
-    private static void CheckLimits(CollectionContext context, ResolvConfFacts file)
-    {
-        var searchChars = file.Search.Sum(s => s.Length) + Math.Max(0, file.Search.Count - 1);
-        var problems = new List<string>();
-        if (file.Search.Count > MaxSearchDomains)
-        {
-            problems.Add($"{file.Search.Count} search domains (the kubelet allows {MaxSearchDomains})");
-        }
-
-        if (searchChars > MaxSearchChars)
-        {
-            problems.Add($"a search line of {searchChars} characters (the kubelet allows {MaxSearchChars})");
-        }
-
-        if (file.Nameservers.Count > MaxNameservers)
-        {
-            problems.Add($"{file.Nameservers.Count} nameservers (the resolver uses only the first {MaxNameservers}: {string.Join(", ", file.Nameservers.Take(MaxNameservers))})");
-        }
-
-        if (problems.Count == 0)
-        {
-            return;
-        }
-
-        context.Output.Report(new Observation
-        {
-            Code = "DNS_SEARCH_LIMITS",
-            Severity = Severity.Warning,
-            Title = $"{file.Path} exceeds resolver limits",
-            Detail = string.Join("; ", problems) + ". The kubelet trims the list for pods and logs a warning on every pod start.",
-            Subject = new FindingSubject(SubjectKind.File, file.Path),
-            Attributes = new Dictionary<string, string>
-            {
-                ["searchDomains"] = file.Search.Count.ToString(CultureInfo.InvariantCulture),
-                ["searchChars"] = searchChars.ToString(CultureInfo.InvariantCulture),
-                ["nameservers"] = file.Nameservers.Count.ToString(CultureInfo.InvariantCulture),
-            },
-            Time = context.Time.GetUtcNow(),
-        });
-    }
-
-    /// <summary>
-    /// DNS_NDOTS_AMPLIFICATION (informational): pods get <c>ndots:5</c> and the cluster's three search domains before
-    /// the host's, so a name with fewer than 5 dots is tried with every search domain first.
-    /// </summary>
-    private static void CheckNdots(CollectionContext context, ResolvConfFacts file, ClusterDns cluster)
-    {
-        const int PodNdots = 5;
-        if (cluster.Servers.Count == 0)
-        {
-            return; // not a Kubernetes node: no pod resolv.conf is built from this file
-        }
-
-        var search = 3 + file.Search.Count;
-        var perName = search + 1;
-        context.Output.Report(new Observation
-        {
-            Code = "DNS_NDOTS_AMPLIFICATION",
-            Severity = Severity.Info,
-            Title = $"Each external name a pod resolves costs up to {perName} lookups",
-            Detail = $"Pods get ndots:{PodNdots} and {search} search domains (3 of the cluster, {file.Search.Count} from {file.Path}): a name with fewer than {PodNdots} dots is tried with each search domain before itself, A and AAAA each. A trailing dot, or dnsConfig ndots:1 for pods that mostly resolve external names, avoids it.",
-            Subject = new FindingSubject(SubjectKind.File, file.Path),
-            Attributes = new Dictionary<string, string>
-            {
-                ["ndots"] = PodNdots.ToString(CultureInfo.InvariantCulture),
-                ["searchDomains"] = search.ToString(CultureInfo.InvariantCulture),
-                ["lookupsPerName"] = perName.ToString(CultureInfo.InvariantCulture),
-            },
-            Time = context.Time.GetUtcNow(),
-        });
-    }
 
     private static string Fqdn(string name) => name.EndsWith('.') ? name : name + ".";
 

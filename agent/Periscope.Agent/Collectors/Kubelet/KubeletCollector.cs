@@ -7,6 +7,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection.Node;
+using Periscope.Agent.Collectors.Kubelet.Rules;
 using Periscope.Agent.Collection;
 using Periscope.Bundle.Facts;
 using Periscope.Bundle;
@@ -44,24 +45,13 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
     {
         ArgumentNullException.ThrowIfNull(context);
         var o = options.Value;
-        var node = new FindingSubject(SubjectKind.Node, context.NodeName);
         var process = KubeletProcess.Find(context.Host);
         if (process is not null)
         {
             await context.Output.WriteTextAsync("cmdline.txt", string.Join('\n', process.SafeArguments()) + "\n", cancellationToken);
         }
-        else
-        {
-            context.Output.Report(new Observation
-            {
-                Code = "KUBELET_NOT_RUNNING",
-                Severity = Severity.Critical,
-                Title = "The kubelet is not running",
-                Detail = "No kubelet process in the host's process table, but this is a Kubernetes node (its config is present).",
-                Subject = node,
-                Time = context.Time.GetUtcNow(),
-            });
-        }
+
+        Observations.Report(context, KubeletNotRunningRule.Check(context, process is not null));
 
         var configPath = process?.Flag("config") ?? o.ConfigPath;
         var (config, configError) = await ReadYamlAsync(context, configPath, "config.yaml", cancellationToken);
@@ -84,24 +74,7 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
         }
 
         var healthz = context.Offline || process is null ? null : await ProbeHealthzAsync(o, context.Time, cancellationToken);
-        if (healthz is not null && healthz.StatusCode != 200)
-        {
-            context.Output.Report(new Observation
-            {
-                Code = "KUBELET_UNHEALTHY",
-                Severity = Severity.Critical,
-                Title = healthz.StatusCode is { } code ? $"The kubelet's healthz answers {code}" : "The kubelet's healthz does not answer",
-                Detail = healthz.StatusCode is null ? healthz.Error : $"HTTP {healthz.StatusCode}: {healthz.Body}",
-                Subject = node,
-                Attributes = new Dictionary<string, string>
-                {
-                    ["url"] = healthz.Url,
-                    ["status"] = healthz.StatusCode?.ToString(CultureInfo.InvariantCulture) ?? string.Empty,
-                    ["body"] = healthz.Body ?? string.Empty,
-                },
-                Time = context.Time.GetUtcNow(),
-            });
-        }
+        Observations.Report(context, KubeletUnhealthyRule.Check(context, healthz));
 
         var certificates = await ReadCertificatesAsync(context, o, cancellationToken);
         var signatures = new KubeletLogSignatures(KubeletLogSignatures.Default, context);
@@ -221,7 +194,6 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
     private static async Task<List<CertificateFacts>> ReadCertificatesAsync(CollectionContext context, KubeletCollectorOptions o, CancellationToken cancellationToken)
     {
         var facts = new List<CertificateFacts>();
-        var now = context.Time.GetUtcNow();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var names = context.Host.ListDirectory(o.PkiDirectory)
             .Where(n => n.EndsWith(".crt", StringComparison.Ordinal) || n.EndsWith(".pem", StringComparison.Ordinal))
@@ -263,25 +235,7 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
                     var fact = new CertificateFacts(path, certificate.Subject, certificate.Issuer,
                         new DateTimeOffset(certificate.NotBefore.ToUniversalTime()), new DateTimeOffset(certificate.NotAfter.ToUniversalTime()));
                     facts.Add(fact);
-                    var left = fact.NotAfter - now;
-                    if (left <= TimeSpan.Zero || left < o.CertificateExpiryWarning)
-                    {
-                        var expired = left <= TimeSpan.Zero;
-                        context.Output.Report(new Observation
-                        {
-                            Code = expired ? "KUBELET_CERT_EXPIRED" : "KUBELET_CERT_EXPIRING",
-                            Severity = expired ? Severity.Critical : Severity.Warning,
-                            Title = expired ? $"Kubelet certificate {name} has expired" : $"Kubelet certificate {name} expires in {left.TotalDays:0.#} days",
-                            Detail = $"{fact.Subject}, issued by {fact.Issuer}, valid {UtcTimestampConverter.Format(fact.NotBefore)} – {UtcTimestampConverter.Format(fact.NotAfter)}.",
-                            Subject = new FindingSubject(SubjectKind.File, path),
-                            Attributes = new Dictionary<string, string>
-                            {
-                                ["subject"] = fact.Subject,
-                                ["notAfter"] = UtcTimestampConverter.Format(fact.NotAfter),
-                            },
-                            Time = now,
-                        });
-                    }
+                    Observations.Report(context, KubeletCertificateRule.Check(context, fact, name, o));
                 }
             }
         }
