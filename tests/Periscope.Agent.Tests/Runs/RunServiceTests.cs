@@ -32,14 +32,24 @@ public sealed class RunServiceTests : IDisposable
     private static async Task<JsonElement> JsonAsync(HttpResponseMessage response)
         => JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
 
-    /// <summary>Polls GET /v1/runs/{id} until the run has ended.</summary>
-    private static async Task<JsonElement> WaitForRunAsync(AgentServiceHost agent, string runId)
+    /// <summary>
+    /// Polls GET /v1/runs/{id} until the run has ended. <paramref name="tick"/>, if given, steps a fake clock before each
+    /// look until the run is known (queued or running), and no more: the run's own deadlines then stay on their clock.
+    /// </summary>
+    private static async Task<JsonElement> WaitForRunAsync(AgentServiceHost agent, string runId, Action? tick = null)
     {
+        var known = false;
         for (var i = 0; i < 600; i++)
         {
+            if (!known)
+            {
+                tick?.Invoke();
+            }
+
             using var response = await agent.Client.SendAsync(AgentServiceHost.Request(HttpMethod.Get, $"/v1/runs/{runId}", Token));
             if (response.StatusCode == HttpStatusCode.OK)
             {
+                known = true;
                 var run = await JsonAsync(response);
                 if (run.TryGetProperty("state", out var state) && state.GetString() != "running")
                 {
@@ -188,17 +198,23 @@ public sealed class RunServiceTests : IDisposable
         Directory.CreateDirectory(mount);
         File.WriteAllText(Path.Combine(mount, "runId"), "from-files-1\n");
         File.WriteAllText(Path.Combine(mount, "collectors"), "system");
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-30T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var poll = TimeSpan.FromSeconds(10);
         await using var agent = await AgentServiceHost.StartAsync(_store, _tokenFile, new Dictionary<string, string?>
         {
             ["Periscope:Triggers:ConfigMap:Source"] = "files",
             ["Periscope:Triggers:ConfigMap:Directory"] = mount,
-            ["Periscope:Triggers:ConfigMap:PollInterval"] = "00:00:00.100",
-        });
+            ["Periscope:Triggers:ConfigMap:PollInterval"] = "00:00:10",
+        }, services => services.AddSingleton<TimeProvider>(time));
 
-        var first = await WaitForRunAsync(agent, "from-files-1");
+        var first = await WaitForRunAsync(agent, "from-files-1"); // the first look is at start
         File.WriteAllText(Path.Combine(mount, "runId"), "from-files-2");
-        var second = await WaitForRunAsync(agent, "from-files-2");
-        await Task.Delay(500); // several more polls of the same files
+        var second = await WaitForRunAsync(agent, "from-files-2", () => time.Advance(poll));
+        for (var i = 0; i < 5; i++)
+        {
+            time.Advance(poll); // several more polls of the same files
+            await Task.Delay(20); // lets the trigger's loop take the tick: it runs on its own thread
+        }
 
         Assert.Equal("configmap-files", first.GetProperty("source").GetString());
         Assert.Equal("completed", second.GetProperty("state").GetString());
