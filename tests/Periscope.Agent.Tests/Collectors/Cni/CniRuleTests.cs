@@ -9,15 +9,10 @@ using Xunit;
 namespace Periscope.Agent.Tests.Collectors.Cni;
 
 /// <summary>Each of the CNI collector's finding rules on its figures alone, on both sides of what it judges.</summary>
-public sealed class CniRuleTests : IDisposable
+public sealed class CniRuleTests() : RuleTests("cni")
 {
     private const string ConfDirectory = "/etc/cni/net.d";
-    private readonly RuleContext _rules = new("cni");
     private readonly CniCollectorOptions _options = new();
-
-    private CollectionContext Context => _rules.Context;
-
-    public void Dispose() => _rules.Dispose();
 
     [Fact]
     public void ConfigInvalid_CriticalOnlyOnANodeWithNoValidConfigLeft()

@@ -8,16 +8,11 @@ using Xunit;
 namespace Periscope.Agent.Tests.Collectors.Containerd;
 
 /// <summary>Each of the containerd collector's finding rules on its figures alone, on both sides of what it judges.</summary>
-public sealed class ContainerdRuleTests : IDisposable
+public sealed class ContainerdRuleTests() : RuleTests("containerd")
 {
     private static readonly FindingSubject Server = new(SubjectKind.File, "/run/containerd/containerd.sock");
-    private static readonly DateTimeOffset Exited = RuleContext.Now.AddMinutes(-5);
-    private readonly RuleContext _rules = new("containerd");
+    private static readonly DateTimeOffset Exited = Now.AddMinutes(-5);
     private readonly ContainerdCollectorOptions _options = new();
-
-    private CollectionContext Context => _rules.Context;
-
-    public void Dispose() => _rules.Dispose();
 
     private static ContainerFacts Attempt(uint attempt, string state, int? exitCode = null, string? reason = null, int? restarts = null) => new()
     {
@@ -46,7 +41,7 @@ public sealed class ContainerdRuleTests : IDisposable
         Assert.Equal("The container runtime socket is missing", missing.Title);
         Assert.Equal("The container runtime could not be reached", other.Title);
         Assert.Equal("unavailable", other.Attributes["reachability"]);
-        Assert.Equal(RuleContext.Now, other.Time);
+        Assert.Equal(Now, other.Time);
     }
 
     [Fact]

@@ -9,14 +9,9 @@ using Xunit;
 namespace Periscope.Agent.Tests.Collectors.Dns;
 
 /// <summary>Each of the DNS collector's finding rules on its figures alone, on both sides of what it judges.</summary>
-public sealed class DnsRuleTests : IDisposable
+public sealed class DnsRuleTests() : RuleTests("dns")
 {
-    private readonly RuleContext _rules = new("dns");
     private readonly DnsCollectorOptions _options = new();
-
-    private CollectionContext Context => _rules.Context;
-
-    public void Dispose() => _rules.Dispose();
 
     private static DnsProbeFacts Probe(string name, string outcome, string? rcode = null, double latencyMs = 3, int addresses = 0, string role = "cluster-dns") => new()
     {

@@ -8,14 +8,9 @@ using Xunit;
 namespace Periscope.Agent.Tests.Collectors.Kubelet;
 
 /// <summary>Each of the kubelet collector's finding rules on its figures alone, on both sides of what it judges.</summary>
-public sealed class KubeletRuleTests : IDisposable
+public sealed class KubeletRuleTests() : RuleTests("kubelet")
 {
-    private readonly RuleContext _rules = new("kubelet");
     private readonly KubeletCollectorOptions _options = new();
-
-    private CollectionContext Context => _rules.Context;
-
-    public void Dispose() => _rules.Dispose();
 
     [Fact]
     public void NotRunning_OnlyWithoutAProcess()
@@ -50,7 +45,7 @@ public sealed class KubeletRuleTests : IDisposable
     [Fact]
     public void Certificate_ExpiringWithinTheWarning_ExpiredIsCritical()
     {
-        CertificateFacts Expiring(TimeSpan left) => new("/var/lib/kubelet/pki/kubelet.crt", "CN=node-7", "CN=node-7-ca", RuleContext.Now.AddYears(-1), RuleContext.Now + left);
+        CertificateFacts Expiring(TimeSpan left) => new("/var/lib/kubelet/pki/kubelet.crt", "CN=node-7", "CN=node-7-ca", Now.AddYears(-1), Now + left);
 
         Assert.Null(KubeletCertificateRule.Check(Context, Expiring(_options.CertificateExpiryWarning), "kubelet.crt", _options));
         var soon = KubeletCertificateRule.Check(Context, Expiring(_options.CertificateExpiryWarning - TimeSpan.FromHours(1)), "kubelet.crt", _options);

@@ -12,15 +12,9 @@ namespace Periscope.Agent.Tests.Collectors.System;
 /// Each of the system collector's finding rules on its figures alone: silent on the good side of its threshold, and
 /// on the other side one observation with its code, severity, subject, figures, evidence and the run clock's time.
 /// </summary>
-public sealed class SystemRuleTests : IDisposable
+public sealed class SystemRuleTests() : RuleTests("system")
 {
-    private static readonly DateTimeOffset Now = RuleContext.Now;
-    private readonly RuleContext _rules = new("system");
     private readonly SystemCollectorOptions _options = new();
-
-    private CollectionContext Context => _rules.Context;
-
-    public void Dispose() => _rules.Dispose();
 
     [Fact]
     public void MemoryPressure_BelowTheThreshold_IsCriticalOnTheNodeWithTheMeminfoLine()

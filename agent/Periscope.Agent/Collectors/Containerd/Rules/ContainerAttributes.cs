@@ -1,4 +1,5 @@
 using System.Globalization;
+using Periscope.Bundle;
 using Periscope.Bundle.Facts;
 
 namespace Periscope.Agent.Collectors.Containerd.Rules;
@@ -7,10 +8,10 @@ namespace Periscope.Agent.Collectors.Containerd.Rules;
 internal static class ContainerAttributes
 {
     /// <summary>The subject of a Kubernetes container's findings: one for all its attempts.</summary>
-    public static Bundle.FindingSubject Subject(ContainerFacts container)
+    public static FindingSubject Subject(ContainerFacts container)
     {
         ArgumentNullException.ThrowIfNull(container);
-        return new Bundle.FindingSubject(Bundle.SubjectKind.Container, $"{container.Namespace}/{container.Pod}/{container.Name}");
+        return new FindingSubject(SubjectKind.Container, $"{container.Namespace}/{container.Pod}/{container.Name}");
     }
 
     /// <param name="latest">The container's newest attempt: its pod and restart count.</param>

@@ -6,13 +6,16 @@ using Periscope.Testing;
 
 namespace Periscope.Agent.Tests;
 
-/// <summary>A run context for testing finding rules on their figures alone: node <c>node-7</c>, a fake clock at <see cref="Now"/>.</summary>
-internal sealed class RuleContext : IDisposable
+/// <summary>
+/// Base of the finding-rule tests, which judge figures alone: a run context on node <c>node-7</c> with a fake clock
+/// at <see cref="Now"/>, and its staging directory removed afterwards.
+/// </summary>
+public abstract class RuleTests : IDisposable
 {
     public static readonly DateTimeOffset Now = new(2026, 12, 4, 10, 0, 0, TimeSpan.Zero);
     private readonly TempDirectory _staging = new();
 
-    public RuleContext(string collector)
+    protected RuleTests(string collector)
     {
         Context = new CollectionContext
         {
@@ -26,7 +29,19 @@ internal sealed class RuleContext : IDisposable
         };
     }
 
-    public CollectionContext Context { get; }
+    private protected CollectionContext Context { get; }
 
-    public void Dispose() => _staging.Dispose();
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _staging.Dispose();
+        }
+    }
 }
