@@ -4,11 +4,22 @@
 # each, in a directory store. Measures `periscope-collector report --format json` wall time and peak RSS (median of
 # RUNS) for each size, and how many bytes of the bundles it read (/proc/PID/io rchar against the store's size).
 # Goals: 5,000 nodes under 30 s and 1 GiB; linear from 500 to 5,000; reading only zip directories and JSON entries.
-# Usage: bench/report-scale.sh [RUNS=3] [EVIDENCE_KIB=100] [SIZES="500 5000"]
+#
+# MODE=blob reads the same runs from Blob Storage: Azurite on loopback, each run uploaded as the agent uploads (zip,
+# then status record with its metadata; `periscope-bench upload-store`). Per size, alternating, RUNS times each:
+#   periscope-collector report --format json from the container   (time, peak RSS)
+#   node download-js.mjs: list the run, download every blob whole, 32 at once (@azure/storage-blob, same run)
+# then both again through latency-proxy.mjs (DELAY_MS added to every request, like a storage account in another zone);
+# Azurite's own ceiling (requests a second, 64 at once); and `serve`'s refresh: the report once, 50 more bundles
+# uploaded, the report again (curl's time). Goals: ratio periscope/js at most 0.5 at 1,000 and 5,000 nodes; 5,000
+# nodes under 60 s with 20 ms per request; peak RSS under 256 MiB; the refresh under 2 s.
+# Usage: bench/report-scale.sh [RUNS=3] [EVIDENCE_KIB=100] [SIZES="500 5000"] [MODE=dir|blob] [DELAY_MS=20]
 source "$(dirname "$0")/common.sh"
 runs="${1:-3}"
 evidence="${2:-100}"
 sizes="${3:-500 5000}"
+mode="${4:-dir}"
+delay="${5:-20}"
 ensure_time
 dotnet build "$repo/bench/Periscope.Benchmarks/Periscope.Benchmarks.csproj" -c Release -nologo -v quiet -clp:NoSummary >&2
 dotnet publish "$repo/collector/Periscope.Collector/Periscope.Collector.csproj" -c Release -o "$work/collector" -nologo -v quiet -clp:NoSummary >&2
@@ -19,6 +30,11 @@ rm -rf "$work/template"
 dotnet "$repo/agent/Periscope.Agent/bin/Release/net10.0/periscope-agent.dll" collect --host-root "$repo/tests/fixtures/nodes/fault-node" --offline \
   --since=2025-11-20T00:00:00Z --until=2025-11-21T00:00:00Z --out "$work/template" --run-id template > /dev/null 2>&1 || true
 template="$work/template/template/fault-node.zip"
+
+if [ "$mode" = blob ]; then
+  source "$repo/bench/report-blob.sh"
+  exit 0
+fi
 
 for n in $sizes; do
   store="$work/scale-$n"

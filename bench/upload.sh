@@ -7,24 +7,11 @@
 source "$(dirname "$0")/common.sh"
 runs="${1:-5}"
 ensure_time
-tools="$repo/.tools"
-[ -x "$tools/azurite/node_modules/.bin/azurite-blob" ] || npm install --prefix "$tools/azurite" --no-audit --no-fund --loglevel=error azurite@3.37.0 >&2
-[ -d "$tools/bench-js/node_modules/@azure/storage-blob" ] || npm install --prefix "$tools/bench-js" --no-audit --no-fund --loglevel=error @azure/storage-blob@12 >&2
-cp "$repo/bench/upload-js.mjs" "$tools/bench-js/upload-js.mjs"
+start_azurite
+trap 'kill $azurite_pid 2>/dev/null || true' EXIT
 dotnet publish "$repo/bench/Periscope.Benchmarks/Periscope.Benchmarks.csproj" -c Release -r linux-x64 -o "$work/bin" -nologo -v quiet -clp:NoSummary >&2
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-rm -rf "$work/azurite" && mkdir -p "$work/azurite"
-"$tools/azurite/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" --location "$work/azurite" \
-  --disableTelemetry --skipApiVersionCheck --loose > "$work/azurite.log" 2>&1 &
-azurite=$!
-trap 'kill $azurite 2>/dev/null || true' EXIT
-for _ in $(seq 50); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
-key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-connection="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$port/devstoreaccount1;"
 echo -n "$connection" > "$work/connection-string"
-(cd "$tools/bench-js" && node --input-type=module -e "import { BlobServiceClient } from '@azure/storage-blob';
-  await BlobServiceClient.fromConnectionString(process.argv[1]).getContainerClient('bench').createIfNotExists();" "$connection")
+create_container "$connection" bench
 
 for size in 20 100; do
   file="$work/bundle-$size.bin"

@@ -18,6 +18,17 @@ public static class StoreLayout
     /// </summary>
     public const string StartedAtMetadata = "startedat";
 
+    /// <summary>
+    /// Metadata of a status record's blob in Blob Storage: the record's exact bytes, base64 (standard alphabet, padded),
+    /// written in the same request as the record, so a reader gets every record of a run from one listing. A reader
+    /// judges these bytes exactly as the record's own, and downloads the record when the value is absent, not base64,
+    /// or not a valid record. Omitted when the record is longer than <see cref="MaxStatusRecordMetadataBytes"/>.
+    /// </summary>
+    public const string StatusRecordMetadata = "statusrecord";
+
+    /// <summary>The longest record carried in <see cref="StatusRecordMetadata"/> (Blob Storage allows 8 KiB of metadata in all).</summary>
+    public const int MaxStatusRecordMetadataBytes = 4096;
+
     /// <summary>Store-relative path of a node's bundle.</summary>
     public static string BundlePath(string runId, string node)
         => $"{RunId.Validate(runId)}/{NodeName.Validate(node)}{BundleSuffix}";

@@ -12,10 +12,14 @@ using Periscope.Agent.Redaction;
 // periscope-bench upload CONNECTION_FILE CONTAINER FILE RUNID
 //                                            upload FILE as RUNID's bundle exactly as the Blob sink does (default
 //                                            4 MiB blocks, 2 in flight); prints the upload's seconds
-// periscope-bench generate-run TEMPLATE.zip STORE RUNID NODES [EVIDENCE_KIB=100]
+// periscope-bench generate-run TEMPLATE.zip STORE RUNID NODES [EVIDENCE_KIB=100] [FIRST=0]
 //                                            write NODES bundles shaped like TEMPLATE (its manifest, facts and
 //                                            findings; 50 pools) with EVIDENCE_KIB of kernel log each, and their
-//                                            status records: a run for the collector's scale benchmark
+//                                            status records: a run for the collector's scale benchmark (node
+//                                            numbers from FIRST, so that a later call adds nodes to the run)
+// periscope-bench upload-store CONNECTION_FILE CONTAINER STORE RUNID [PARALLEL=32]
+//                                            upload every sealed bundle of STORE/RUNID exactly as the Blob sink
+//                                            does (zip, then status record with its metadata), PARALLEL at once
 // periscope-bench generate-heavy STORE RUNID NODES FINDINGS_MIB
 //                                            write NODES bundles whose findings.json is FINDINGS_MIB (5,000 findings
 //                                            with long details): the most a reader accepts, for the memory benchmark
@@ -26,7 +30,10 @@ switch (args.FirstOrDefault())
             double.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture));
     case "generate-run" when args.Length >= 5:
         return await GenerateRunAsync(args[1], args[2], args[3], int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture),
-            args.Length > 5 ? int.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 100);
+            args.Length > 5 ? int.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 100,
+            args.Length > 6 ? int.Parse(args[6], System.Globalization.CultureInfo.InvariantCulture) : 0);
+    case "upload-store" when args.Length >= 5:
+        return await UploadStoreAsync(args[1], args[2], args[3], args[4], args.Length > 5 ? int.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 32);
     case "upload" when args.Length >= 5:
         return await UploadAsync(args[1], args[2], args[3], args[4]);
     case "redact" when args.Length >= 3:
@@ -87,7 +94,35 @@ static async Task<int> UploadAsync(string connectionFile, string container, stri
     return 0;
 }
 
-static async Task<int> GenerateRunAsync(string template, string store, string runId, int nodes, int evidenceKib)
+static async Task<int> UploadStoreAsync(string connectionFile, string container, string store, string runId, int parallel)
+{
+    var exporter = new Periscope.Agent.Export.BlobBundleExporter(Microsoft.Extensions.Options.Options.Create(new Periscope.Agent.Export.BlobSinkOptions
+    {
+        Auth = "connection-string",
+        ConnectionStringFile = connectionFile,
+        Container = container,
+    }));
+    var directory = Path.Combine(store, runId);
+    var nodes = Directory.EnumerateFiles(directory, "*" + Periscope.Bundle.StoreLayout.StatusSuffix)
+        .Select(f => Path.GetFileName(f)[..^Periscope.Bundle.StoreLayout.StatusSuffix.Length])
+        .ToList();
+    var stopwatch = Stopwatch.StartNew();
+    var failed = 0;
+    await Parallel.ForEachAsync(nodes, new ParallelOptions { MaxDegreeOfParallelism = parallel }, async (node, token) =>
+    {
+        var result = await exporter.UploadAsync(runId, node, Path.Combine(directory, node + Periscope.Bundle.StoreLayout.BundleSuffix),
+            Path.Combine(directory, node + Periscope.Bundle.StoreLayout.StatusSuffix), token);
+        if (!result.Succeeded && !result.AlreadyUploaded)
+        {
+            Interlocked.Increment(ref failed);
+            await Console.Error.WriteLineAsync($"{node}: {result.Error}");
+        }
+    });
+    await Console.Error.WriteLineAsync($"{nodes.Count - failed} of {nodes.Count} bundles uploaded in {stopwatch.Elapsed.TotalSeconds:0.0} s");
+    return failed == 0 ? 0 : 1;
+}
+
+static async Task<int> GenerateRunAsync(string template, string store, string runId, int nodes, int evidenceKib, int first)
 {
     var stopwatch = Stopwatch.StartNew();
     Periscope.Bundle.Manifest manifest;
@@ -117,7 +152,7 @@ static async Task<int> GenerateRunAsync(string template, string store, string ru
     var evidence = System.Text.Encoding.ASCII.GetBytes(text.ToString());
 
     var start = manifest.StartedAt;
-    for (var i = 0; i < nodes; i++)
+    for (var i = first; i < first + nodes; i++)
     {
         var node = $"aks-pool{i % 50:00}-{i:000000}-vmss{i:000000}";
         var pool = $"pool{i % 50:00}";

@@ -123,6 +123,21 @@ public sealed class BlobServeTests(Azurite azurite) : IClassFixture<Azurite>
     }
 
     [Fact]
+    public void Options_ParallelReads_AreBoundedAndReachTheSource()
+    {
+        var blob = new Api.ServerOptions { BlobContainerUrl = "https://account.blob.core.windows.net/c?sv=x&sig=y", TokenFile = "/etc/hostname", ParallelReads = 16 };
+        var directory = new Api.ServerOptions { Store = Path.GetTempPath(), TokenFile = "/etc/hostname" };
+        var none = new Api.ServerOptions { Store = Path.GetTempPath(), TokenFile = "/etc/hostname", ParallelReads = 0 };
+        var many = new Api.ServerOptions { Store = Path.GetTempPath(), TokenFile = "/etc/hostname", ParallelReads = 1000 };
+
+        Assert.Empty(blob.Validate());
+        Assert.Equal(16, Assert.IsType<Sources.BlobBundleSource>(blob.OpenSource()).ParallelReads);
+        Assert.Equal(Environment.ProcessorCount, Assert.IsType<Sources.DirectoryBundleSource>(directory.OpenSource()).ParallelReads);
+        Assert.Contains(none.Validate(), f => f.Contains("ParallelReads must be between 1 and 256 (found 0)", StringComparison.Ordinal));
+        Assert.Contains(many.Validate(), f => f.Contains("ParallelReads must be between 1 and 256 (found 1000)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Options_SasDownloadsWithAnIdentity_AreSignedWithAUserDelegationKey_ButNeedTheContainersPlainHttpsUrl()
     {
         var identity = new Api.ServerOptions

@@ -95,6 +95,17 @@ public sealed class BlobSourceTests(Azurite azurite)
     }
 
     [Fact]
+    public async Task ReportAndVerify_ParallelReadsOutOfRange_AreRefused()
+    {
+        var (reportExit, _, reportErrors) = await CliRunner.CollectorAsync("report", "--store", "/tmp", "--parallel-reads", "0");
+        var (verifyExit, _, verifyErrors) = await CliRunner.CollectorAsync("verify", "--store", "/tmp", "--parallel-reads", "257");
+
+        Assert.Equal((3, 3), (reportExit, verifyExit));
+        Assert.Contains("--parallel-reads must be between 1 and 256 (found 0)", reportErrors, StringComparison.Ordinal);
+        Assert.Contains("--parallel-reads must be between 1 and 256 (found 257)", verifyErrors, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Report_BothADirectoryAndAContainer_IsRefused()
     {
         var (exit, _, stderr) = await CliRunner.CollectorAsync("report", "--store", "/tmp", "--blob-container-url", "https://example.invalid/c?sig=x");

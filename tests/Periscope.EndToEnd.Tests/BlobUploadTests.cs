@@ -41,12 +41,14 @@ public sealed class BlobUploadTests(Azurite azurite)
         Assert.True(upload.GetProperty("succeeded").GetBoolean(), upload.ToString());
         var local = output.GetProperty("bundle").GetString()!;
         var zip = (await container.GetBlobClient("up-1/fault-node.zip").DownloadContentAsync()).Value.Content.ToArray();
-        var status = JsonSerializer.Deserialize((await container.GetBlobClient("up-1/fault-node.status.json").DownloadContentAsync()).Value.Content.ToArray(), BundleJsonContext.Default.StatusRecord)!;
+        var statusBytes = (await container.GetBlobClient("up-1/fault-node.status.json").DownloadContentAsync()).Value.Content.ToArray();
+        var status = JsonSerializer.Deserialize(statusBytes, BundleJsonContext.Default.StatusRecord)!;
         Assert.Equal(await File.ReadAllBytesAsync(local), zip);
         Assert.Equal(status.Sha256, Convert.ToHexStringLower(SHA256.HashData(zip)));
         Assert.Equal(("up-1", "fault-node"), (status.RunId, status.Node));
         var metadata = (await container.GetBlobClient("up-1/fault-node.status.json").GetPropertiesAsync()).Value.Metadata;
         Assert.Equal(UtcTimestampConverter.Format(status.StartedAt), metadata[StoreLayout.StartedAtMetadata]); // runs ordered from a listing
+        Assert.Equal(statusBytes, Convert.FromBase64String(metadata[StoreLayout.StatusRecordMetadata])); // runs read from a listing
         Assert.Equal($"{azurite.ServiceUri}/{container.Name}/up-1/fault-node.zip", upload.GetProperty("location").GetString());
 
         // The status record is never overwritten: the same run again is refused, and its local bundle kept.

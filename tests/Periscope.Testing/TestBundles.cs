@@ -26,7 +26,8 @@ public static class TestBundles
     /// <summary>Writes <c>store/run/node.zip</c> and (unless <paramref name="withStatus"/> is false) its status record.</summary>
     public static async Task<string> WriteAsync(
         string store, string runId, string node, IReadOnlyList<Finding>? findings = null, bool withStatus = true,
-        DateTimeOffset? startedAt = null, string? pool = null, string? manifestNode = null, Func<NodeIdentity, NodeIdentity>? identity = null)
+        DateTimeOffset? startedAt = null, string? pool = null, string? manifestNode = null, Func<NodeIdentity, NodeIdentity>? identity = null,
+        byte[]? evidence = null)
     {
         findings ??= [];
         var started = startedAt ?? Start;
@@ -39,7 +40,7 @@ public static class TestBundles
         await using (var file = File.Create(zipPath))
         {
             await using var writer = new BundleWriter(file, started);
-            var evidence = await writer.AddEntryAsync("kernel/kmsg.log", new MemoryStream(Encoding.UTF8.GetBytes("line one\nline two\nline three\n")), CancellationToken.None);
+            var record = await writer.AddEntryAsync("kernel/kmsg.log", new MemoryStream(evidence ?? Encoding.UTF8.GetBytes("line one\nline two\nline three\n")), CancellationToken.None);
             await writer.SealAsync(
                 new FactsDocument { Kernel = new KernelFacts { Source = "kmsg-file", Records = 3 } },
                 new FindingsDocument { Findings = findings },
@@ -50,7 +51,7 @@ public static class TestBundles
                     Agent = "periscope-agent/test",
                     StartedAt = started,
                     EndedAt = started.AddSeconds(2),
-                    Collectors = [new CollectorRecord { Name = "kernel", Status = CollectorStatus.Ok, Files = [evidence] }],
+                    Collectors = [new CollectorRecord { Name = "kernel", Status = CollectorStatus.Ok, Files = [record] }],
                     Documents = documents,
                 },
                 CancellationToken.None);

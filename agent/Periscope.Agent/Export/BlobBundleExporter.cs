@@ -152,16 +152,28 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
     }
 
     /// <summary>
-    /// The status record's start time as blob metadata, for readers that order runs from a listing; none when the
-    /// record cannot be read here (the upload goes on: the record itself is what readers trust).
+    /// The status record as blob metadata, for readers that read a run from its listing: its start time (to order runs)
+    /// and its exact bytes (so a reader need not download each record); none when the record cannot be read here (the
+    /// upload goes on: the record itself is what readers trust).
     /// </summary>
     private static async Task<Dictionary<string, string>?> ListingMetadataAsync(string statusPath, CancellationToken cancellationToken)
     {
         try
         {
-            await using var file = File.OpenRead(statusPath);
-            var record = await System.Text.Json.JsonSerializer.DeserializeAsync(file, BundleJsonContext.Default.StatusRecord, cancellationToken);
-            return record is null ? null : new Dictionary<string, string> { [StoreLayout.StartedAtMetadata] = UtcTimestampConverter.Format(record.StartedAt) };
+            var bytes = await File.ReadAllBytesAsync(statusPath, cancellationToken);
+            var record = System.Text.Json.JsonSerializer.Deserialize(bytes, BundleJsonContext.Default.StatusRecord);
+            if (record is null)
+            {
+                return null;
+            }
+
+            var metadata = new Dictionary<string, string> { [StoreLayout.StartedAtMetadata] = UtcTimestampConverter.Format(record.StartedAt) };
+            if (bytes.Length <= StoreLayout.MaxStatusRecordMetadataBytes)
+            {
+                metadata[StoreLayout.StatusRecordMetadata] = Convert.ToBase64String(bytes);
+            }
+
+            return metadata;
         }
         catch (System.Text.Json.JsonException)
         {

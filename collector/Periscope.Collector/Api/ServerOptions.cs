@@ -114,15 +114,21 @@ public sealed class ServerOptions
     /// <summary>The longest a built report is served, even when its run has not changed (the nodes list may have).</summary>
     public TimeSpan ReportCacheLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>The store this configuration names.</summary>
+    /// <summary>
+    /// How many bundles are read at once when a report is built (default: 64 from Blob Storage, one per processor from a
+    /// directory).
+    /// </summary>
+    public int? ParallelReads { get; set; }
+
+    /// <summary>The store this configuration names; it keeps each bundle it read for the <see cref="ReportCacheSize"/> runs read last.</summary>
     internal Sources.IBundleSource OpenSource()
     {
         if (!UsesBlob)
         {
-            return new Sources.DirectoryBundleSource(Store);
+            return new Sources.DirectoryBundleSource(Store, parallelReads: ParallelReads, cachedRuns: ReportCacheSize);
         }
 
-        return Sources.BlobBundleSource.Open(Blob, BlobTimeout);
+        return Sources.BlobBundleSource.Open(Blob, BlobTimeout, ParallelReads ?? Sources.BlobBundleSource.DefaultParallelReads, ReportCacheSize);
     }
 
     /// <summary>The Kubernetes nodes list, when this configuration asks for it and allows it.</summary>
@@ -208,6 +214,11 @@ public sealed class ServerOptions
         if (ListingTimeout < TimeSpan.FromSeconds(1))
         {
             failures.Add($"{SectionName}:ListingTimeout must be at least one second (found {ListingTimeout}).");
+        }
+
+        if (ParallelReads is < 1 or > Sources.BlobBundleSource.MaxParallelReads)
+        {
+            failures.Add($"{SectionName}:ParallelReads must be between 1 and {Sources.BlobBundleSource.MaxParallelReads} (found {ParallelReads}).");
         }
 
         if (ReportCacheSize < 1)

@@ -42,12 +42,13 @@ internal static class CollectorCli
         var kubeconfig = new Option<string?>("--kubeconfig") { Description = "A kubeconfig to list the cluster's nodes with (needs list on nodes)." };
         var nodeSelector = new Option<string?>("--node-selector") { Description = $"Label selector of the agent DaemonSet's nodes (default {KubernetesNodeList.DefaultLabelSelector})." };
         var configDir = new Option<string[]>("--config-dir") { Description = "A directory of option files, one per key (Periscope__Correlation__ClusterShare), as a mounted ConfigMap; environment variables win." };
+        var parallelReads = ParallelReadsOption();
         var report = new Command("report", "Read every bundle of a run, verify what is read, and render the health report. Exit code: 0 healthy, 1 warning, 2 critical, 3 unknown or could not run.")
         {
-            store, blobUrl, blobConnection, blobContainer, blobAuth, blobClientId, runId, format, output, expectedNodes, kubeconfig, nodeSelector, configDir,
+            store, blobUrl, blobConnection, blobContainer, blobAuth, blobClientId, runId, format, output, expectedNodes, kubeconfig, nodeSelector, configDir, parallelReads,
         };
         report.SetAction((parse, cancellationToken) => ReportAsync(
-            new SourceArguments(parse.GetValue(store), parse.GetValue(blobUrl), parse.GetValue(blobConnection), parse.GetValue(blobContainer), parse.GetValue(blobAuth), parse.GetValue(blobClientId)),
+            new SourceArguments(parse.GetValue(store), parse.GetValue(blobUrl), parse.GetValue(blobConnection), parse.GetValue(blobContainer), parse.GetValue(blobAuth), parse.GetValue(blobClientId), parse.GetValue(parallelReads)),
             new ReportArguments(parse.GetValue(runId), parse.GetValue(format)!, parse.GetValue(output), parse.GetValue(expectedNodes)!, parse.GetValue(kubeconfig), parse.GetValue(nodeSelector), parse.GetValue(configDir) ?? []),
             stdout, stderr, timeProvider, cancellationToken));
 
@@ -58,12 +59,13 @@ internal static class CollectorCli
         var (verifyBlobAuth, verifyBlobClientId) = IdentityOptions();
         var verifyRun = new Option<string?>("--run-id") { Description = "Run to verify (default: the latest)." };
         var verifyJson = new Option<bool>("--json") { Description = "Print exactly one JSON document on stdout." };
+        var verifyParallelReads = ParallelReadsOption();
         var verify = new Command("verify", "Check every entry of every bundle of a run against its manifest and status record. Exit code: 0 intact, 1 incomplete bundles, 2 corrupt bundles, 3 could not run.")
         {
-            verifyStore, verifyBlobUrl, verifyBlobConnection, verifyBlobContainer, verifyBlobAuth, verifyBlobClientId, verifyRun, verifyJson,
+            verifyStore, verifyBlobUrl, verifyBlobConnection, verifyBlobContainer, verifyBlobAuth, verifyBlobClientId, verifyRun, verifyJson, verifyParallelReads,
         };
         verify.SetAction((parse, cancellationToken) => VerifyAsync(
-            new SourceArguments(parse.GetValue(verifyStore), parse.GetValue(verifyBlobUrl), parse.GetValue(verifyBlobConnection), parse.GetValue(verifyBlobContainer), parse.GetValue(verifyBlobAuth), parse.GetValue(verifyBlobClientId)),
+            new SourceArguments(parse.GetValue(verifyStore), parse.GetValue(verifyBlobUrl), parse.GetValue(verifyBlobConnection), parse.GetValue(verifyBlobContainer), parse.GetValue(verifyBlobAuth), parse.GetValue(verifyBlobClientId), parse.GetValue(verifyParallelReads)),
             parse.GetValue(verifyRun), parse.GetValue(verifyJson), stdout, stderr, cancellationToken));
 
         var serveStore = new Option<string?>("--store") { Description = "Store directory to serve (default Periscope:Server:Store)." };
@@ -305,6 +307,23 @@ internal static class CollectorCli
     private sealed record ReportArguments(
         string? RunId, string Format, string? Output, string ExpectedNodes, string? Kubeconfig, string? NodeSelector, IReadOnlyList<string> ConfigDirectories);
 
+    /// <summary>How many bundles a command reads at once.</summary>
+    private static Option<int?> ParallelReadsOption()
+    {
+        var option = new Option<int?>("--parallel-reads")
+        {
+            Description = $"How many bundles are read at once (1 to {BlobBundleSource.MaxParallelReads}; default {BlobBundleSource.DefaultParallelReads} from Blob Storage, one per processor from a directory).",
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is { } value && value is < 1 or > BlobBundleSource.MaxParallelReads)
+            {
+                result.AddError($"--parallel-reads must be between 1 and {BlobBundleSource.MaxParallelReads} (found {value}).");
+            }
+        });
+        return option;
+    }
+
     /// <summary>The options that read a Blob store with an Azure identity, for one command.</summary>
     private static (Option<string?> Auth, Option<string?> ClientId) IdentityOptions()
     {
@@ -318,7 +337,7 @@ internal static class CollectorCli
     }
 
     /// <summary>Where a command reads the store: a directory, or a Blob container (SAS URL, connection string or identity).</summary>
-    private sealed record SourceArguments(string? Store, string? BlobUrl, string? ConnectionStringFile, string? Container, string? Auth, string? ClientId)
+    private sealed record SourceArguments(string? Store, string? BlobUrl, string? ConnectionStringFile, string? Container, string? Auth, string? ClientId, int? ParallelReads = null)
     {
         public IBundleSource Open()
         {
@@ -335,7 +354,7 @@ internal static class CollectorCli
                     throw new ArgumentException("--blob-auth and --blob-client-id read a Blob store: they do not go with --store.");
                 }
 
-                return new DirectoryBundleSource(Store);
+                return new DirectoryBundleSource(Store, parallelReads: ParallelReads);
             }
 
             var settings = new BlobStoreSettings(BlobUrl, ConnectionStringFile, Container ?? "periscope", Auth, ClientId);
@@ -345,7 +364,7 @@ internal static class CollectorCli
                 throw new ArgumentException(string.Join(" ", failures));
             }
 
-            return BlobBundleSource.Open(settings, TimeSpan.FromSeconds(20));
+            return BlobBundleSource.Open(settings, TimeSpan.FromSeconds(20), ParallelReads ?? BlobBundleSource.DefaultParallelReads);
         }
     }
 }

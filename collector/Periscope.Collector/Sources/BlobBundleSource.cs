@@ -9,24 +9,24 @@ namespace Periscope.Collector.Sources;
 
 /// <summary>
 /// Reads a store in an Azure Blob container, laid out as the agent uploads it (<c>&lt;runId&gt;/&lt;node&gt;.zip</c>, then
-/// <c>&lt;runId&gt;/&lt;node&gt;.status.json</c>). A run is listed by its blobs; each status record is downloaded (it is
-/// small); each zip is read through a seekable stream of ranged reads, so only its central directory and the JSON
-/// entries move — never the evidence, never a run in memory. The credential needs read and list on the container.
+/// <c>&lt;runId&gt;/&lt;node&gt;.status.json</c>). A run is listed by its blobs with their metadata, which carries each
+/// status record (records without it are downloaded); each zip's tail, central directory and JSON entries are fetched in
+/// as few ranged reads as its layout allows (usually one), so only those move — never the evidence, never a run in
+/// memory — up to <see cref="ParallelReads"/> bundles at once; a bundle read before is not read again until its blobs
+/// change (<see cref="NodeBundleCache"/>). The credential needs read and list on the container.
 /// </summary>
-internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimits? limits = null) : IBundleSource
+internal sealed class BlobBundleSource(
+    BlobContainerClient container, BundleLimits? limits = null, int parallelReads = BlobBundleSource.DefaultParallelReads, int cachedRuns = 4) : IBundleSource
 {
     /// <summary>The store <paramref name="settings"/> name, read with bounded retries and a per-try deadline.</summary>
-    public static BlobBundleSource Open(BlobStoreSettings settings, TimeSpan networkTimeout)
+    public static BlobBundleSource Open(BlobStoreSettings settings, TimeSpan networkTimeout, int parallelReads = DefaultParallelReads, int cachedRuns = 4)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return new BlobBundleSource(settings.Open(networkTimeout)) { _delegated = settings.UsesIdentity };
+        return new BlobBundleSource(settings.Open(networkTimeout), parallelReads: parallelReads, cachedRuns: cachedRuns) { _delegated = settings.UsesIdentity };
     }
 
     /// <summary>True when the container is read with an Entra ID token: download SAS URLs are user delegation SAS.</summary>
     private bool _delegated;
-
-    /// <summary>Ranged reads of this size: a zip's end record and central directory, then each JSON entry.</summary>
-    private const int ReadBufferSize = 64 * 1024;
 
     public string Description => new UriBuilder(container.Uri) { Query = string.Empty }.Uri.ToString(); // never the SAS
 
@@ -232,105 +232,216 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
     private volatile UserDelegationKey? _delegationKey;
 
     public async Task<IReadOnlyList<string>> ListNodesAsync(string runId, CancellationToken cancellationToken)
-        => (await NodesAsync(RunId.Validate(runId), cancellationToken)).Select(n => n.Node).ToList();
+        => (await NodesAsync(RunId.Validate(runId), withMetadata: false, cancellationToken)).Select(n => n.Node).ToList();
 
+    /// <summary>
+    /// Reads a run from one listing with metadata (which carries each status record: see
+    /// <see cref="StoreLayout.StatusRecordMetadata"/>) and, for each sealed bundle not read before in this version, one
+    /// ranged read of its zip's tail (more only when the tail does not hold its directory and JSON entries), up to
+    /// <see cref="ParallelReads"/> bundles at once. The result is in node order whatever order the reads finish in.
+    /// </summary>
     public async Task<IReadOnlyList<NodeBundle>> ReadRunAsync(string runId, CancellationToken cancellationToken)
     {
-        var nodes = await NodesAsync(RunId.Validate(runId), cancellationToken);
+        var nodes = await NodesAsync(RunId.Validate(runId), withMetadata: true, cancellationToken);
         if (nodes.Count == 0)
         {
             throw new IOException($"The store '{Description}' has no run '{runId}'.");
         }
 
-        var result = new List<NodeBundle>(nodes.Count);
-        foreach (var (node, hasZip, status) in nodes)
+        var cache = _cache.For(runId);
+        var result = new NodeBundle[nodes.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, nodes.Count), Bounded(cancellationToken), async (i, token) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            result.Add(await ReadNodeAsync(runId, node, hasZip, status, cancellationToken));
-        }
+            var node = nodes[i];
+            var version = node.Version;
+            if (cache.TryGet(node.Node, version, out var known))
+            {
+                result[i] = known;
+                return;
+            }
 
+            var read = await ReadNodeAsync(runId, node, token);
+            Interlocked.Increment(ref _bundlesRead);
+            cache.Set(node.Node, version, read);
+            result[i] = read;
+        });
+        cache.Keep(nodes.Select(n => n.Node).ToList());
         return result;
     }
 
+    /// <summary>How many bundles this source has read (not answered from its cache), for tests and the benchmark.</summary>
+    public int BundlesRead => Volatile.Read(ref _bundlesRead);
+
+    private int _bundlesRead;
+
+    /// <summary>The bound on bundles read at once.</summary>
+    public int ParallelReads { get; } = parallelReads >= 1 ? parallelReads : throw new ArgumentOutOfRangeException(nameof(parallelReads));
+
+    /// <summary>The default bound: enough requests in flight to hide Azure Storage's latency, well under its limits.</summary>
+    public const int DefaultParallelReads = 64;
+
+    /// <summary>The most bundles read at once that a command or the service accepts (from any store).</summary>
+    public const int MaxParallelReads = 256;
+
+    private readonly NodeBundleCache _cache = new(cachedRuns);
+
+    private ParallelOptions Bounded(CancellationToken cancellationToken)
+        => new() { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken };
+
+    /// <summary>
+    /// Checks every bundle of a run, up to <see cref="ParallelReads"/> at once: each zip is downloaded once, hashed as it
+    /// arrives into a temporary file (deleted when closed), and every entry is then read from that file.
+    /// </summary>
     public async Task<IReadOnlyList<VerifyResult>> VerifyRunAsync(string runId, CancellationToken cancellationToken)
     {
-        var results = new List<VerifyResult>();
-        foreach (var (node, hasZip, status) in await NodesAsync(RunId.Validate(runId), cancellationToken))
-        {
-            var path = StoreLayout.BundlePath(runId, node);
-            if (!hasZip || status is null)
-            {
-                results.Add(new VerifyResult(path, hasZip ? "incomplete" : "corrupt", [hasZip ? "no status record: the bundle is incomplete" : "status record without its bundle"]));
-                continue;
-            }
-
-            var problems = new List<string>();
-            var bytes = await DownloadStatusAsync(status.Name, cancellationToken);
-            StatusRecord? record = null;
-            string? problem = "status record is over the size limit";
-            if (bytes is null || !NodeBundleReader.TryParseStatus(bytes, out record, out problem))
-            {
-                results.Add(new VerifyResult(path, "corrupt", [problem!]));
-                continue;
-            }
-
-            NodeBundleReader.CheckStatusMatches(record!, runId, node, problems);
-            var blob = container.GetBlobClient(path);
-            await using (var whole = await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { BufferSize = 4 * 1024 * 1024 }, cancellationToken))
-            {
-                var sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(whole, cancellationToken));
-                if (!string.Equals(sha, record!.Sha256, StringComparison.Ordinal))
-                {
-                    problems.Add("the zip's sha256 does not match its status record");
-                }
-            }
-
-            try
-            {
-                using var reader = BundleReader.Open(await OpenZipAsync(path, cancellationToken), node, limits);
-                NodeBundleReader.CheckManifestMatches(reader.Manifest, runId, problems);
-                problems.AddRange(reader.VerifyAll(cancellationToken));
-                _ = reader.ReadFacts(); // verify judges the documents as report does: a bundle report rejects is never ok
-                _ = reader.ReadFindings();
-            }
-            catch (BundleRejectedException ex)
-            {
-                problems.Add(ex.Message);
-            }
-
-            results.Add(new VerifyResult(path, problems.Count == 0 ? "ok" : "corrupt", problems));
-        }
-
+        var nodes = await NodesAsync(RunId.Validate(runId), withMetadata: true, cancellationToken);
+        var results = new VerifyResult[nodes.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, nodes.Count), Bounded(cancellationToken),
+            async (i, token) => results[i] = await VerifyNodeAsync(runId, nodes[i], token));
         return results;
     }
 
-    private async Task<NodeBundle> ReadNodeAsync(string runId, string node, bool hasZip, BlobItem? status, CancellationToken cancellationToken)
+    private async Task<VerifyResult> VerifyNodeAsync(string runId, BlobNode node, CancellationToken cancellationToken)
     {
-        byte[]? bytes = null;
-        if (status is not null)
+        var path = StoreLayout.BundlePath(runId, node.Node);
+        if (node.Zip is null || node.Status is null)
         {
-            bytes = await DownloadStatusAsync(status.Name, cancellationToken);
-            if (bytes is null)
+            return new VerifyResult(path, node.Zip is not null ? "incomplete" : "corrupt", [node.Zip is not null ? "no status record: the bundle is incomplete" : "status record without its bundle"]);
+        }
+
+        var problems = new List<string>();
+        var bytes = await StatusBytesAsync(node.Status, cancellationToken);
+        StatusRecord? record = null;
+        string? problem = "status record is over the size limit";
+        if (bytes is null || !NodeBundleReader.TryParseStatus(bytes, out record, out problem))
+        {
+            return new VerifyResult(path, "corrupt", [problem!]);
+        }
+
+        NodeBundleReader.CheckStatusMatches(record!, runId, node.Node, problems);
+        FileStream? copy = null;
+        try
+        {
+            copy = new FileStream(Path.Combine(Path.GetTempPath(), $"periscope-verify-{Guid.NewGuid():N}.zip"), FileMode.CreateNew,
+                FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+            var sha = await DownloadHashedAsync(container.GetBlobClient(path), node.Zip.Properties.ETag, copy, cancellationToken);
+            if (!string.Equals(sha, record!.Sha256, StringComparison.Ordinal) || copy.Length != record.BundleSize)
             {
-                return new NodeBundle { Node = node, BundlePath = StoreLayout.BundlePath(runId, node), Rejected = $"status record is over the limit of {NodeBundleReader.MaxStatusSize} bytes" };
+                problems.Add($"the zip's sha256 or size does not match its status record (size {copy.Length}, recorded {record.BundleSize})");
+            }
+
+            copy.Position = 0;
+            using var reader = BundleReader.Open(copy, node.Node, limits);
+            copy = null; // the reader owns it now
+            NodeBundleReader.CheckManifestMatches(reader.Manifest, runId, problems);
+            problems.AddRange(reader.VerifyAll(cancellationToken));
+            _ = reader.ReadFacts(); // verify judges the documents as report does: a bundle report rejects is never ok
+            _ = reader.ReadFindings();
+        }
+        catch (BundleRejectedException ex)
+        {
+            problems.Add(ex.Message);
+        }
+        catch (IOException ex)
+        {
+            problems.Add($"could not be read: {ex.Message}");
+        }
+        finally
+        {
+            if (copy is not null)
+            {
+                await copy.DisposeAsync();
             }
         }
 
-        // Opened only once the status record has passed (the reader reads synchronously, through ranged reads).
-        return NodeBundleReader.Read(runId, node, hasZip, bytes, status?.Properties.LastModified,
-            () => OpenZip(StoreLayout.BundlePath(runId, node), cancellationToken), limits);
+        return new VerifyResult(path, problems.Count == 0 ? "ok" : "corrupt", problems);
     }
 
-    private async Task<Stream> OpenZipAsync(string path, CancellationToken cancellationToken)
+    /// <summary>Downloads one version of a blob into <paramref name="copy"/>, hashing it on the way; its lower-case hex sha256.</summary>
+    private async Task<string> DownloadHashedAsync(BlobClient blob, ETag? etag, FileStream copy, CancellationToken cancellationToken)
     {
-        var stream = await container.GetBlobClient(path).OpenReadAsync(ReadOptions, cancellationToken);
-        return new CountingStream(stream, n => Interlocked.Add(ref _bytesRead, n));
+        try
+        {
+            var response = await blob.DownloadStreamingAsync(new BlobDownloadOptions { Conditions = new BlobRequestConditions { IfMatch = etag } }, cancellationToken);
+            await using var content = response.Value.Content;
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[81920];
+            int n;
+            while ((n = await content.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, n);
+                await copy.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                Interlocked.Add(ref _bytesRead, n);
+            }
+
+            return Convert.ToHexStringLower(hash.GetHashAndReset());
+        }
+        catch (RequestFailedException ex)
+        {
+            throw new IOException(ex.Status == 412 ? "the zip was replaced while it was read (its ETag changed)" : $"the zip could not be downloaded ({ex.Status} {ex.ErrorCode})", ex);
+        }
     }
 
-    private Stream OpenZip(string path, CancellationToken cancellationToken)
-        => new CountingStream(container.GetBlobClient(path).OpenRead(ReadOptions, cancellationToken), n => Interlocked.Add(ref _bytesRead, n));
+    private async Task<NodeBundle> ReadNodeAsync(string runId, BlobNode node, CancellationToken cancellationToken)
+    {
+        var path = StoreLayout.BundlePath(runId, node.Node);
+        byte[]? bytes = null;
+        if (node.Status is not null)
+        {
+            try
+            {
+                bytes = await StatusBytesAsync(node.Status, cancellationToken);
+            }
+            catch (RequestFailedException ex)
+            {
+                return new NodeBundle { Node = node.Node, BundlePath = path, Rejected = $"status record could not be read ({ex.Status} {ex.ErrorCode})", ReadFailed = true };
+            }
 
-    private static BlobOpenReadOptions ReadOptions => new(allowModifications: false) { BufferSize = ReadBufferSize };
+            if (bytes is null)
+            {
+                return new NodeBundle { Node = node.Node, BundlePath = path, Rejected = $"status record is over the limit of {NodeBundleReader.MaxStatusSize} bytes" };
+            }
+        }
+
+        // The zip is read only for a status record that passes; its ranges are fetched ahead, so the reader (which reads
+        // synchronously) finds them in memory.
+        SparseBlobStream? zip = null;
+        if (node.Zip is not null && bytes is not null && NodeBundleReader.TryParseStatus(bytes, out _, out _))
+        {
+            zip = new SparseBlobStream(container.GetBlobClient(path), node.Zip.Properties.ContentLength ?? 0, node.Zip.Properties.ETag ?? default,
+                n => Interlocked.Add(ref _bytesRead, n));
+            try
+            {
+                await ZipReadPlan.FetchAsync(zip, (limits ?? BundleLimits.Default).MaxCentralDirectorySize, cancellationToken);
+            }
+            catch (IOException ex)
+            {
+                return new NodeBundle { Node = node.Node, BundlePath = path, Rejected = $"could not be read: {ex.Message}", ReadFailed = true };
+            }
+        }
+
+        return NodeBundleReader.Read(runId, node.Node, node.Zip is not null, bytes, node.Status?.Properties.LastModified,
+            () => zip ?? throw new IOException("the zip is not there"), limits);
+    }
+
+    /// <summary>
+    /// A status record's bytes: from its blob's metadata when the listing carried a valid record there, else downloaded;
+    /// null when larger than a status record can be.
+    /// </summary>
+    private async Task<byte[]?> StatusBytesAsync(BlobItem status, CancellationToken cancellationToken)
+    {
+        if (status.Metadata?.TryGetValue(StoreLayout.StatusRecordMetadata, out var value) == true
+            && value.Length <= StoreLayout.MaxStatusRecordMetadataBytes * 2)
+        {
+            var decoded = new byte[value.Length];
+            if (Convert.TryFromBase64String(value, decoded, out var length) && NodeBundleReader.TryParseStatus(decoded[..length], out _, out _))
+            {
+                return decoded[..length];
+            }
+        }
+
+        return await DownloadStatusAsync(status.Name, cancellationToken);
+    }
 
     /// <summary>The status record's bytes, or null when it is larger than a status record can be.</summary>
     private async Task<byte[]?> DownloadStatusAsync(string name, CancellationToken cancellationToken)
@@ -342,14 +453,21 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
         return bytes.Length > NodeBundleReader.MaxStatusSize ? null : bytes;
     }
 
-    /// <summary>The nodes of a run: whether each has its zip, and its status record blob.</summary>
-    private async Task<List<(string Node, bool HasZip, BlobItem? Status)>> NodesAsync(string runId, CancellationToken cancellationToken)
+    /// <summary>A node of a run as listed: its zip's and status record's blobs (null when absent).</summary>
+    private sealed record BlobNode(string Node, BlobItem? Zip, BlobItem? Status)
     {
-        var zips = new HashSet<string>(StringComparer.Ordinal);
+        /// <summary>What the node's result depends on: both blobs' ETags (a status record's metadata changes its ETag too).</summary>
+        public string Version => $"{Zip?.Properties.ETag}|{Zip?.Properties.ContentLength}|{Status?.Properties.ETag}";
+    }
+
+    /// <summary>The nodes of a run, in node order: whether each has its zip, and its status record blob.</summary>
+    private async Task<List<BlobNode>> NodesAsync(string runId, bool withMetadata, CancellationToken cancellationToken)
+    {
+        var zips = new Dictionary<string, BlobItem>(StringComparer.Ordinal);
         var statuses = new Dictionary<string, BlobItem>(StringComparer.Ordinal);
         try
         {
-            await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, runId + "/", cancellationToken))
+            await foreach (var blob in container.GetBlobsAsync(withMetadata ? BlobTraits.Metadata : BlobTraits.None, BlobStates.None, runId + "/", cancellationToken))
             {
                 var name = blob.Name[(runId.Length + 1)..];
                 if (name.Contains('/', StringComparison.Ordinal) || !StoreLayout.TryParseFileName(name, out var node, out var isStatus))
@@ -357,14 +475,7 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
                     continue;
                 }
 
-                if (isStatus)
-                {
-                    statuses[node] = blob;
-                }
-                else
-                {
-                    zips.Add(node);
-                }
+                (isStatus ? statuses : zips)[node] = blob;
             }
         }
         catch (RequestFailedException ex) when (ex.Status is 403 or 404)
@@ -376,8 +487,8 @@ internal sealed class BlobBundleSource(BlobContainerClient container, BundleLimi
             throw NoToken(ex);
         }
 
-        return zips.Union(statuses.Keys).Order(StringComparer.Ordinal)
-            .Select(n => (n, zips.Contains(n), statuses.GetValueOrDefault(n)))
+        return zips.Keys.Union(statuses.Keys).Order(StringComparer.Ordinal)
+            .Select(n => new BlobNode(n, zips.GetValueOrDefault(n), statuses.GetValueOrDefault(n)))
             .ToList();
     }
 }

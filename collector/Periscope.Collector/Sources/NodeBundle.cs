@@ -28,5 +28,8 @@ internal sealed record NodeBundle
     /// <summary>True when the zip has no status record (still being written, or its writer died).</summary>
     public bool Incomplete { get; init; }
 
+    /// <summary>True when the store could not be read for it (an I/O or storage failure, not a judgement of the bundle).</summary>
+    public bool ReadFailed { get; init; }
+
     public bool IsUsable => Rejected is null && !Incomplete && Manifest is not null;
 }

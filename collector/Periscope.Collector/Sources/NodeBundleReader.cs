@@ -86,7 +86,7 @@ internal static class NodeBundleReader
         }
         catch (IOException ex)
         {
-            return new NodeBundle { Node = node, BundlePath = path, Status = record, Rejected = $"could not be read: {ex.Message}" };
+            return new NodeBundle { Node = node, BundlePath = path, Status = record, Rejected = $"could not be read: {ex.Message}", ReadFailed = true };
         }
     }
 

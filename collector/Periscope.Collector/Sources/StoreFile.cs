@@ -91,6 +91,26 @@ internal static partial class StoreFile
         };
     }
 
+    /// <summary>
+    /// What a file's content depends on, read without following it: its inode, size, and modification and change times
+    /// (the change time moves on every write and cannot be set back), or null when it is missing.
+    /// </summary>
+    public static unsafe string? VersionOf(string path)
+    {
+        var buffer = stackalloc byte[256];
+        // STATX_TYPE | STATX_MODE | STATX_INO | STATX_SIZE | STATX_MTIME | STATX_CTIME; timestamps are {i64 sec, u32 nsec, pad}.
+        if (StatX(AtFdCwd, path, AtSymlinkNoFollow, 0x1 | 0x2 | 0x100 | 0x200 | 0x40 | 0x80, buffer) != 0)
+        {
+            return null;
+        }
+
+        var inode = *(ulong*)(buffer + 32);
+        var size = *(ulong*)(buffer + 40);
+        var changed = (*(long*)(buffer + 96), *(uint*)(buffer + 104));
+        var modified = (*(long*)(buffer + 112), *(uint*)(buffer + 120));
+        return FormattableString.Invariant($"{inode}:{size}:{modified.Item1}.{modified.Item2}:{changed.Item1}.{changed.Item2}");
+    }
+
     private static SafeFileHandle Open(string store, string runId, string name, out long size)
     {
         using var storeHandle = Check(OpenAt(AtFdCwd, store, ORdOnly | ODirectory | OCloExec, 0), store, "the store");

@@ -43,6 +43,43 @@ public sealed class DirectoryBundleSourceTests
     }
 
     [Fact]
+    public async Task ReadRun_Again_ReadsOnlyTheNewAndChangedBundles_InNodeOrder()
+    {
+        using var store = new TempDirectory();
+        for (var i = 0; i < 12; i++)
+        {
+            await TestBundles.WriteAsync(store.Path, "r1", $"n{i:00}");
+        }
+
+        var source = new DirectoryBundleSource(store.Path, parallelReads: 4);
+        var first = await source.ReadRunAsync("r1", CancellationToken.None);
+        await TestBundles.WriteAsync(store.Path, "r1", "n12");
+        await TestBundles.WriteAsync(store.Path, "r1", "n03", [TestBundles.Finding("KERNEL_OOM_KILL", Severity.Critical, "oom")]);
+        File.Delete(store.Combine("r1", "n07.zip"));
+        File.Delete(store.Combine("r1", "n07" + StoreLayout.StatusSuffix));
+        // A zip changed in place with its size and write time kept is still seen (its change time moved).
+        var zip = store.Combine("r1", "n09.zip");
+        var written = File.GetLastWriteTimeUtc(zip);
+        var bytes = File.ReadAllBytes(zip);
+        bytes[40] ^= 0xFF;
+        File.WriteAllBytes(zip, bytes);
+        File.SetLastWriteTimeUtc(zip, written);
+        var second = await source.ReadRunAsync("r1", CancellationToken.None);
+        var readAfterChanges = source.BundlesRead;
+        var third = await source.ReadRunAsync("r1", CancellationToken.None);
+
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => $"n{i:00}"), first.Select(n => n.Node));
+        Assert.Equal(12 + 3, readAfterChanges); // n12 new, n03 replaced, n09 changed in place; unchanged ones from the cache
+        Assert.Equal([.. Enumerable.Range(0, 13).Where(i => i != 7).Select(i => $"n{i:00}")], second.Select(n => n.Node));
+        Assert.Equal("KERNEL_OOM_KILL", Assert.Single(second.Single(n => n.Node == "n03").Findings!.Findings).Code);
+        Assert.NotNull(second.Single(n => n.Node == "n09").Rejected);
+        Assert.Equal(second.Select(n => n.Rejected), third.Select(n => n.Rejected));
+        Assert.Equal(12 + 3, source.BundlesRead); // unchanged: nothing read again
+        var fresh = await new DirectoryBundleSource(store.Path).ReadRunAsync("r1", CancellationToken.None);
+        Assert.Equal(fresh.Select(n => (n.Node, n.Rejected, n.Findings?.Findings.Count)), second.Select(n => (n.Node, n.Rejected, n.Findings?.Findings.Count)));
+    }
+
+    [Fact]
     public async Task ReadRun_ZipWithoutStatusRecord_IsIncompleteNotRead()
     {
         using var store = new TempDirectory();
