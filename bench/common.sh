@@ -17,7 +17,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 measure() {
   local prefix="$1"; shift
   /usr/bin/time -f "%e %M" -o "$prefix.last" "$@" > "$prefix.out" 2> "$prefix.err" || true
-  cat "$prefix.last" >> "$prefix.times"
+  tail -1 "$prefix.last" >> "$prefix.times" # time writes "Command exited with non-zero status N" first on a failure
 }
 
 # start_azurite: installs Azurite and @azure/storage-blob under .tools (once), starts Azurite on a free loopback port

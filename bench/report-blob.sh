@@ -16,7 +16,7 @@ echo -n "$slow" > "$work/blob-connection-slow"
 report() {
   /usr/bin/time -f "%e %M" -o "$3.last" dotnet "$work/collector/periscope-collector.dll" report \
     --blob-connection-string-file "$1" --blob-container "scale-$2" --run-id "run-$2" --format json --out "$3.json" 2> "$3.err" || true
-  cat "$3.last" >> "$3.times"
+  tail -1 "$3.last" >> "$3.times" # time writes "Command exited with non-zero status N" first when report exits 1 or 2
 }
 
 for n in $sizes; do

@@ -84,6 +84,34 @@ public sealed class BlobScaleTests(Azurite azurite)
     }
 
     [Fact]
+    public async Task ReadRun_ReadRecently_IsReadAgainFromTheStoresListing_NotListedAgain()
+    {
+        azurite.Require();
+        using var temp = new TempDirectory();
+        var container = await UploadedRunAsync(temp.Path, Names(10));
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestBundles.Start);
+        var log = new RequestLog();
+        var source = new BlobBundleSource(Reader(container.Name, log), parallelReads: 4, timeProvider: clock) { ListingReuse = TimeSpan.FromSeconds(30) };
+        await source.ReadRunAsync(Run, TestContext.Current.CancellationToken);
+        await UploadAsync(temp.Path, container.Name, ["n10", "n11"]);
+
+        // serve's poll lists the store and sees the run changed; its report is built from that listing.
+        await source.ListRunsAsync(TestContext.Current.CancellationToken);
+        log.Clear();
+        var read = await source.ReadRunAsync(Run, TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, log.Listings);
+        Assert.Equal(["n10", "n11"], log.ZipReads.Select(r => Path.GetFileNameWithoutExtension(r.Path)).Order(StringComparer.Ordinal));
+        Assert.Equal(12, read.Count);
+
+        // A listing older than the reuse is not trusted: the run is listed again.
+        clock.Advance(TimeSpan.FromSeconds(31));
+        log.Clear();
+        await source.ReadRunAsync(Run, TestContext.Current.CancellationToken);
+        Assert.Equal((1, 0), (log.Listings, log.ZipReads.Count));
+    }
+
+    [Fact]
     public async Task ReadRun_JsonEntriesFarFromTheTail_AreFetchedInOneMoreRead()
     {
         azurite.Require();

@@ -16,13 +16,21 @@ namespace Periscope.Collector.Sources;
 /// change (<see cref="NodeBundleCache"/>). The credential needs read and list on the container.
 /// </summary>
 internal sealed class BlobBundleSource(
-    BlobContainerClient container, BundleLimits? limits = null, int parallelReads = BlobBundleSource.DefaultParallelReads, int cachedRuns = 4) : IBundleSource
+    BlobContainerClient container, BundleLimits? limits = null, int parallelReads = BlobBundleSource.DefaultParallelReads, int cachedRuns = 4,
+    TimeProvider? timeProvider = null) : IBundleSource
 {
+    private readonly TimeProvider time = timeProvider ?? TimeProvider.System;
+
     /// <summary>The store <paramref name="settings"/> name, read with bounded retries and a per-try deadline.</summary>
-    public static BlobBundleSource Open(BlobStoreSettings settings, TimeSpan networkTimeout, int parallelReads = DefaultParallelReads, int cachedRuns = 4)
+    public static BlobBundleSource Open(
+        BlobStoreSettings settings, TimeSpan networkTimeout, int parallelReads = DefaultParallelReads, int cachedRuns = 4, TimeSpan listingReuse = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return new BlobBundleSource(settings.Open(networkTimeout), parallelReads: parallelReads, cachedRuns: cachedRuns) { _delegated = settings.UsesIdentity };
+        return new BlobBundleSource(settings.Open(networkTimeout), parallelReads: parallelReads, cachedRuns: cachedRuns)
+        {
+            _delegated = settings.UsesIdentity,
+            ListingReuse = listingReuse,
+        };
     }
 
     /// <summary>True when the container is read with an Entra ID token: download SAS URLs are user delegation SAS.</summary>
@@ -43,6 +51,8 @@ internal sealed class BlobBundleSource(
     public async Task<IReadOnlyList<RunSummary>> ListRunsAsync(CancellationToken cancellationToken)
     {
         var runs = new Dictionary<string, (DateTimeOffset? Started, int Bundles, int Sealed, DateTimeOffset? Updated)>(StringComparer.Ordinal);
+        var listedAt = time.GetUtcNow();
+        var kept = new Dictionary<string, List<BlobItem>>(StringComparer.Ordinal);
         try
         {
             await foreach (var blob in container.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, prefix: null, cancellationToken))
@@ -53,6 +63,11 @@ internal sealed class BlobBundleSource(
                 if (!RunId.IsValid(runId) || name.Contains('/', StringComparison.Ordinal) || !StoreLayout.TryParseFileName(name, out _, out var isStatus))
                 {
                     continue;
+                }
+
+                if (ListingReuse > TimeSpan.Zero && (kept.TryGetValue(runId!, out var items) || _cache.Holds(runId!)))
+                {
+                    (items ??= kept[runId!] = []).Add(blob); // a run read recently: read again from this listing
                 }
 
                 var run = runs.GetValueOrDefault(runId!);
@@ -81,6 +96,7 @@ internal sealed class BlobBundleSource(
             throw NoToken(ex);
         }
 
+        _listing = ListingReuse > TimeSpan.Zero ? new Listing(listedAt, kept) : null;
         return runs.Select(r => new RunSummary(r.Key, r.Value.Started, r.Value.Bundles, r.Value.Sealed, r.Value.Updated))
             .OrderByDescending(r => r.StartedAt ?? DateTimeOffset.MinValue)
             .ThenByDescending(r => r.RunId, StringComparer.Ordinal)
@@ -460,22 +476,43 @@ internal sealed class BlobBundleSource(
         public string Version => $"{Zip?.Properties.ETag}|{Zip?.Properties.ContentLength}|{Status?.Properties.ETag}";
     }
 
+    /// <summary>
+    /// How old a listing of the whole store (<see cref="ListRunsAsync"/>) may be for a run read recently to be read again
+    /// from it rather than listed anew (zero: always listed). <c>serve</c> sets its poll interval: its listing finds a
+    /// run changed, and the report is built from that same listing, so a refresh costs only the new bundles' reads.
+    /// </summary>
+    public TimeSpan ListingReuse { get; init; }
+
+    /// <summary>When the store was last listed whole, and the blobs of the recently read runs in that listing.</summary>
+    private sealed record Listing(DateTimeOffset At, Dictionary<string, List<BlobItem>> Runs);
+
+    private volatile Listing? _listing;
+
     /// <summary>The nodes of a run, in node order: whether each has its zip, and its status record blob.</summary>
     private async Task<List<BlobNode>> NodesAsync(string runId, bool withMetadata, CancellationToken cancellationToken)
     {
         var zips = new Dictionary<string, BlobItem>(StringComparer.Ordinal);
         var statuses = new Dictionary<string, BlobItem>(StringComparer.Ordinal);
+        void Add(BlobItem blob)
+        {
+            var name = blob.Name[(runId.Length + 1)..];
+            if (!name.Contains('/', StringComparison.Ordinal) && StoreLayout.TryParseFileName(name, out var node, out var isStatus))
+            {
+                (isStatus ? statuses : zips)[node] = blob;
+            }
+        }
+
+        if (withMetadata && _listing is { } listing && time.GetUtcNow() - listing.At <= ListingReuse && listing.Runs.TryGetValue(runId, out var listed))
+        {
+            listed.ForEach(Add);
+            return Ordered();
+        }
+
         try
         {
             await foreach (var blob in container.GetBlobsAsync(withMetadata ? BlobTraits.Metadata : BlobTraits.None, BlobStates.None, runId + "/", cancellationToken))
             {
-                var name = blob.Name[(runId.Length + 1)..];
-                if (name.Contains('/', StringComparison.Ordinal) || !StoreLayout.TryParseFileName(name, out var node, out var isStatus))
-                {
-                    continue;
-                }
-
-                (isStatus ? statuses : zips)[node] = blob;
+                Add(blob);
             }
         }
         catch (RequestFailedException ex) when (ex.Status is 403 or 404)
@@ -487,7 +524,9 @@ internal sealed class BlobBundleSource(
             throw NoToken(ex);
         }
 
-        return zips.Keys.Union(statuses.Keys).Order(StringComparer.Ordinal)
+        return Ordered();
+
+        List<BlobNode> Ordered() => zips.Keys.Union(statuses.Keys).Order(StringComparer.Ordinal)
             .Select(n => new BlobNode(n, zips.GetValueOrDefault(n), statuses.GetValueOrDefault(n)))
             .ToList();
     }

@@ -12,6 +12,15 @@ internal sealed class NodeBundleCache(int runs)
     private readonly Dictionary<string, RunEntries> _runs = new(StringComparer.Ordinal);
     private long _uses;
 
+    /// <summary>True when the run's entries are kept (it was read recently).</summary>
+    public bool Holds(string runId)
+    {
+        lock (_runs)
+        {
+            return _runs.ContainsKey(runId);
+        }
+    }
+
     /// <summary>The entries of <paramref name="runId"/>; the least recently used run's are dropped past the bound.</summary>
     public RunEntries For(string runId)
     {
