@@ -4,8 +4,8 @@ using Periscope.Bundle;
 namespace Periscope.Agent.Analysis;
 
 /// <summary>
-/// Folds observations into findings on code + subject: one pod's ten OOM kills become one finding with count 10;
-/// two pods' kills stay two findings. Keeps the worst severity, the first and last time, the latest attributes and a
+/// Folds observations into findings on code + subject (+ the observation's <c>Distinct</c> value, where a rule sets
+/// one): one pod's ten OOM kills become one finding with count 10; two pods' kills stay two findings. Keeps the worst severity, the first and last time, the latest attributes and a
 /// bounded list of evidence places (the first and the most recent).
 /// </summary>
 internal static class FindingAggregator
@@ -15,11 +15,11 @@ internal static class FindingAggregator
     public static List<Finding> Aggregate(IEnumerable<(string Collector, Collection.Observation Observation)> observations)
     {
         ArgumentNullException.ThrowIfNull(observations);
-        var groups = new Dictionary<(string, SubjectKind, string), Accumulator>();
+        var groups = new Dictionary<(string, SubjectKind, string, string?), Accumulator>();
         var order = new List<Accumulator>();
         foreach (var (collector, observation) in observations)
         {
-            var key = (observation.Code, observation.Subject.Kind, observation.Subject.Id);
+            var key = (observation.Code, observation.Subject.Kind, observation.Subject.Id, observation.Distinct);
             if (!groups.TryGetValue(key, out var accumulator))
             {
                 accumulator = new Accumulator(collector, observation);

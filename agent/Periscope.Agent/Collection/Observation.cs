@@ -38,6 +38,12 @@ public sealed record Observation
     /// <summary>Where the evidence is.</summary>
     public EvidenceReference? Evidence { get; init; }
 
+    /// <summary>
+    /// Observations of one code and subject that differ in this value are separate findings (a crash of each process);
+    /// null for the usual folding on code and subject.
+    /// </summary>
+    public string? Distinct { get; init; }
+
     /// <summary>Events of this code and subject needed before a finding is raised (for example 3 link flaps).</summary>
     public int MinCount { get; init; } = 1;
 

@@ -15,7 +15,19 @@ internal sealed record LogRuleDefinition
     public LogRuleSubject? Subject { get; init; }
     public LogRuleSeverityFrom? SeverityFrom { get; init; }
     public int? MinCount { get; init; }
+
+    /// <summary>
+    /// A named group whose value tells events of one code and subject apart: each value is a finding of its own (each
+    /// crashed process, each warning's location), where otherwise they would fold into one.
+    /// </summary>
+    public string? DistinctBy { get; init; }
+
+    /// <summary>An attribute taken from a named group's value through a map (for example an Xid's meaning).</summary>
+    public LogRuleAttributeFrom? AttributeFrom { get; init; }
 }
+
+/// <summary>Adds the attribute <see cref="Name"/> with the map's value for the group's value, when the map has it.</summary>
+internal sealed record LogRuleAttributeFrom(string Group, string Name, IReadOnlyDictionary<string, string> Map);
 
 /// <summary>Which named groups name the subject of a rule's findings, and its kind.</summary>
 internal sealed record LogRuleSubject(string Kind, IReadOnlyList<string> Groups);

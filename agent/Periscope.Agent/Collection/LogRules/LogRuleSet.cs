@@ -213,8 +213,16 @@ internal sealed record LogRuleMatch(LogRule Rule, Match Match)
             }
         }
 
+        if (Rule.Definition.AttributeFrom is { } from && Group(from.Group) is { } key && from.Map.TryGetValue(key, out var mapped))
+        {
+            attributes[from.Name] = mapped;
+        }
+
         return attributes;
     }
+
+    /// <summary>The value that keeps this event a finding of its own (<see cref="LogRuleDefinition.DistinctBy"/>), or null.</summary>
+    public string? Distinct => Rule.Definition.DistinctBy is { } group ? Group(group) : null;
 
     /// <summary>The subject the rule names from its groups, else <paramref name="fallback"/>.</summary>
     public FindingSubject Subject(FindingSubject fallback)

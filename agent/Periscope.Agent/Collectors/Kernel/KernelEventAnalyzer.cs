@@ -7,18 +7,31 @@ using Periscope.Bundle;
 namespace Periscope.Agent.Collectors.Kernel;
 
 /// <summary>
-/// Classifies kernel-facility records with the rule table and turns matches into observations. An OOM kill spans
-/// several lines (a context line naming the cgroup, the kill line, on older kernels a detail line with the memory
-/// figures); they are joined into one event, and the container is the <c>task_memcg</c>, not the <c>oom_memcg</c>.
+/// Classifies kernel-facility records with the rule table and turns matches into observations, one per event:
+/// <list type="bullet">
+/// <item>An OOM kill spans several lines (a context line naming the cgroup, the kill line, on older kernels a detail
+/// line with the memory figures, on cgroup v1 a "sacrifice child" line before the child actually killed); they are
+/// one event, and the container is the <c>task_memcg</c>, not the <c>oom_memcg</c>. After "Tasks in … are going to
+/// be killed due to memory.oom.group set" the kernel kills the victim again and its siblings: the same event, the
+/// siblings listed in its attributes.</item>
+/// <item>An oops or kernel warning is a block of lines up to its <c>---[ end trace … ]---</c>; a panic that follows
+/// an oops, and the panic's own <c>---[ end Kernel panic … ]---</c> trailer, belong to that oops.</item>
+/// <item>A recovery line (<c>nfs: server … OK</c>) marks the open event of its code and subject recovered.</item>
+/// <item>Known noise (the virtual CD-ROM's I/O errors) is matched and left out.</item>
+/// </list>
 /// </summary>
 internal sealed class KernelEventAnalyzer(LogRuleSet rules, ContainerDirectory containers, string nodeName, string evidencePath)
 {
     private const int ContextReach = 64; // records an OOM context line stays attached to the next kill
+    private const int BlockReach = 256; // records an oops stays open for its own lines (and a panic after it)
     private const int MaxDetail = 512;
+    private const int MaxSiblings = 32;
     private readonly List<Observation> _observations = [];
     private readonly List<OomKill> _kills = [];
     private readonly Dictionary<string, long> _events = new(StringComparer.Ordinal);
     private OomContext? _context;
+    private OomGroup? _group;
+    private Block? _block;
     private long _index;
 
     public IReadOnlyDictionary<string, long> Events => _events;
@@ -53,20 +66,32 @@ internal sealed class KernelEventAnalyzer(LogRuleSet rules, ContainerDirectory c
         {
             case "oom-context":
                 _context = new OomContext(match.Group("memcg"), match.Group("constraint"), match.Group("pid"), _index);
+                _group = null; // a new OOM event begins
+                return;
+            case "oom-group":
+                _group = _kills.Count > 0 && _index - _kills[^1].Index <= ContextReach ? new OomGroup(_kills[^1], _index) : null;
                 return;
             case "oom-kill":
                 AddKill(match, record, evidenceLine);
                 return;
             case "oom-detail":
                 var last = _kills.Count > 0 ? _kills[^1] : null;
-                if (last is not null && last.Pid == match.Group("pid") && _index - last.Index <= 8)
+                if (last is not null && _index - last.Index <= 8 && (last.Pid == match.Group("pid") || last.SacrificesChild && !last.HasChild))
                 {
-                    last.Merge(match); // the memory figures of an older kernel's two-line kill
+                    last.Merge(match); // the memory figures of an older kernel's two-line kill, or the child it killed
                     return;
                 }
 
                 AddKill(match, record, evidenceLine);
                 return;
+            case "block-end":
+                EndBlock(match, record, evidenceLine);
+                return;
+            case "recovery":
+                Recover(match);
+                return;
+            case "ignore":
+                return; // known noise, matched so that it is not taken for what it resembles
             default:
                 AddEvent(match, record, evidenceLine);
                 return;
@@ -88,6 +113,18 @@ internal sealed class KernelEventAnalyzer(LogRuleSet rules, ContainerDirectory c
     private void AddEvent(LogRuleMatch match, KmsgRecord record, long evidenceLine)
     {
         var rule = match.Rule;
+        if (BlockCodes.Contains(rule.Code) && _block is { } open && _index - open.Start <= BlockReach
+            && (!open.Ended || (open.Code == KernelOops && IsPanic(match))))
+        {
+            // A line of the report already counted (an oops's "Oops:" after its "BUG:"), or the panic it led to.
+            if (open.Code == KernelOops && IsPanic(match))
+            {
+                _observations[open.Observation] = WithAttribute(_observations[open.Observation], "panic", PanicReason(record.Text));
+            }
+
+            return;
+        }
+
         Count(rule.Code);
         _observations.Add(new Observation
         {
@@ -100,11 +137,101 @@ internal sealed class KernelEventAnalyzer(LogRuleSet rules, ContainerDirectory c
             Time = record.Time,
             Evidence = new EvidenceReference(_evidencePath, evidenceLine),
             MinCount = rule.MinCount,
+            Distinct = match.Distinct,
         });
+        _block = BlockCodes.Contains(rule.Code) ? new Block(rule.Code, _observations.Count - 1, _index) : _block;
+        if (rule.Code == KernelOops && IsPanic(match))
+        {
+            _observations[^1] = WithAttribute(_observations[^1], "panic", PanicReason(record.Text));
+        }
     }
+
+    /// <summary>Codes whose report is a block of lines ended by a <c>---[ end … ]---</c> line.</summary>
+    private static readonly HashSet<string> BlockCodes = new(StringComparer.Ordinal) { KernelOops, "KERNEL_WARNING" };
+
+    private const string KernelOops = "KERNEL_OOPS";
+
+    private static bool IsPanic(LogRuleMatch match) => match.Match.Value.Contains("Kernel panic", StringComparison.Ordinal);
+
+    private static string PanicReason(string text)
+    {
+        var at = text.IndexOf("not syncing:", StringComparison.Ordinal);
+        return at < 0 ? text : text[(at + "not syncing:".Length)..].Trim().TrimEnd(']', '-', ' ');
+    }
+
+    /// <summary>
+    /// <c>---[ end trace … ]---</c> closes the open oops or warning; <c>---[ end Kernel panic … ]---</c> belongs to the
+    /// panic before it, and is the panic's only trace when the window starts after the panic line.
+    /// </summary>
+    private void EndBlock(LogRuleMatch match, KmsgRecord record, long evidenceLine)
+    {
+        var recent = _block is { } open && _index - open.Start <= BlockReach;
+        if (match.Group("panic") is { } reason)
+        {
+            if (recent && _block!.Code == KernelOops)
+            {
+                _observations[_block.Observation] = WithAttribute(_observations[_block.Observation], "panic", reason.Trim());
+                _block = _block with { Ended = true };
+                return;
+            }
+
+            // Only the trailer is in the window: the panic happened all the same.
+            Count(KernelOops);
+            _observations.Add(new Observation
+            {
+                Code = KernelOops,
+                Severity = Severity.Critical,
+                Title = "Kernel panic",
+                Detail = Trim(record.Text),
+                Subject = new FindingSubject(SubjectKind.Node, _nodeName),
+                Attributes = new Dictionary<string, string>(StringComparer.Ordinal) { ["panic"] = reason.Trim() },
+                Time = record.Time,
+                Evidence = new EvidenceReference(_evidencePath, evidenceLine),
+            });
+            _block = new Block(KernelOops, _observations.Count - 1, _index) { Ended = true };
+            return;
+        }
+
+        if (recent)
+        {
+            _block = _block! with { Ended = true };
+        }
+    }
+
+    /// <summary>Marks the latest open event of the code and subject recovered: it is kept, as information.</summary>
+    private void Recover(LogRuleMatch match)
+    {
+        var subject = match.Subject(new FindingSubject(SubjectKind.Node, _nodeName));
+        for (var i = _observations.Count - 1; i >= 0; i--)
+        {
+            var observation = _observations[i];
+            if (observation.Code == match.Rule.Code && observation.Subject == subject)
+            {
+                if (!observation.Attributes.ContainsKey("recovered"))
+                {
+                    _observations[i] = WithAttribute(observation, "recovered", "true") with
+                    {
+                        Severity = Severity.Info,
+                        Title = observation.Title + " (recovered)",
+                    };
+                }
+
+                return;
+            }
+        }
+    }
+
+    private static Observation WithAttribute(Observation observation, string name, string value)
+        => observation with { Attributes = new Dictionary<string, string>(observation.Attributes, StringComparer.Ordinal) { [name] = value } };
 
     private void AddKill(LogRuleMatch match, KmsgRecord record, long evidenceLine)
     {
+        if (_group is { } group && _index - group.Index <= ContextReach)
+        {
+            group.Kill.AddGroupMember(match.Group("pid"), match.Group("process")); // memory.oom.group: the same event
+            return;
+        }
+
         var context = _context is not null && _index - _context.Index <= ContextReach
                       && (_context.Pid is null || _context.Pid == match.Group("pid"))
             ? _context
@@ -124,19 +251,50 @@ internal sealed class KernelEventAnalyzer(LogRuleSet rules, ContainerDirectory c
 
     private sealed record OomContext(string? Memcg, string? Constraint, string? Pid, long Index);
 
+    /// <summary>A memory.oom.group kill in progress: the kills that follow within reach are its members.</summary>
+    private sealed record OomGroup(OomKill Kill, long Index);
+
+    /// <summary>An open oops or warning report: its observation, where it started, and whether its end line was seen.</summary>
+    private sealed record Block(string Code, int Observation, long Start)
+    {
+        public bool Ended { get; init; }
+    }
+
     private sealed class OomKill(LogRuleMatch match, KmsgRecord record, long evidenceLine, OomContext? context, long index)
     {
         private readonly Dictionary<string, string> _figures = Figures(match);
+        private readonly List<string> _siblings = [];
+        private string? _child;
 
         public long Index { get; } = index;
 
         public string? Pid { get; } = match.Group("pid");
+
+        /// <summary>cgroup v1's "Kill process N (x) score S or sacrifice child": the process killed may be a child of N.</summary>
+        public bool SacrificesChild { get; } = match.Match.Value.Contains("sacrifice child", StringComparison.Ordinal);
+
+        public bool HasChild => _child is not null;
 
         public void Merge(LogRuleMatch detail)
         {
             foreach (var (name, value) in Figures(detail))
             {
                 _figures[name] = value;
+            }
+
+            if (detail.Group("pid") is { } pid && pid != Pid)
+            {
+                _child = $"{pid} ({detail.Group("process")})";
+            }
+        }
+
+        /// <summary>A process killed with the victim because its cgroup has memory.oom.group set (the victim's own repeat is not one).</summary>
+        public void AddGroupMember(string? pid, string? process)
+        {
+            var member = $"{pid} ({process})";
+            if (pid != Pid && _siblings.Count < MaxSiblings && !_siblings.Contains(member))
+            {
+                _siblings.Add(member);
             }
         }
 
@@ -159,6 +317,17 @@ internal sealed class KernelEventAnalyzer(LogRuleSet rules, ContainerDirectory c
             if (context?.Constraint is { } constraint)
             {
                 attributes["constraint"] = constraint;
+            }
+
+            if (_child is not null)
+            {
+                attributes["killedChild"] = _child;
+            }
+
+            if (_siblings.Count > 0)
+            {
+                attributes["oomGroup"] = "true";
+                attributes["groupKilled"] = string.Join(", ", _siblings);
             }
 
             var subject = new FindingSubject(SubjectKind.Node, owner._nodeName);

@@ -8,7 +8,7 @@ internal static class KernelRules
     public const string ResourceName = "Periscope.Agent.kernel-rules.json";
 
     /// <summary>Roles the kernel analyzer gives meaning to, besides plain events.</summary>
-    public static readonly IReadOnlyCollection<string> Roles = ["oom-context", "oom-kill", "oom-detail"];
+    public static readonly IReadOnlyCollection<string> Roles = ["oom-context", "oom-kill", "oom-detail", "oom-group", "block-end", "recovery", "ignore"];
 
     private static readonly Lazy<LogRuleSet> Shipped = new(() => LogRuleSet.Parse(ReadShippedJson(), Roles));
 

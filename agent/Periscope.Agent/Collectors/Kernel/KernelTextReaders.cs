@@ -165,13 +165,62 @@ internal static class KernelTextReaders
         var isKernel = tagged.StartsWith("kernel:", StringComparison.Ordinal);
         var colon = tagged.IndexOf(": ", StringComparison.Ordinal);
         var text = isKernel ? tagged[7..].TrimStart() : colon >= 0 ? tagged[(colon + 2)..] : tagged;
-        if (isKernel && text.StartsWith('[') && text.IndexOf("] ", StringComparison.Ordinal) is var close and > 0)
+        if (isKernel)
         {
-            text = text[(close + 2)..]; // the kernel's own "[ 1234.567890]" stamp
+            text = StripStamps(text);
         }
 
         record = new KmsgRecord { Facility = isKernel ? 0 : 1, Time = time, Text = text };
         return true;
+    }
+
+    /// <summary>
+    /// Removes the kernel's own prefixes from a console-format line: its time stamp (<c>[ 1234.567890]</c>) and, on
+    /// kernels built with <c>CONFIG_PRINTK_CALLER</c>, the caller id after it (<c>[  T123]</c> for a task,
+    /// <c>[  C2]</c> for a CPU), with or without a space between them. Anything else in brackets is the message's own.
+    /// </summary>
+    internal static string StripStamps(string text)
+    {
+        var span = text.AsSpan();
+        if (Bracketed(span, static c => char.IsAsciiDigit(c) || c == '.') is var stamp and > 0)
+        {
+            span = span[stamp..].TrimStart(' ');
+        }
+
+        if (Bracketed(span, static c => char.IsAsciiDigit(c) || c is 'T' or 'C') is var caller and > 0
+            && span[1..(caller - 1)].Trim(' ') is [('T' or 'C'), .. var digits] && digits.Length > 0 && !digits.ContainsAnyExceptInRange('0', '9'))
+        {
+            span = span[caller..].TrimStart(' ');
+        }
+
+        return span.Length == text.Length ? text : span.ToString();
+
+        // The length of a leading "[...]" whose inside is spaces and characters the test accepts (at least one), or 0.
+        static int Bracketed(ReadOnlySpan<char> s, Func<char, bool> accepts)
+        {
+            if (s.IsEmpty || s[0] != '[')
+            {
+                return 0;
+            }
+
+            var seen = false;
+            for (var i = 1; i < s.Length && i < 24; i++)
+            {
+                if (s[i] == ']')
+                {
+                    return seen ? i + 1 : 0;
+                }
+
+                if (s[i] != ' ' && !accepts(s[i]))
+                {
+                    return 0;
+                }
+
+                seen |= s[i] != ' ';
+            }
+
+            return 0;
+        }
     }
 
     /// <summary>Keeps the newest <paramref name="maxBytes"/>: seeks there; true when the first line is partial.</summary>

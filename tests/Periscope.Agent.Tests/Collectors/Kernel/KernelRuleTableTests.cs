@@ -54,6 +54,50 @@ public sealed class KernelRuleTableTests
         { "igb 0000:01:00.0 eno1: igb: eno1 NIC Link is Down", "NIC_LINK_FLAP", null },
         { "mlx5_core 0000:00:02.0 enP1s2: Link down", "NIC_LINK_FLAP", null },
         { "app[7788]: segfault at 0 ip 000055d1c2a3b4c5 sp 00007ffd12345678 error 4 in app[55d1c2a00000+10000]", "PROCESS_SEGFAULT", null },
+        { "C2 CompilerThre[4410]: segfault at 7f00000018 ip 00007f3a1b2c3d4e sp 00007f3a0a0b0c00 error 6 in libjvm.so[7f3a1a000000+1000000]", "PROCESS_SEGFAULT", null },
+
+        // memory.oom.group (cgroup v2, Kubernetes 1.28+) and names with spaces and parentheses
+        { "Tasks in /kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-1.scope are going to be killed due to memory.oom.group set", "KERNEL_OOM_KILL", "oom-group" },
+        { "Memory cgroup out of memory: Killed process 77 ((sd-pam)) total-vm:1000kB, anon-rss:100kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0", "KERNEL_OOM_KILL", "oom-kill" },
+        { "INFO: task C2 CompilerThre:4410 blocked for more than 122 seconds.", "KERNEL_HUNG_TASK", null },
+        { "INFO: task kworker/u16:2+flush-8:0:311 blocked for more than 241 seconds.", "KERNEL_HUNG_TASK", null },
+        { "watchdog: BUG: soft lockup - CPU#1 stuck for 26s! [kworker/u16:2:311]", "KERNEL_SOFT_LOCKUP", null },
+        { "BTRFS error (device sda4: state E): level verify failed on logical 1234 mirror 1 wanted 1 found 0; forced readonly", "FS_READONLY", null },
+
+        // block ends, user-space traps, warnings
+        { "---[ end trace 8a1b2c3d4e5f6071 ]---", "KERNEL_OOPS", "block-end" },
+        { "---[ end Kernel panic - not syncing: Fatal exception ]---", "KERNEL_OOPS", "block-end" },
+        { "traps: node[2211] general protection fault ip:55d1c2a3b4c5 sp:7ffd12345678 error:0 in node[55d1c2a00000+2000000]", "PROCESS_TRAP", null },
+        { "traps: VM Periodic Tas[1090] trap divide error ip:7f1a2b3c4d5e sp:7f1a00001000 error:0 in libjvm.so[7f1a1a000000+1000000]", "PROCESS_TRAP", null },
+        { "traps: python3[3300] trap invalid opcode ip:7f00000001 sp:7ffe00000000 error:0 in libfoo.so[7f0000000000+100000]", "PROCESS_TRAP", null },
+        { "WARNING: CPU: 2 PID: 1234 at net/core/dev.c:6210 netif_napi_add_weight+0x13d/0x150", "KERNEL_WARNING", null },
+        { "Out of memory and no killable processes...", "KERNEL_OOM_NO_VICTIM", null },
+
+        // storage
+        { "nvme nvme0: I/O 123 QID 4 timeout, aborting", "NVME_TIMEOUT", null },
+        { "nvme nvme1: I/O tag 18 (f012) opcode 0x2 (Read) QID 3 timeout, aborting req_op:READ(0) size:4096", "NVME_TIMEOUT", null },
+        { "nvme nvme0: resetting controller", "NVME_CONTROLLER_RESET", null },
+        { "nvme nvme2: controller is down; will reset: CSTS=0xffffffff, PCI_STATUS=0xffff", "NVME_CONTROLLER_RESET", null },
+        { "nvme nvme0: Removing after probe failure status: -19", "DISK_REMOVED", null },
+        { "sd 1:0:1:0: Device offlined - not ready after error recovery", "DISK_REMOVED", null },
+        { "EXT4-fs (sda1): error count since last fsck: 4", "FS_EXT4_PAST_ERRORS", null },
+        { "I/O error, dev sr0, sector 0 op 0x0:(READ) flags 0x80700 phys_seg 1 prio class 2", "DISK_IO_ERROR", "ignore" },
+        { "Buffer I/O error on dev sr0, logical block 0, async page read", "DISK_IO_ERROR", "ignore" },
+
+        // network filesystems, memory, network, GPU, Hyper-V
+        { "nfs: server 10.0.0.4 not responding, still trying", "NETWORK_FS_UNRESPONSIVE", null },
+        { "nfs: server 10.0.0.4 OK", "NETWORK_FS_UNRESPONSIVE", "recovery" },
+        { "CIFS: VFS: \\\\stacct01.file.core.windows.net has not responded in 180 seconds. Reconnecting...", "NETWORK_FS_UNRESPONSIVE", null },
+        { "kworker/1:2: page allocation failure: order:4, mode:0x40cc0(GFP_KERNEL|__GFP_COMP), nodemask=(null),cpuset=/,mems_allowed=0", "MEMORY_ALLOCATION_FAILURE", null },
+        { "vmalloc: allocation failure: 0 bytes, mode:0xcc0(GFP_KERNEL), nodemask=(null)", "MEMORY_ALLOCATION_FAILURE", null },
+        { "TCP: out of memory -- consider tuning tcp_mem", "TCP_OUT_OF_MEMORY", null },
+        { "Memory failure: 0x3a5f12: recovery action for dirty LRU page: Recovered", "MEMORY_HWPOISON", null },
+        { "NETDEV WATCHDOG: eth0 (mlx5_core): transmit queue 3 timed out 5320 ms", "NETDEV_TX_TIMEOUT", null },
+        { "NVRM: Xid (PCI:0001:00:00): 79, pid=2311, name=python, GPU has fallen off the bus.", "GPU_XID", null },
+        { "NVRM: Xid (PCI:0002:00:00): 48, pid='<unknown>', name=<unknown>, An uncorrectable double bit error (DBE) has been detected on GPU in the framebuffer at partition 0, subpartition 0.", "GPU_XID", null },
+        { "hv_netvsc 000d3a6f-1c2b-000d-3a6f-1c2b000d3a6f eth0: VF unregistering: enP12345s1", "NIC_LINK_FLAP", null },
+        { "hv_balloon: Balloon request will be partially fulfilled. Balloon floor reached.", "HV_BALLOON_FLOOR", null },
+        { "hv_utils: Shutdown request received - graceful shutdown initiated", "HOST_SHUTDOWN_REQUEST", null },
     };
 
     public static TheoryData<string> NonMatchingLines => new()
@@ -69,6 +113,16 @@ public sealed class KernelRuleTableTests
         "EDAC MC: Ver: 3.0.0",
         "[Firmware Bug]: TSC doesn't count with P0 frequency!",
         "oom_reaper: reaped process 4242 (stress), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB",
+        "nvme nvme0: pci function 0000:00:04.0",
+        "nvme0n1: p1 p14 p15",
+        "nfs: server 10.0.0.4 is now reachable over TCP",
+        "EXT4-fs (sda1): initial error at time 1700000000: ext4_journal_check_start:83",
+        "hv_netvsc 000d3a6f-1c2b-000d-3a6f-1c2b000d3a6f eth0: VF slot 1 added",
+        "hv_netvsc 000d3a6f-1c2b-000d-3a6f-1c2b000d3a6f eth0: VF registering: enP12345s1",
+        "hv_utils: Heartbeat IC version 3.0",
+        "hv_balloon: Using Dynamic Memory protocol version 2.0",
+        "NVRM: loading NVIDIA UNIX x86_64 Kernel Module  535.154.05",
+        "TCP: request_sock_TCP: Possible SYN flooding on port 8080. Sending cookies.",
     };
 
     [Fact]
