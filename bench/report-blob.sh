@@ -51,7 +51,7 @@ n="${sizes##* }"
 token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 echo -n "$token" > "$work/serve-token"
 port=$(free_port)
-Periscope__Server__PollInterval=00:00:01 dotnet "$work/collector/periscope-collector.dll" serve --listen "127.0.0.1:$port" --token-file "$work/serve-token" \
+Periscope__Server__PollInterval=00:00:10 dotnet "$work/collector/periscope-collector.dll" serve --listen "127.0.0.1:$port" --token-file "$work/serve-token" \
   --blob-connection-string-file "$work/blob-connection" --blob-container "scale-$n" > "$work/serve.log" 2>&1 &
 serve_pid=$!
 for _ in $(seq 100); do curl -sf -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/runs" && break; sleep 0.3; done

@@ -112,6 +112,39 @@ public sealed class BlobScaleTests(Azurite azurite)
     }
 
     [Fact]
+    public async Task ListRunStarts_ARequestOrTwoPerRun_NotEveryBlob_SameOrderAsTheFullListing()
+    {
+        azurite.Require();
+        using var temp = new TempDirectory();
+        var store = temp.Combine("store");
+        var container = await CreateContainerAsync();
+        var exporter = new BlobBundleExporter(Options.Create(new BlobSinkOptions { Auth = "connection-string", ConnectionString = azurite.ConnectionString, Container = container.Name }));
+        foreach (var (run, hours) in new[] { ("zz-oldest", -5), ("aa-newest", 0), ("mm-middle", -2) })
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                var node = $"n{i:00}";
+                var zip = await TestBundles.WriteAsync(store, run, node, startedAt: TestBundles.Start.AddHours(hours).AddSeconds(i));
+                Assert.True((await exporter.UploadAsync(run, node, zip, Path.Combine(store, run, node + StoreLayout.StatusSuffix), TestContext.Current.CancellationToken)).Succeeded);
+            }
+        }
+
+        await container.GetBlobClient("mm-middle/n99.zip").UploadAsync(new BinaryData("not sealed"u8.ToArray())); // no status record
+        var log = new RequestLog();
+        var source = new BlobBundleSource(Reader(container.Name, log));
+
+        var starts = await source.ListRunStartsAsync(TestContext.Current.CancellationToken);
+        var requests = log.Listings;
+        var full = await source.ListRunsAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["aa-newest", "mm-middle", "zz-oldest"], starts.Select(r => r.RunId));
+        Assert.Equal(full.Select(r => r.RunId), starts.Select(r => r.RunId));
+        Assert.All(starts, r => Assert.NotNull(r.StartedAt));
+        Assert.Equal(1 + 3, requests); // the run folders, then one small page per run
+        Assert.Empty(log.StatusDownloads);
+    }
+
+    [Fact]
     public async Task ReadRun_JsonEntriesFarFromTheTail_AreFetchedInOneMoreRead()
     {
         azurite.Require();

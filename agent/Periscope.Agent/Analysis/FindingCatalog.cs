@@ -43,7 +43,7 @@ internal static class FindingCatalog
         new("NVME_TIMEOUT", "kernel", Severity.Warning, "NVMe commands timed out and were aborted."),
         new("NVME_CONTROLLER_RESET", "kernel", Severity.Warning, "An NVMe controller was reset."),
         new("DISK_REMOVED", "kernel", Severity.Critical, "A disk was removed or taken offline by the kernel after it failed."),
-        new("FS_EXT4_PAST_ERRORS", "kernel", Severity.Warning, "An ext4 filesystem records errors from before this boot that no fsck has cleared."),
+        new("FS_EXT4_PAST_ERRORS", "kernel", Severity.Info, "An ext4 filesystem records errors from before this boot that no fsck has cleared."),
         new("NETWORK_FS_UNRESPONSIVE", "kernel", Severity.Warning, "An NFS or SMB (Azure Files) server stopped answering (info once it answered again)."),
         new("MEMORY_ALLOCATION_FAILURE", "kernel", Severity.Warning, "A kernel memory allocation failed (page allocation or vmalloc failure) without an OOM kill."),
         new("TCP_OUT_OF_MEMORY", "kernel", Severity.Warning, "TCP ran out of the socket buffer memory tcp_mem allows."),

@@ -128,7 +128,7 @@ public sealed class ServerOptions
             return new Sources.DirectoryBundleSource(Store, parallelReads: ParallelReads, cachedRuns: ReportCacheSize);
         }
 
-        return Sources.BlobBundleSource.Open(Blob, BlobTimeout, ParallelReads ?? Sources.BlobBundleSource.DefaultParallelReads, ReportCacheSize, listingReuse: PollInterval);
+        return Sources.BlobBundleSource.Open(Blob, BlobTimeout, ParallelReads ?? Sources.BlobBundleSource.DefaultParallelReads, ReportCacheSize, listingReuse: PollInterval + ListingTimeout);
     }
 
     /// <summary>The Kubernetes nodes list, when this configuration asks for it and allows it.</summary>

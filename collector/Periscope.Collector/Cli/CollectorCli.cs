@@ -212,7 +212,7 @@ internal static class CollectorCli
         try
         {
             var source = sourceArguments.Open();
-            runId ??= RunReporter.Latest(await source.ListRunsAsync(cancellationToken), source);
+            runId ??= RunReporter.Latest(await source.ListRunStartsAsync(cancellationToken), source);
             var results = await source.VerifyRunAsync(runId, cancellationToken);
             var exitCode = results.Any(r => r.Outcome == "corrupt") ? 2 : results.Any(r => r.Outcome == "incomplete") ? 1 : 0;
             if (json)

@@ -17,7 +17,7 @@ internal sealed class RunReporter(IBundleSource source, TimeProvider time, Corre
     public async Task<(HealthReport Report, IReadOnlyList<NodeBundle> Nodes)> BuildAsync(
         string? runId, CancellationToken cancellationToken, IReadOnlyList<RunSummary>? runs = null)
     {
-        async Task<IReadOnlyList<RunSummary>> RunsAsync() => runs ??= await source.ListRunsAsync(cancellationToken);
+        async Task<IReadOnlyList<RunSummary>> RunsAsync() => runs ??= await source.ListRunStartsAsync(cancellationToken);
 
         runId ??= Latest(await RunsAsync(), source);
         var nodes = await source.ReadRunAsync(runId, cancellationToken);

@@ -51,7 +51,6 @@ internal sealed class BlobBundleSource(
     public async Task<IReadOnlyList<RunSummary>> ListRunsAsync(CancellationToken cancellationToken)
     {
         var runs = new Dictionary<string, (DateTimeOffset? Started, int Bundles, int Sealed, DateTimeOffset? Updated)>(StringComparer.Ordinal);
-        var listedAt = time.GetUtcNow();
         var kept = new Dictionary<string, List<BlobItem>>(StringComparer.Ordinal);
         try
         {
@@ -96,11 +95,65 @@ internal sealed class BlobBundleSource(
             throw NoToken(ex);
         }
 
-        _listing = ListingReuse > TimeSpan.Zero ? new Listing(listedAt, kept) : null;
+        _listing = ListingReuse > TimeSpan.Zero ? new Listing(time.GetUtcNow(), kept) : null; // its age counts from its end
         return runs.Select(r => new RunSummary(r.Key, r.Value.Started, r.Value.Bundles, r.Value.Sealed, r.Value.Updated))
             .OrderByDescending(r => r.StartedAt ?? DateTimeOffset.MinValue)
             .ThenByDescending(r => r.RunId, StringComparer.Ordinal)
             .ToList();
+    }
+
+    /// <summary>
+    /// The runs and their start times from one listing of the run folders and, per run, the first page of its blobs
+    /// until a status record is among them (its <c>startedat</c> metadata; the agents of a run start together): a
+    /// request or two per run instead of a listing of every blob in the store, for <c>report</c> and <c>verify</c>,
+    /// which need only the latest run and the run before one. Bundle and status-record counts are not listed.
+    /// </summary>
+    public async Task<IReadOnlyList<RunSummary>> ListRunStartsAsync(CancellationToken cancellationToken)
+    {
+        var runIds = new List<string>();
+        try
+        {
+            await foreach (var item in container.GetBlobsByHierarchyAsync(BlobTraits.None, BlobStates.None, "/", prefix: null, cancellationToken))
+            {
+                if (item.IsPrefix && item.Prefix.TrimEnd('/') is var runId && RunId.IsValid(runId))
+                {
+                    runIds.Add(runId);
+                }
+            }
+
+            var runs = new RunSummary[runIds.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, runIds.Count), Bounded(cancellationToken), async (i, token) =>
+            {
+                DateTimeOffset? started = null;
+                await foreach (var page in container.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, runIds[i] + "/", token).AsPages(pageSizeHint: 16))
+                {
+                    foreach (var blob in page.Values)
+                    {
+                        if (StoreLayout.TryParseFileName(blob.Name[(runIds[i].Length + 1)..], out _, out var isStatus) && isStatus
+                            && await StartedAtAsync(blob, token) is { } at && (started is null || at > started))
+                        {
+                            started = at;
+                        }
+                    }
+
+                    if (started is not null)
+                    {
+                        break;
+                    }
+                }
+
+                runs[i] = new RunSummary(runIds[i], started, 0);
+            });
+            return runs.OrderByDescending(r => r.StartedAt ?? DateTimeOffset.MinValue).ThenByDescending(r => r.RunId, StringComparer.Ordinal).ToList();
+        }
+        catch (RequestFailedException ex) when (ex.Status is 403 or 404)
+        {
+            throw ListingFailed(ex);
+        }
+        catch (Azure.Identity.AuthenticationFailedException ex)
+        {
+            throw NoToken(ex);
+        }
     }
 
     private IOException ListingFailed(RequestFailedException ex)
@@ -258,31 +311,101 @@ internal sealed class BlobBundleSource(
     /// </summary>
     public async Task<IReadOnlyList<NodeBundle>> ReadRunAsync(string runId, CancellationToken cancellationToken)
     {
-        var nodes = await NodesAsync(RunId.Validate(runId), withMetadata: true, cancellationToken);
-        if (nodes.Count == 0)
+        RunId.Validate(runId);
+        var cache = new Lazy<NodeBundleCache.RunEntries>(() => _cache.For(runId)); // a run that is not there takes no place
+        var read = new System.Collections.Concurrent.ConcurrentDictionary<string, NodeBundle>(StringComparer.Ordinal);
+        // Bundles are read while the listing goes on: a page's bundles are in flight while the next page is listed.
+        await Parallel.ForEachAsync(StreamNodesAsync(runId, cancellationToken), Bounded(cancellationToken), async (node, token) =>
+        {
+            var version = node.Version;
+            if (!cache.Value.TryGet(node.Node, version, out var bundle))
+            {
+                bundle = await ReadNodeAsync(runId, node, token);
+                Interlocked.Increment(ref _bundlesRead);
+                cache.Value.Set(node.Node, version, bundle);
+            }
+
+            read[node.Node] = bundle;
+        });
+        if (read.IsEmpty)
         {
             throw new IOException($"The store '{Description}' has no run '{runId}'.");
         }
 
-        var cache = _cache.For(runId);
-        var result = new NodeBundle[nodes.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, nodes.Count), Bounded(cancellationToken), async (i, token) =>
+        cache.Value.Keep(read.Keys.ToList());
+        return read.Values.OrderBy(n => n.Node, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// The nodes of a run as its listing (with metadata) arrives: a node is given when its zip is listed, with its status
+    /// record (which sorts before it: <c>node.status.json</c> &lt; <c>node.zip</c>), or as incomplete when it has none;
+    /// status records without a zip come last. From the store's recent listing when <see cref="ListingReuse"/> allows.
+    /// </summary>
+    private async IAsyncEnumerable<BlobNode> StreamNodesAsync(
+        string runId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken, bool withMetadata = true)
+    {
+        var statuses = new Dictionary<string, BlobItem>(StringComparer.Ordinal);
+        await using var blobs = RunBlobsAsync(runId, withMetadata, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (await blobs.MoveNextAsync())
         {
-            var node = nodes[i];
-            var version = node.Version;
-            if (cache.TryGet(node.Node, version, out var known))
+            var blob = blobs.Current;
+            var name = blob.Name[(runId.Length + 1)..];
+            if (name.Contains('/', StringComparison.Ordinal) || !StoreLayout.TryParseFileName(name, out var node, out var isStatus))
             {
-                result[i] = known;
-                return;
+                continue;
             }
 
-            var read = await ReadNodeAsync(runId, node, token);
-            Interlocked.Increment(ref _bundlesRead);
-            cache.Set(node.Node, version, read);
-            result[i] = read;
-        });
-        cache.Keep(nodes.Select(n => n.Node).ToList());
-        return result;
+            if (isStatus)
+            {
+                statuses[node] = blob;
+                continue;
+            }
+
+            statuses.Remove(node, out var status);
+            yield return new BlobNode(node, blob, status);
+        }
+
+        foreach (var (node, status) in statuses)
+        {
+            yield return new BlobNode(node, null, status);
+        }
+    }
+
+    /// <summary>A run's blobs (with metadata: from the store's recent listing when allowed), else listed; failures said plainly.</summary>
+    private async IAsyncEnumerable<BlobItem> RunBlobsAsync(string runId, bool withMetadata, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (withMetadata && _listing is { } listing && time.GetUtcNow() - listing.At <= ListingReuse && listing.Runs.TryGetValue(runId, out var listed))
+        {
+            foreach (var blob in listed)
+            {
+                yield return blob;
+            }
+
+            yield break;
+        }
+
+        await using var pages = container.GetBlobsAsync(withMetadata ? BlobTraits.Metadata : BlobTraits.None, BlobStates.None, runId + "/", cancellationToken)
+            .GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            try
+            {
+                if (!await pages.MoveNextAsync())
+                {
+                    yield break;
+                }
+            }
+            catch (RequestFailedException ex) when (ex.Status is 403 or 404)
+            {
+                throw ListingFailed(ex);
+            }
+            catch (Azure.Identity.AuthenticationFailedException ex)
+            {
+                throw NoToken(ex);
+            }
+
+            yield return pages.Current;
+        }
     }
 
     /// <summary>How many bundles this source has read (not answered from its cache), for tests and the benchmark.</summary>
@@ -478,8 +601,9 @@ internal sealed class BlobBundleSource(
 
     /// <summary>
     /// How old a listing of the whole store (<see cref="ListRunsAsync"/>) may be for a run read recently to be read again
-    /// from it rather than listed anew (zero: always listed). <c>serve</c> sets its poll interval: its listing finds a
-    /// run changed, and the report is built from that same listing, so a refresh costs only the new bundles' reads.
+    /// from it rather than listed anew (zero: always listed). <c>serve</c> sets its poll interval plus its listing timeout: its listing finds a
+    /// run changed, and the report is built from that same listing (kept until the next one, which starts a poll
+    /// interval later and may take up to its listing timeout), so a refresh costs only the new bundles' reads.
     /// </summary>
     public TimeSpan ListingReuse { get; init; }
 
@@ -491,43 +615,12 @@ internal sealed class BlobBundleSource(
     /// <summary>The nodes of a run, in node order: whether each has its zip, and its status record blob.</summary>
     private async Task<List<BlobNode>> NodesAsync(string runId, bool withMetadata, CancellationToken cancellationToken)
     {
-        var zips = new Dictionary<string, BlobItem>(StringComparer.Ordinal);
-        var statuses = new Dictionary<string, BlobItem>(StringComparer.Ordinal);
-        void Add(BlobItem blob)
+        var nodes = new List<BlobNode>();
+        await foreach (var node in StreamNodesAsync(runId, cancellationToken, withMetadata))
         {
-            var name = blob.Name[(runId.Length + 1)..];
-            if (!name.Contains('/', StringComparison.Ordinal) && StoreLayout.TryParseFileName(name, out var node, out var isStatus))
-            {
-                (isStatus ? statuses : zips)[node] = blob;
-            }
+            nodes.Add(node);
         }
 
-        if (withMetadata && _listing is { } listing && time.GetUtcNow() - listing.At <= ListingReuse && listing.Runs.TryGetValue(runId, out var listed))
-        {
-            listed.ForEach(Add);
-            return Ordered();
-        }
-
-        try
-        {
-            await foreach (var blob in container.GetBlobsAsync(withMetadata ? BlobTraits.Metadata : BlobTraits.None, BlobStates.None, runId + "/", cancellationToken))
-            {
-                Add(blob);
-            }
-        }
-        catch (RequestFailedException ex) when (ex.Status is 403 or 404)
-        {
-            throw ListingFailed(ex);
-        }
-        catch (Azure.Identity.AuthenticationFailedException ex)
-        {
-            throw NoToken(ex);
-        }
-
-        return Ordered();
-
-        List<BlobNode> Ordered() => zips.Keys.Union(statuses.Keys).Order(StringComparer.Ordinal)
-            .Select(n => new BlobNode(n, zips.GetValueOrDefault(n), statuses.GetValueOrDefault(n)))
-            .ToList();
+        return [.. nodes.OrderBy(n => n.Node, StringComparer.Ordinal)];
     }
 }

@@ -9,6 +9,12 @@ internal interface IBundleSource
     /// <summary>Run ids in the store with the newest start time among their status records (null when none has one).</summary>
     Task<IReadOnlyList<RunSummary>> ListRunsAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The runs with their start times, as cheaply as the store allows (counts may be zero): what <c>report</c> and
+    /// <c>verify</c> need to find the latest run and the run before one. By default the full listing.
+    /// </summary>
+    Task<IReadOnlyList<RunSummary>> ListRunStartsAsync(CancellationToken cancellationToken) => ListRunsAsync(cancellationToken);
+
     /// <summary>The nodes that have a bundle (complete or not) in a run, by file name only: nothing is read.</summary>
     Task<IReadOnlyList<string>> ListNodesAsync(string runId, CancellationToken cancellationToken);
 

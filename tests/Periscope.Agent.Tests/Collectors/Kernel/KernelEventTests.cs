@@ -57,6 +57,24 @@ public sealed class KernelEventTests
         Assert.All(observations, o => Assert.Equal(SubjectKind.Container, o.Subject.Kind));
     }
 
+    [Theory]
+    [InlineData("Memory cgroup out of memory: Killed process 4242 (stress) total-vm:100kB, anon-rss:90kB, file-rss:0kB, shmem-rss:0kB")]
+    [InlineData("Out of memory: Killed process 4242 (stress) total-vm:100kB, anon-rss:90kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0")]
+    [InlineData("Killed process 4242 (stress) total-vm:100kB, anon-rss:90kB, file-rss:0kB, shmem-rss:0kB")]
+    public void KillAfterAConstrainedHeader_TakesItsAttributionFromTheHeader_WhateverItsWording(string kill)
+    {
+        var memcg = $"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{PodUidSystemd}.slice/cri-containerd-{ContainerId}.scope";
+        var observations = Analyze(
+        [
+            $"oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg={memcg},task_memcg={memcg},task=stress,pid=4242,uid=0",
+            kill,
+        ]);
+
+        var observation = Assert.Single(observations);
+        Assert.Equal(new FindingSubject(SubjectKind.Container, ContainerId), observation.Subject);
+        Assert.Equal((Severity.Warning, "cgroup", "90"), (observation.Severity, observation.Attributes["scope"], observation.Attributes["anonRssKb"]));
+    }
+
     [Fact]
     public void SacrificeChild_KillOfTheChild_IsOneKillOfTheContainer()
     {
