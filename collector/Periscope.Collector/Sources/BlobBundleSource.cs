@@ -470,16 +470,9 @@ internal sealed class BlobBundleSource(
             }
 
             copy.Position = 0;
-            using var reader = BundleReader.Open(copy, node.Node, limits);
+            var owned = copy;
             copy = null; // the reader owns it now
-            NodeBundleReader.CheckManifestMatches(reader.Manifest, runId, problems);
-            problems.AddRange(reader.VerifyAll(cancellationToken));
-            _ = reader.ReadFacts(); // verify judges the documents as report does: a bundle report rejects is never ok
-            _ = reader.ReadFindings();
-        }
-        catch (BundleRejectedException ex)
-        {
-            problems.Add(ex.Message);
+            NodeBundleReader.VerifyEntries(owned, runId, node.Node, limits, problems, cancellationToken);
         }
         catch (IOException ex)
         {

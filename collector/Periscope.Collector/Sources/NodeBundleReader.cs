@@ -90,6 +90,32 @@ internal static class NodeBundleReader
         }
     }
 
+    /// <summary>
+    /// <c>verify</c>'s reading of a zip: every entry against the manifest, and the documents judged as <c>report</c>
+    /// judges them (a bundle report rejects is never ok). Adds what is wrong to <paramref name="problems"/>; the stream
+    /// is the reader's (closed when done).
+    /// </summary>
+    public static void VerifyEntries(Stream zip, string runId, string node, BundleLimits? limits, List<string> problems, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        try
+        {
+            using var reader = BundleReader.Open(zip, node, limits);
+            CheckManifestMatches(reader.Manifest, runId, problems);
+            problems.AddRange(reader.VerifyAll(cancellationToken));
+            _ = reader.ReadFacts();
+            _ = reader.ReadFindings();
+        }
+        catch (BundleRejectedException ex)
+        {
+            problems.Add(ex.Message);
+        }
+        catch (IOException ex)
+        {
+            problems.Add($"could not be read: {ex.Message}");
+        }
+    }
+
     public static bool TryParseStatus(byte[] bytes, out StatusRecord? status, out string? problem)
     {
         ArgumentNullException.ThrowIfNull(bytes);

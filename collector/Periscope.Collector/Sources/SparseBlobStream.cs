@@ -20,9 +20,6 @@ internal sealed class SparseBlobStream(BlobClient blob, long length, ETag etag, 
     private readonly SortedList<long, byte[]> _ranges = [];
     private long _position;
 
-    /// <summary>Requests made for this blob.</summary>
-    public int Requests { get; private set; }
-
     public override bool CanRead => true;
     public override bool CanSeek => true;
     public override bool CanWrite => false;
@@ -198,7 +195,6 @@ internal sealed class SparseBlobStream(BlobClient blob, long length, ETag etag, 
 
     private async Task<byte[]> DownloadAsync(long start, long end, CancellationToken cancellationToken)
     {
-        Requests++;
         try
         {
             var response = await blob.DownloadStreamingAsync(Options(start, end), cancellationToken);
@@ -220,7 +216,6 @@ internal sealed class SparseBlobStream(BlobClient blob, long length, ETag etag, 
 
     private byte[] Download(long start, long end)
     {
-        Requests++;
         try
         {
             var response = blob.DownloadStreaming(Options(start, end));
