@@ -25,12 +25,14 @@ internal static partial class DefaultRedactionRules
         new("github-token", GitHubToken(), ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"], ExactTriggers: true),
         new("gitlab-token", GitLabToken(), ["glpat-", "gldt-", "glrt-", "glptt-", "glsoat-"], ExactTriggers: true),
         new("slack-token", SlackToken(), ["xox", "xapp-"], ExactTriggers: true),
-        new("webhook-url", WebhookUrl(), ["hooks.slack.com/", "webhook.office.com/", "outlook.office.com/webhook", "/api/webhooks/"], ExactTriggers: true),
+        // Trigger literals start with rare characters: "/api/", "webhook", "outlook" and "sha256" begin countless kubelet
+        // and containerd lines, and every position that starts like a literal is compared in full.
+        new("webhook-url", WebhookUrl(), ["hooks.slack.com/", "ffice.com/webhook", "hooks/"], ExactTriggers: true),
         new("anthropic-key", AnthropicKey(), ["sk-ant-"], ExactTriggers: true),
         new("openai-key", OpenAiKey(), ["sk-"], ExactTriggers: true),
         new("huggingface-token", HuggingFaceToken(), ["hf_"], ExactTriggers: true),
         new("vault-token", VaultToken(), ["hvs.", "hvb.", "hvr."], ExactTriggers: true),
-        new("openshift-token", OpenShiftToken(), ["sha256~"], ExactTriggers: true),
+        new("openshift-token", OpenShiftToken(), ["56~"], ExactTriggers: true),
         new("google-api-key", GoogleApiKey(), ["AIza"], ExactTriggers: true),
         // "~" is rare in node logs and found by a single-character search; "Q~" (two characters) or "0Q~"…"9Q~"
         // (ten more literals) made the token-prefix search two to three times slower on every line.
