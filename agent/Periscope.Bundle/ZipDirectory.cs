@@ -4,7 +4,8 @@ namespace Periscope.Bundle;
 
 /// <summary>
 /// Reads a zip's end-of-central-directory record (and its Zip64 form) from the end of a seekable stream, so that the
-/// entry count and directory size can be judged before the directory itself is loaded.
+/// entry count and directory size can be judged before the directory itself is loaded (and a reader that fetches
+/// ranges knows where the directory is).
 /// </summary>
 internal static class ZipDirectory
 {
@@ -18,6 +19,30 @@ internal static class ZipDirectory
     /// why), else the reason it is refused.</returns>
     public static string? Check(Stream stream, BundleLimits limits)
     {
+        if (ReadEnd(stream, out var problem) is not { } end)
+        {
+            return problem;
+        }
+
+        if (end.Entries > (ulong)limits.MaxEntries)
+        {
+            return $"the zip has {end.Entries} entries, over the limit of {limits.MaxEntries}";
+        }
+
+        return end.DirectorySize > (ulong)limits.MaxCentralDirectorySize
+            ? $"the zip's central directory is {end.DirectorySize} bytes, over the limit of {limits.MaxCentralDirectorySize}"
+            : null;
+    }
+
+    /// <summary>
+    /// The end record (its Zip64 form when the classic one points there), read from the last bytes of the stream: what
+    /// <see cref="Check"/> judges, and where a reader that fetches ranges finds the central directory.
+    /// </summary>
+    /// <returns>The record; null when none is found (<paramref name="problem"/> null: the zip reader says why) or its
+    /// Zip64 form is unusable (<paramref name="problem"/> says why).</returns>
+    public static ZipEnd? ReadEnd(Stream stream, out string? problem)
+    {
+        problem = null;
         var length = stream.Length;
         var tailLength = (int)Math.Min(length, EndSize + MaxComment + 20);
         if (tailLength < EndSize)
@@ -37,13 +62,15 @@ internal static class ZipDirectory
 
             ulong entries = BinaryPrimitives.ReadUInt16LittleEndian(tail.AsSpan(at + 10));
             ulong size = BinaryPrimitives.ReadUInt32LittleEndian(tail.AsSpan(at + 12));
-            if ((entries == 0xFFFF || size == 0xFFFFFFFF) && at >= 20
+            ulong offset = BinaryPrimitives.ReadUInt32LittleEndian(tail.AsSpan(at + 16));
+            if ((entries == 0xFFFF || size == 0xFFFFFFFF || offset == 0xFFFFFFFF) && at >= 20
                 && BinaryPrimitives.ReadUInt32LittleEndian(tail.AsSpan(at - 20)) == Zip64LocatorSignature)
             {
                 var zip64End = BinaryPrimitives.ReadInt64LittleEndian(tail.AsSpan(at - 20 + 8));
                 if (zip64End < 0 || zip64End > length - 56)
                 {
-                    return "the zip's Zip64 end record points outside the file";
+                    problem = "the zip's Zip64 end record points outside the file";
+                    return null;
                 }
 
                 var record = new byte[56];
@@ -51,23 +78,21 @@ internal static class ZipDirectory
                 stream.ReadExactly(record);
                 if (BinaryPrimitives.ReadUInt32LittleEndian(record) != Zip64EndSignature)
                 {
-                    return "the zip's Zip64 end record is missing";
+                    problem = "the zip's Zip64 end record is missing";
+                    return null;
                 }
 
                 entries = BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(32));
                 size = BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(40));
+                offset = BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(48));
             }
 
-            if (entries > (ulong)limits.MaxEntries)
-            {
-                return $"the zip has {entries} entries, over the limit of {limits.MaxEntries}";
-            }
-
-            return size > (ulong)limits.MaxCentralDirectorySize
-                ? $"the zip's central directory is {size} bytes, over the limit of {limits.MaxCentralDirectorySize}"
-                : null;
+            return new ZipEnd(entries, size, offset);
         }
 
         return null;
     }
 }
+
+/// <summary>What a zip's end record says: how many entries, and how large its central directory is and where it starts.</summary>
+internal readonly record struct ZipEnd(ulong Entries, ulong DirectorySize, ulong DirectoryOffset);

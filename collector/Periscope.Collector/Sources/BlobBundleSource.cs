@@ -449,7 +449,7 @@ internal sealed class BlobBundleSource(
         }
 
         var problems = new List<string>();
-        var bytes = await StatusBytesAsync(node.Status, cancellationToken);
+        var (bytes, _) = await StatusBytesAsync(node.Status, cancellationToken);
         StatusRecord? record = null;
         string? problem = "status record is over the size limit";
         if (bytes is null || !NodeBundleReader.TryParseStatus(bytes, out record, out problem))
@@ -518,11 +518,12 @@ internal sealed class BlobBundleSource(
     {
         var path = StoreLayout.BundlePath(runId, node.Node);
         byte[]? bytes = null;
+        var valid = false;
         if (node.Status is not null)
         {
             try
             {
-                bytes = await StatusBytesAsync(node.Status, cancellationToken);
+                (bytes, valid) = await StatusBytesAsync(node.Status, cancellationToken);
             }
             catch (RequestFailedException ex)
             {
@@ -538,7 +539,7 @@ internal sealed class BlobBundleSource(
         // The zip is read only for a status record that passes; its ranges are fetched ahead, so the reader (which reads
         // synchronously) finds them in memory.
         SparseBlobStream? zip = null;
-        if (node.Zip is not null && bytes is not null && NodeBundleReader.TryParseStatus(bytes, out _, out _))
+        if (node.Zip is not null && valid)
         {
             zip = new SparseBlobStream(container.GetBlobClient(path), node.Zip.Properties.ContentLength ?? 0, node.Zip.Properties.ETag ?? default,
                 n => Interlocked.Add(ref _bytesRead, n));
@@ -558,21 +559,24 @@ internal sealed class BlobBundleSource(
 
     /// <summary>
     /// A status record's bytes: from its blob's metadata when the listing carried a valid record there, else downloaded;
-    /// null when larger than a status record can be.
+    /// null when larger than a status record can be. <c>Valid</c> says whether they parse as a record (a zip is read only
+    /// for one that does).
     /// </summary>
-    private async Task<byte[]?> StatusBytesAsync(BlobItem status, CancellationToken cancellationToken)
+    private async Task<(byte[]? Bytes, bool Valid)> StatusBytesAsync(BlobItem status, CancellationToken cancellationToken)
     {
         if (status.Metadata?.TryGetValue(StoreLayout.StatusRecordMetadata, out var value) == true
             && value.Length <= StoreLayout.MaxStatusRecordMetadataBytes * 2)
         {
             var decoded = new byte[value.Length];
-            if (Convert.TryFromBase64String(value, decoded, out var length) && NodeBundleReader.TryParseStatus(decoded[..length], out _, out _))
+            if (Convert.TryFromBase64String(value, decoded, out var length) && decoded[..length] is var bytes
+                && NodeBundleReader.TryParseStatus(bytes, out _, out _))
             {
-                return decoded[..length];
+                return (bytes, true);
             }
         }
 
-        return await DownloadStatusAsync(status.Name, cancellationToken);
+        var downloaded = await DownloadStatusAsync(status.Name, cancellationToken);
+        return (downloaded, downloaded is not null && NodeBundleReader.TryParseStatus(downloaded, out _, out _));
     }
 
     /// <summary>The status record's bytes, or null when it is larger than a status record can be.</summary>

@@ -14,8 +14,8 @@ namespace Periscope.Collector.Sources;
 internal static class ZipReadPlan
 {
     /// <summary>
-    /// The first read: the end record with the longest comment a zip may have (what the bundle reader checks first),
-    /// plus room for the central directory and JSON entries of a typical bundle.
+    /// The first read: the end record with the longest comment a zip may have (what the bundle reader reads first, and
+    /// <see cref="FindDirectory"/> with it), plus room for the central directory and JSON entries of a typical bundle.
     /// </summary>
     public const int TailBytes = 128 * 1024;
 
@@ -25,11 +25,7 @@ internal static class ZipReadPlan
     /// <summary>A local header's extra field may be longer than the directory's copy: this much more is fetched.</summary>
     private const int LocalHeaderSlack = 512;
 
-    private const uint EndSignature = 0x06054b50;
-    private const uint Zip64LocatorSignature = 0x07064b50;
-    private const uint Zip64EndSignature = 0x06064b50;
     private const uint DirectorySignature = 0x02014b50;
-    private const int EndSize = 22;
 
     private static readonly string[] Wanted = [BundleSchema.ManifestEntry, BundleSchema.FactsEntry, BundleSchema.FindingsEntry];
 
@@ -63,50 +59,19 @@ internal static class ZipReadPlan
         await zip.FetchAsync(entries, MergeGap, cancellationToken);
     }
 
-    /// <summary>The central directory's offset and size from the end record (its Zip64 form when there is one), or null.</summary>
+    /// <summary>
+    /// The central directory's offset and size from the end record (the bundle reader's own reading of it, from the
+    /// tail already held), or null when there is none or it points outside the blob.
+    /// </summary>
     private static (long Start, long Size)? FindDirectory(SparseBlobStream zip)
     {
-        var length = zip.Length;
-        var tailLength = (int)Math.Min(length, TailBytes);
-        if (tailLength < EndSize)
+        if (ZipDirectory.ReadEnd(zip, out _) is not { } end || end.DirectoryOffset > (ulong)zip.Length
+            || end.DirectorySize > (ulong)zip.Length - end.DirectoryOffset)
         {
             return null;
         }
 
-        var tail = new byte[tailLength];
-        if (!zip.TryCopy(length - tailLength, tail))
-        {
-            return null;
-        }
-
-        for (var at = tailLength - EndSize; at >= 0; at--)
-        {
-            if (BinaryPrimitives.ReadUInt32LittleEndian(tail.AsSpan(at)) != EndSignature)
-            {
-                continue;
-            }
-
-            long size = BinaryPrimitives.ReadUInt32LittleEndian(tail.AsSpan(at + 12));
-            long start = BinaryPrimitives.ReadUInt32LittleEndian(tail.AsSpan(at + 16));
-            if ((size == 0xFFFFFFFF || start == 0xFFFFFFFF) && at >= 20
-                && BinaryPrimitives.ReadUInt32LittleEndian(tail.AsSpan(at - 20)) == Zip64LocatorSignature)
-            {
-                var record = new byte[56];
-                var zip64End = BinaryPrimitives.ReadInt64LittleEndian(tail.AsSpan(at - 20 + 8));
-                if (zip64End < 0 || zip64End > length - 56 || !zip.TryCopy(zip64End, record)
-                    || BinaryPrimitives.ReadUInt32LittleEndian(record) != Zip64EndSignature)
-                {
-                    return null;
-                }
-
-                size = (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(40)), long.MaxValue);
-                start = (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(48)), long.MaxValue);
-            }
-
-            return start >= 0 && size >= 0 && start <= length && size <= length - start ? (start, size) : null;
-        }
-
-        return null;
+        return ((long)end.DirectoryOffset, (long)end.DirectorySize);
     }
 
     /// <summary>Where the manifest, facts and findings lie (local header, name, extra field and data), from the directory.</summary>

@@ -261,7 +261,7 @@ public sealed class KernelEventTests
             4,121,5100000,-,caller=C2;nvme nvme0: I/O 123 QID 4 timeout, aborting
             """;
         using var root = new NodeRoot();
-        var analyzer = new KernelEventAnalyzer(KernelRules.Default, ContainerDirectory.Load(new HostRoot(root.Path)), "node-1", "kernel/kmsg.log");
+        var analyzer = KernelAnalysis.Analyzer(root);
         var sink = new KernelRecordSink(new StringWriter(), analyzer, DateTimeOffset.MinValue, DateTimeOffset.MaxValue);
 
         await KernelTextReaders.ReadCapturedKmsgAsync(new MemoryStream(Encoding.UTF8.GetBytes(text)), DateTimeOffset.UnixEpoch, sink, 1 << 20, new KmsgReadStats(), CancellationToken.None);
@@ -273,12 +273,6 @@ public sealed class KernelEventTests
     private static List<Observation> Analyze(IReadOnlyList<string> lines)
     {
         using var root = new NodeRoot();
-        var analyzer = new KernelEventAnalyzer(KernelRules.Default, ContainerDirectory.Load(new HostRoot(root.Path)), "node-1", "kernel/kmsg.log");
-        for (var i = 0; i < lines.Count; i++)
-        {
-            analyzer.Process(new KmsgRecord { Facility = 0, Level = 3, Text = lines[i] }, i + 1);
-        }
-
-        return [.. analyzer.Finish()];
+        return KernelAnalysis.Analyze(lines, root);
     }
 }

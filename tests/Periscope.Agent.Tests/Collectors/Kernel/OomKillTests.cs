@@ -135,12 +135,6 @@ public sealed class OomKillTests
         using var root = new NodeRoot()
             .File($"/var/log/containers/stress-7d9f_default_stress-{ContainerId}.log", string.Empty)
             .Dir($"/var/log/pods/default_stress-7d9f_{PodUid}");
-        var analyzer = new KernelEventAnalyzer(KernelRules.Default, ContainerDirectory.Load(new HostRoot(root.Path)), "node-1", "kernel/kmsg.log");
-        for (var i = 0; i < lines.Count; i++)
-        {
-            analyzer.Process(new KmsgRecord { Facility = 0, Level = 3, Text = lines[i] }, i + 1);
-        }
-
-        return analyzer.Finish();
+        return KernelAnalysis.Analyze(lines, root);
     }
 }
