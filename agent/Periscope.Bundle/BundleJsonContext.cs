@@ -25,4 +25,5 @@ namespace Periscope.Bundle;
 [JsonSerializable(typeof(DnsFacts))]
 [JsonSerializable(typeof(CniFacts))]
 [JsonSerializable(typeof(Finding))]
+[JsonSerializable(typeof(NodeSignals))]
 public sealed partial class BundleJsonContext : JsonSerializerContext;

@@ -12,4 +12,10 @@ public sealed record FindingsDocument
     /// <summary>Findings, worst first.</summary>
     [JsonRequired]
     public IReadOnlyList<Finding> Findings { get; init; } = [];
+
+    /// <summary>
+    /// The node's signals for automation when the bundle was sealed (schema 1.1; absent from older bundles and from a
+    /// writer that has none).
+    /// </summary>
+    public NodeSignals? Signals { get; init; }
 }

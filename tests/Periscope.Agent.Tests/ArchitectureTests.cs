@@ -6,8 +6,9 @@ namespace Periscope.Agent.Tests;
 
 /// <summary>
 /// The agent's arrows, read from its IL (references inside method bodies count). One direction:
-/// <c>Cli</c> → <c>Hosting</c> → <c>Triggers</c> → <c>Runs</c> → {<c>Analysis</c>, <c>Redaction</c>, <c>Export</c>} →
-/// <c>Collection</c> (the framework) → <c>Periscope.Bundle</c>. The framework never reaches into a plug-in or a stage,
+/// <c>Cli</c> → <c>Hosting</c> → <c>Triggers</c> → <c>Runs</c> → {<c>Signals</c> → <c>Analysis</c>, <c>Redaction</c>,
+/// <c>Export</c>} → <c>Collection</c> (the framework) → <c>Periscope.Bundle</c>; <c>Kubernetes</c> (the API client) is
+/// used by <c>Triggers</c> and <c>Signals</c> and names none of them. The framework never reaches into a plug-in or a stage,
 /// a collector never into another collector — shared node readers live in the framework (<c>Collection/Node</c>) —
 /// nor into the stages that use collectors. docs/architecture.md draws the rooms.
 /// </summary>
@@ -24,10 +25,12 @@ public sealed class ArchitectureTests
     /// <summary>Each room and the rooms above it, which it must never name.</summary>
     public static TheoryData<string, string[]> RoomsAndWhatIsAboveThem() => new()
     {
-        { "Periscope.Agent.Collection", ["Periscope.Agent.Analysis", "Periscope.Agent.Redaction", "Periscope.Agent.Export", "Periscope.Agent.Runs", "Periscope.Agent.Triggers", "Periscope.Agent.Hosting", "Periscope.Agent.Cli"] },
-        { "Periscope.Agent.Analysis", ["Periscope.Agent.Redaction", "Periscope.Agent.Export", "Periscope.Agent.Runs", "Periscope.Agent.Triggers", "Periscope.Agent.Hosting", "Periscope.Agent.Cli", Collectors] },
-        { "Periscope.Agent.Redaction", ["Periscope.Agent.Analysis", "Periscope.Agent.Export", "Periscope.Agent.Runs", "Periscope.Agent.Triggers", "Periscope.Agent.Hosting", "Periscope.Agent.Cli", Collectors] },
-        { "Periscope.Agent.Export", ["Periscope.Agent.Analysis", "Periscope.Agent.Runs", "Periscope.Agent.Triggers", "Periscope.Agent.Hosting", "Periscope.Agent.Cli", Collectors] },
+        { "Periscope.Agent.Kubernetes", ["Periscope.Agent.Collection", "Periscope.Agent.Analysis", "Periscope.Agent.Redaction", "Periscope.Agent.Export", "Periscope.Agent.Signals", "Periscope.Agent.Runs", "Periscope.Agent.Triggers", "Periscope.Agent.Hosting", "Periscope.Agent.Cli", Collectors] },
+        { "Periscope.Agent.Collection", ["Periscope.Agent.Analysis", "Periscope.Agent.Redaction", "Periscope.Agent.Export", "Periscope.Agent.Signals", "Periscope.Agent.Runs", "Periscope.Agent.Triggers", "Periscope.Agent.Hosting", "Periscope.Agent.Cli"] },
+        { "Periscope.Agent.Analysis", ["Periscope.Agent.Redaction", "Periscope.Agent.Export", "Periscope.Agent.Signals", "Periscope.Agent.Runs", "Periscope.Agent.Triggers", "Periscope.Agent.Hosting", "Periscope.Agent.Cli", Collectors] },
+        { "Periscope.Agent.Redaction", ["Periscope.Agent.Analysis", "Periscope.Agent.Export", "Periscope.Agent.Signals", "Periscope.Agent.Runs", "Periscope.Agent.Triggers", "Periscope.Agent.Hosting", "Periscope.Agent.Cli", Collectors] },
+        { "Periscope.Agent.Export", ["Periscope.Agent.Analysis", "Periscope.Agent.Signals", "Periscope.Agent.Runs", "Periscope.Agent.Triggers", "Periscope.Agent.Hosting", "Periscope.Agent.Cli", Collectors] },
+        { "Periscope.Agent.Signals", ["Periscope.Agent.Redaction", "Periscope.Agent.Export", "Periscope.Agent.Runs", "Periscope.Agent.Triggers", "Periscope.Agent.Hosting", "Periscope.Agent.Cli", Collectors] },
         { "Periscope.Agent.Runs", ["Periscope.Agent.Triggers", "Periscope.Agent.Hosting", "Periscope.Agent.Cli", Collectors] },
         { "Periscope.Agent.Triggers", ["Periscope.Agent.Hosting", "Periscope.Agent.Cli", Collectors] },
         { "Periscope.Agent.Hosting", ["Periscope.Agent.Cli"] },

@@ -121,7 +121,7 @@ public sealed class BundleRejectionTests
             entry.Delete();
             var replacement = archive.CreateEntry(BundleSchema.ManifestEntry);
             await using var writer = new StreamWriter(replacement.Open());
-            await writer.WriteAsync(text.Replace("\"schemaVersion\": \"1.0\"", "\"schemaVersion\": \"2.0\"", StringComparison.Ordinal));
+            await writer.WriteAsync(text.Replace($"\"schemaVersion\": \"{BundleSchema.Version}\"", "\"schemaVersion\": \"2.0\"", StringComparison.Ordinal));
         }
 
         var error = Assert.Throws<BundleRejectedException>(() => BundleReader.Open(File.OpenRead(zip)));

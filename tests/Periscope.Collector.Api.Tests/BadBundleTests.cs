@@ -49,7 +49,7 @@ public sealed class BadBundleTests : IAsyncLifetime
         });
 
         var newer = await TestBundles.WriteAsync(store, "bad", "newer");
-        ReplaceText(newer, BundleSchema.ManifestEntry, "\"schemaVersion\": \"1.0\"", "\"schemaVersion\": \"2.0\"");
+        ReplaceText(newer, BundleSchema.ManifestEntry, $"\"schemaVersion\": \"{BundleSchema.Version}\"", "\"schemaVersion\": \"2.0\"");
 
         var tampered = await TestBundles.WriteAsync(store, "bad", "tampered");
         TestBundles.ReplaceEntry(tampered, BundleSchema.FindingsEntry, Encoding.UTF8.GetBytes("{\"schemaVersion\":\"1.0\",\"findings\":[]}   "));

@@ -166,6 +166,11 @@ public sealed class ManifestTests
         var agent = roles.Single(r => r.Name == "periscope-agent").Rules;
         Assert.All(agent, r => Assert.Equal(["periscope-run"], r.ResourceNames));
         Assert.Equal(["get", "list", "watch"], agent.SelectMany(r => r.Verbs).Order());
+        // Node conditions: read its Node, patch node status; nothing else cluster-wide (RBAC cannot pin a pod to its
+        // own node: deploy/policies/agent-own-node.yaml does where the cluster supports it).
+        var nodeStatus = roles.Single(r => r.Name == "periscope-agent-node-status").Rules;
+        Assert.Equal(["get nodes", "patch nodes/status"], nodeStatus.SelectMany(r => r.Verbs.SelectMany(v => r.Resources.Select(res => $"{v} {res}"))).Order());
+        Assert.All(nodeStatus, r => Assert.Equal([""], r.ApiGroups));
         var collectorRun = roles.Single(r => r.Name == "periscope-collector-run").Rules;
         Assert.Equal(["create", "get", "update"], collectorRun.SelectMany(r => r.Verbs).Order());
         Assert.All(collectorRun.Where(r => r.Verbs.Any(v => v != "create")), r => Assert.Equal(["periscope-run"], r.ResourceNames));
@@ -177,6 +182,25 @@ public sealed class ManifestTests
             Assert.Contains(roles, r => r.Name == binding.RoleRef.Name);
             Assert.All(binding.Subjects, s => Assert.Contains(objects.OfType<V1ServiceAccount>(), a => a.Metadata.Name == s.Name));
         }
+    }
+
+    [Fact]
+    public async Task OwnNodePolicy_MatchesTheAgentsServiceAccount_AndPinsItToItsNodeAndItsConditionTypes()
+    {
+        var objects = await RenderAsync("minimal");
+        var account = objects.OfType<V1ServiceAccount>().Single(a => a.Metadata.Name == "periscope-agent");
+        var binding = objects.OfType<V1ClusterRoleBinding>().Single(b => b.Metadata.Name == "periscope-agent-node-status");
+        var policyObjects = KubernetesYaml.LoadAllFromString(await File.ReadAllTextAsync(Path.Combine(Fixtures.Repository, "deploy", "policies", "agent-own-node.yaml")), strict: true);
+        var policy = policyObjects.OfType<V1ValidatingAdmissionPolicy>().Single();
+        var policyBinding = policyObjects.OfType<V1ValidatingAdmissionPolicyBinding>().Single();
+
+        Assert.Equal(account.Metadata.NamespaceProperty, Assert.Single(binding.Subjects).NamespaceProperty);
+        Assert.Contains($"'system:serviceaccount:{account.Metadata.NamespaceProperty}:{account.Metadata.Name}'", Assert.Single(policy.Spec.MatchConditions).Expression, StringComparison.Ordinal);
+        Assert.Equal(["nodes/status"], Assert.Single(policy.Spec.MatchConstraints.ResourceRules).Resources);
+        Assert.Contains(policy.Spec.Validations, v => v.Expression.Contains("authentication.kubernetes.io/node-name", StringComparison.Ordinal));
+        Assert.Contains(policy.Spec.Validations, v => v.Expression.Contains("startsWith('Periscope')", StringComparison.Ordinal));
+        Assert.Equal(policy.Metadata.Name, policyBinding.Spec.PolicyName);
+        Assert.Equal(["Deny"], policyBinding.Spec.ValidationActions);
     }
 
     [Fact]

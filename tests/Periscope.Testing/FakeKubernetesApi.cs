@@ -23,6 +23,12 @@ namespace Periscope.Testing;
 /// needs the bearer token, else 401 with a Status. Requests are recorded for assertions.
 /// Nodes (<see cref="PutNode"/>) are listed by <c>GET /api/v1/nodes</c> with <c>labelSelector</c> (<c>k=v</c>,
 /// <c>k!=v</c>, <c>k</c>, comma-joined) and paged by <c>limit</c> and <c>continue</c>, as the real server pages.
+/// <c>GET /api/v1/nodes/{name}</c> (and <c>/status</c>) reads one node; <c>PATCH /api/v1/nodes/{name}/status</c> applies
+/// a strategic merge patch (<c>application/strategic-merge-patch+json</c>) with the real semantics for the node's
+/// lists: <c>status.conditions</c> and <c>status.addresses</c> merge by <c>type</c>, an element with
+/// <c>"$patch": "delete"</c> removes the element of that type, <c>$setElementOrder</c> directives are accepted; or a
+/// JSON merge patch (<c>application/merge-patch+json</c>, RFC 7386), which replaces a list whole — so a client that
+/// sends the wrong kind wipes the kubelet's conditions here as it would on a real cluster.
 /// </summary>
 public sealed class FakeKubernetesApi : IAsyncDisposable
 {
@@ -52,6 +58,9 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
 
     /// <summary>Status code every request gets instead of its answer, while set (a 403 from missing RBAC, say).</summary>
     public int? ForcedStatus { get; set; }
+
+    /// <summary>While true, node requests are held unanswered until the client gives up (a hung API server).</summary>
+    public bool Hang { get; set; }
 
     public IReadOnlyList<FakeApiRequest> Requests
     {
@@ -84,6 +93,9 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         app.MapGet("/api/v1/namespaces/{ns}/configmaps/{name}", (HttpContext context, string ns, string name) => api.GetOneAsync(context, ns, name));
         app.MapPost("/api/v1/namespaces/{ns}/configmaps", (HttpContext context, string ns) => api.WriteAsync(context, ns, null));
         app.MapPut("/api/v1/namespaces/{ns}/configmaps/{name}", (HttpContext context, string ns, string name) => api.WriteAsync(context, ns, name));
+        app.MapGet("/api/v1/nodes/{name}", (HttpContext context, string name) => api.GetNodeAsync(context, name, "get-node"));
+        app.MapGet("/api/v1/nodes/{name}/status", (HttpContext context, string name) => api.GetNodeAsync(context, name, "get-node-status"));
+        app.MapMethods("/api/v1/nodes/{name}/status", ["PATCH"], (HttpContext context, string name) => api.PatchNodeStatusAsync(context, name));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         api.BaseAddress = new Uri(address);
@@ -268,6 +280,273 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
 
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(list.ToJsonString());
+    }
+
+    /// <summary>The node's conditions as stored now (clones).</summary>
+    public IReadOnlyList<JsonObject> NodeConditions(string name)
+    {
+        lock (_lock)
+        {
+            return _nodes.TryGetValue(name, out var node) && node["status"]?["conditions"] is JsonArray conditions
+                ? conditions.Select(c => (JsonObject)c!.DeepClone()).ToList()
+                : [];
+        }
+    }
+
+    /// <summary>The node's condition of this type, or null.</summary>
+    public JsonObject? NodeCondition(string name, string type)
+        => NodeConditions(name).FirstOrDefault(c => (string?)c["type"] == type);
+
+    /// <summary>Sets (adds or replaces) one condition on a node, as another writer would.</summary>
+    public void SetNodeCondition(string name, JsonObject condition)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        lock (_lock)
+        {
+            var conditions = (JsonArray)_nodes[name]["status"]!["conditions"]!;
+            var existing = conditions.FirstOrDefault(c => (string?)c!["type"] == (string?)condition["type"]);
+            if (existing is not null)
+            {
+                conditions.Remove(existing);
+            }
+
+            conditions.Add(condition.DeepClone());
+            _nodes[name]["metadata"]!["resourceVersion"] = (++_resourceVersion).ToString(CultureInfo.InvariantCulture);
+        }
+    }
+
+    private async Task<bool> NodeRequestAsync(HttpContext context, string kind, string? body = null)
+    {
+        lock (_lock)
+        {
+            _requests.Add(new FakeApiRequest(kind, string.Empty, string.Empty, context.Request.Headers.Authorization.ToString())
+            {
+                Body = body,
+                ContentType = context.Request.ContentType,
+                At = DateTimeOffset.UtcNow,
+            });
+        }
+
+        if (Hang)
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+
+        if (context.Request.Headers.Authorization.ToString() != $"Bearer {Token}")
+        {
+            await WriteStatusAsync(context, 401, "Unauthorized", "Unauthorized");
+            return false;
+        }
+
+        if (ForcedStatus is { } forced)
+        {
+            await WriteStatusAsync(context, forced, forced == 403 ? "Forbidden" : "InternalError",
+                forced == 403 ? $"nodes is forbidden: User \"system:serviceaccount:{Namespace}:agent\" cannot {(kind.StartsWith("patch", StringComparison.Ordinal) ? "patch resource \"nodes/status\"" : "get resource \"nodes\"")} in API group \"\" at the cluster scope" : "fake failure");
+            return false;
+        }
+
+        return true;
+    }
+
+    private async Task GetNodeAsync(HttpContext context, string name, string kind)
+    {
+        if (!await NodeRequestAsync(context, kind))
+        {
+            return;
+        }
+
+        JsonObject? node;
+        lock (_lock)
+        {
+            node = _nodes.TryGetValue(name, out var found) ? (JsonObject)found.DeepClone() : null;
+        }
+
+        if (node is null)
+        {
+            await WriteStatusAsync(context, 404, "NotFound", $"nodes \"{name}\" not found");
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(node.ToJsonString());
+    }
+
+    private async Task PatchNodeStatusAsync(HttpContext context, string name)
+    {
+        string text;
+        using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8))
+        {
+            text = await reader.ReadToEndAsync(context.RequestAborted);
+        }
+
+        if (!await NodeRequestAsync(context, "patch-node-status", text))
+        {
+            return;
+        }
+
+        var mediaType = (context.Request.ContentType ?? string.Empty).Split(';')[0].Trim();
+        if (mediaType is not ("application/strategic-merge-patch+json" or "application/merge-patch+json"))
+        {
+            await WriteStatusAsync(context, 415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {mediaType})");
+            return;
+        }
+
+        JsonObject patch;
+        try
+        {
+            patch = JsonNode.Parse(text) as JsonObject ?? throw new JsonException("the patch is not an object");
+        }
+        catch (JsonException ex)
+        {
+            await WriteStatusAsync(context, 400, "BadRequest", ex.Message);
+            return;
+        }
+
+        string? error = null;
+        JsonObject? result = null;
+        lock (_lock)
+        {
+            if (_nodes.TryGetValue(name, out var node))
+            {
+                var merged = (JsonObject)node.DeepClone();
+                // Only the status subresource is written through /status: spec and metadata changes are ignored.
+                var status = patch["status"] as JsonObject ?? new JsonObject();
+                var target = merged["status"] as JsonObject ?? new JsonObject();
+                error = mediaType == "application/merge-patch+json" ? MergePatch(target, status) : StrategicMerge(target, status, "status");
+                merged["status"] = target.DeepClone();
+                if (error is null)
+                {
+                    merged["metadata"]!["resourceVersion"] = (++_resourceVersion).ToString(CultureInfo.InvariantCulture);
+                    _nodes[name] = merged;
+                    result = (JsonObject)merged.DeepClone();
+                }
+            }
+        }
+
+        if (result is null)
+        {
+            await WriteStatusAsync(context, error is null ? 404 : 400, error is null ? "NotFound" : "BadRequest", error ?? $"nodes \"{name}\" not found");
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(result.ToJsonString());
+    }
+
+    /// <summary>The node's list fields and their merge keys (k8s.io/api core/v1 NodeStatus patchMergeKey tags).</summary>
+    private static readonly Dictionary<string, string> MergeKeys = new(StringComparer.Ordinal)
+    {
+        ["status.conditions"] = "type",
+        ["status.addresses"] = "type",
+    };
+
+    /// <summary>Strategic merge of <paramref name="patch"/> into <paramref name="target"/>; an error message, or null.</summary>
+    private static string? StrategicMerge(JsonObject target, JsonObject patch, string path)
+    {
+        foreach (var (key, value) in patch.ToList())
+        {
+            if (key.StartsWith("$setElementOrder/", StringComparison.Ordinal) || key == "$retainKeys")
+            {
+                continue;
+            }
+
+            if (key.StartsWith('$'))
+            {
+                return $"unsupported directive {key} at {path}";
+            }
+
+            var childPath = path + "." + key;
+            if (value is null)
+            {
+                target.Remove(key);
+            }
+            else if (value is JsonObject patchObject && target[key] is JsonObject targetObject)
+            {
+                var error = StrategicMerge(targetObject, patchObject, childPath);
+                if (error is not null)
+                {
+                    return error;
+                }
+            }
+            else if (value is JsonArray patchList && MergeKeys.TryGetValue(childPath, out var mergeKey))
+            {
+                var list = target[key] as JsonArray ?? [];
+                foreach (var item in patchList)
+                {
+                    if (item is not JsonObject element || (string?)element[mergeKey] is not { } id)
+                    {
+                        return $"map: {item?.ToJsonString()} does not contain declared merge key: {mergeKey}";
+                    }
+
+                    var existing = list.OfType<JsonObject>().FirstOrDefault(e => (string?)e[mergeKey] == id);
+                    var directive = (string?)element["$patch"];
+                    if (directive == "delete")
+                    {
+                        if (existing is not null)
+                        {
+                            list.Remove(existing);
+                        }
+
+                        continue;
+                    }
+
+                    if (directive is not null)
+                    {
+                        return $"unsupported list element directive $patch: {directive} at {childPath}";
+                    }
+
+                    if (existing is null)
+                    {
+                        list.Add(element.DeepClone());
+                    }
+                    else
+                    {
+                        var error = StrategicMerge(existing, element, childPath + "[]");
+                        if (error is not null)
+                        {
+                            return error;
+                        }
+                    }
+                }
+
+                target[key] = list.DeepClone();
+            }
+            else
+            {
+                target[key] = value.DeepClone();
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>RFC 7386 JSON merge patch: objects merge, everything else (lists too) is replaced whole.</summary>
+    private static string? MergePatch(JsonObject target, JsonObject patch)
+    {
+        foreach (var (key, value) in patch.ToList())
+        {
+            if (value is null)
+            {
+                target.Remove(key);
+            }
+            else if (value is JsonObject patchObject && target[key] is JsonObject targetObject)
+            {
+                MergePatch(targetObject, patchObject);
+            }
+            else
+            {
+                target[key] = value.DeepClone();
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Forgets the event history (etcd compaction): a watch from any resourceVersion before now gets 410 Gone.</summary>
@@ -567,4 +846,12 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
 /// One request the fake API server received. For <c>list-nodes</c>, <see cref="ResourceVersion"/> holds the
 /// <c>continue</c> token and <see cref="FieldSelector"/> the <c>labelSelector</c>.
 /// </summary>
-public sealed record FakeApiRequest(string Kind, string ResourceVersion, string FieldSelector, string Authorization);
+public sealed record FakeApiRequest(string Kind, string ResourceVersion, string FieldSelector, string Authorization)
+{
+    /// <summary>The request body, for writes of nodes and events.</summary>
+    public string? Body { get; init; }
+
+    public string? ContentType { get; init; }
+
+    public DateTimeOffset At { get; init; }
+}

@@ -71,12 +71,25 @@ internal static class AgentCli
         run.SetAction((parse, cancellationToken) => RunServiceAsync(
             parse.GetValue(runHostRoot), parse.GetValue(runStore), parse.GetValue(runNode), parse.GetValue(runConfigDirs) ?? [], parse.GetValue(runVerbose), stderr, configure));
 
+        var removeNode = new Option<string?>("--node") { Description = "The node whose Periscope conditions are removed." };
+        var removeAll = new Option<bool>("--all-nodes") { Description = "Remove Periscope's conditions from every node of the cluster (uninstall)." };
+        var removeKubeconfig = new Option<string?>("--kubeconfig") { Description = "The kubeconfig to use (default: KUBECONFIG, else ~/.kube/config, else the pod's service account)." };
+        var removeDryRun = new Option<bool>("--dry-run") { Description = "Print what would be removed; change nothing." };
+        var remove = new Command("remove", "Remove every node condition Periscope owns (Periscope* types, and NPD-type conditions Periscope wrote) from a node or all nodes; nothing else is touched. Exit code: 0 done, 3 could not.")
+        {
+            removeNode, removeAll, removeKubeconfig, removeDryRun,
+        };
+        remove.SetAction((parse, cancellationToken) => RemoveConditionsAsync(
+            parse.GetValue(removeNode), parse.GetValue(removeAll), parse.GetValue(removeKubeconfig), parse.GetValue(removeDryRun), stdout, stderr, cancellationToken));
+        var conditions = new Command("conditions", "Manage the node conditions Periscope publishes (docs/signals.md).") { remove };
+
         var root = new RootCommand("periscope-agent: node-level Kubernetes diagnostics. Collects kernel, system and component diagnostics into one bundle per node per run.")
         {
             collect,
             run,
             list,
             redact,
+            conditions,
         };
 
         var result = root.Parse(args);
@@ -100,6 +113,37 @@ internal static class AgentCli
             Error = stderr,
             ProcessTerminationTimeout = isService ? null : TimeSpan.FromSeconds(2),
         });
+    }
+
+    private static async Task<int> RemoveConditionsAsync(
+        string? node, bool allNodes, string? kubeconfig, bool dryRun, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        if ((node is null) == !allNodes)
+        {
+            await stderr.WriteLineAsync("periscope-agent: give exactly one of --node NAME or --all-nodes.");
+            return ExitCodes.Unknown;
+        }
+
+        try
+        {
+            var (client, _) = await Kubernetes.KubernetesApiClient.FromConfigurationAsync(kubeconfig, defaultChain: true);
+            using (client)
+            {
+                var removed = await Signals.OwnedConditionCleanup.RunAsync(client, node, dryRun, TimeSpan.FromSeconds(30), cancellationToken);
+                foreach (var (name, types) in removed)
+                {
+                    await stdout.WriteLineAsync($"{name}: {(dryRun ? "would remove" : "removed")} {string.Join(", ", types)}");
+                }
+
+                await stdout.WriteLineAsync($"{removed.Count} node(s) {(dryRun ? "hold" : "held")} Periscope conditions{(dryRun ? "; nothing changed (--dry-run)" : "; none is left")}.");
+                return ExitCodes.Healthy;
+            }
+        }
+        catch (Exception ex) when (Kubernetes.KubernetesApiClient.IsConfigurationError(ex) || ex is HttpRequestException or Kubernetes.KubernetesApiException or JsonException or OperationCanceledException or KeyNotFoundException or InvalidOperationException)
+        {
+            await stderr.WriteLineAsync($"periscope-agent: the conditions could not be removed: {(ex is OperationCanceledException ? "the API did not answer within 30 s" : ex.Message)}");
+            return ExitCodes.Unknown;
+        }
     }
 
     private static async Task<int> RunServiceAsync(

@@ -19,6 +19,9 @@ internal sealed record BundleContent
     /// <summary>What redacting the findings replaced, by rule.</summary>
     public IReadOnlyDictionary<string, long> FindingsRedactions { get; init; } = new Dictionary<string, long>();
 
+    /// <summary>The node's signals when the bundle was sealed (findings.json, schema 1.1).</summary>
+    public NodeSignals? Signals { get; init; }
+
     /// <summary>The bundle's redactor, for the facts and the manifest's free text.</summary>
     public required Redaction.Redactor Redactor { get; init; }
 }

@@ -151,7 +151,7 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
 
                 var factsRedactions = new Dictionary<string, long>(StringComparer.Ordinal);
                 var facts = DocumentRedaction.Redact(BuildFacts(content.Results), BundleJsonContext.Default.FactsDocument, content.Redactor, factsRedactions);
-                var findings = new FindingsDocument { Findings = content.Findings };
+                var findings = new FindingsDocument { Findings = content.Findings, Signals = content.Signals };
                 manifest = await writer.SealAsync(facts, findings, documents => new Manifest
                 {
                     RunId = content.RunId.Value,

@@ -12,6 +12,7 @@ using Periscope.Agent.Collectors.System;
 using Periscope.Agent.Export;
 using Periscope.Agent.Redaction;
 using Periscope.Agent.Runs;
+using Periscope.Agent.Signals;
 using Periscope.Agent.Triggers;
 using Microsoft.Extensions.Configuration;
 
@@ -42,6 +43,10 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<SpoolOptions>, SpoolOptionsValidator>();
         services.AddSingleton<SpoolUploader>();
         services.AddSingleton<RunPipeline>();
+        services.AddOptions<SignalOptions>().BindConfiguration(SignalOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SignalOptions>, SignalOptionsValidator>();
+        services.AddSingleton<SignalTracker>();
+        services.AddSingleton(sp => new LocalNode(sp.GetRequiredService<INodeFileSystem>(), sp.GetRequiredService<IOptions<AgentOptions>>().Value.Node));
 
         services.AddSystemCollector();
         services.AddKernelCollector();
@@ -73,6 +78,7 @@ internal static class ServiceCollectionExtensions
         services.AddHostedService<IntervalTrigger>();
         services.AddHostedService<ConfigMapFilesTrigger>();
         services.AddHostedService<ConfigMapWatchTrigger>();
+        services.AddHostedService<NodeConditionPublisher>();
         return services;
     }
 

@@ -4,6 +4,7 @@ using Periscope.Agent.Analysis;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Export;
 using Periscope.Agent.Redaction;
+using Periscope.Agent.Signals;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Runs;
@@ -16,6 +17,7 @@ internal sealed partial class RunPipeline(
     CollectionRunner runner,
     DirectoryBundleSink sink,
     RedactorFactory redaction,
+    SignalTracker signals,
     INodeFileSystem host,
     TimeProvider timeProvider,
     IOptions<RunOptions> options,
@@ -79,6 +81,11 @@ internal sealed partial class RunPipeline(
                 LogFindingsLeftOut(leftOut, findings.Count);
             }
 
+            // The signals as they stand with this run's findings: the same mapping the conditions and /v1/signals use.
+            var evaluated = timeProvider.GetUtcNow();
+            signals.Observe(SignalObservation.FromRun(evaluated, findings, results.Where(r => r.Status == CollectorStatus.Ok).Select(r => r.Name)));
+            var nodeSignals = signals.Evaluate(evaluated);
+
             var identity = await NodeIdentityResolver.ResolveAsync(node, host, results, cancellationToken);
             var sealedBundle = await sink.SealAsync(spec.Store, runDirectory, new BundleContent
             {
@@ -91,6 +98,7 @@ internal sealed partial class RunPipeline(
                 Results = results,
                 Findings = findings,
                 FindingsRedactions = findingsRedactions,
+                Signals = nodeSignals,
                 Redactor = redactor,
             }, cancellationToken);
             return new RunOutcome(sealedBundle, results, findings);

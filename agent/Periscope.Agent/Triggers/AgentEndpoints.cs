@@ -6,13 +6,16 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Periscope.Agent.Collection;
 using Periscope.Agent.Runs;
+using Periscope.Agent.Signals;
 using Periscope.Bundle;
 
 namespace Periscope.Agent.Triggers;
 
 /// <summary>
 /// The agent's local HTTP endpoint: <c>GET /healthz</c> (anonymous, for the kubelet's probes),
+/// <c>GET /v1/signals</c> (anonymous: the node's verdict and signals for automation),
 /// <c>POST /v1/runs</c> (start a run: the run-id ConfigMap's fields as JSON) and <c>GET /v1/runs</c> (recent runs and
 /// the spool), both with <c>Authorization: Bearer &lt;token&gt;</c> read from <see cref="HttpEndpointOptions.TokenFile"/>.
 /// </summary>
@@ -24,6 +27,22 @@ internal static class AgentEndpoints
         app.MapPost("/v1/runs", (HttpContext context) => StartRunAsync(context));
         app.MapGet("/v1/runs", (HttpContext context) => ListRunsAsync(context));
         app.MapGet("/v1/runs/{runId}", (HttpContext context, string runId) => GetRunAsync(context, runId));
+        app.MapGet("/v1/signals", (HttpContext context) => SignalsAsync(context));
+    }
+
+    /// <summary>
+    /// The node's verdict and signals. Anonymous, like <c>/healthz</c>: it holds nothing the Node object's conditions
+    /// and events do not show, the endpoint listens on the node's loopback (the pod runs with hostNetwork), and a
+    /// node-local health checker has no token to present (docs/signals.md).
+    /// </summary>
+    private static async Task SignalsAsync(HttpContext context)
+    {
+        var tracker = context.RequestServices.GetRequiredService<SignalTracker>();
+        var options = context.RequestServices.GetRequiredService<IOptions<SignalOptions>>().Value;
+        var time = context.RequestServices.GetRequiredService<TimeProvider>();
+        var node = await context.RequestServices.GetRequiredService<LocalNode>().NameAsync(context.RequestAborted);
+        context.Response.Headers.CacheControl = "no-store";
+        await WriteAsync(context, StatusCodes.Status200OK, SignalsDocument.Build(node, tracker, options, time.GetUtcNow()));
     }
 
     private static Task HealthAsync(HttpContext context)

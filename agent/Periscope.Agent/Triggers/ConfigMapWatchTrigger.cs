@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Periscope.Agent.Kubernetes;
 using Periscope.Agent.Runs;
 using k8s;
 using k8s.Exceptions;
@@ -47,13 +48,10 @@ internal sealed partial class ConfigMapWatchTrigger(
         string ns;
         try
         {
-            var config = string.IsNullOrEmpty(o.Kubeconfig)
-                ? KubernetesClientConfiguration.InClusterConfig()
-                : await KubernetesClientConfiguration.BuildConfigFromConfigFileAsync(new FileInfo(o.Kubeconfig));
-            ns = o.Namespace ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? config.Namespace ?? "default";
-            client = KubernetesApiClient.Create(config);
+            (client, var configured) = await KubernetesApiClient.FromConfigurationAsync(o.Kubeconfig);
+            ns = o.Namespace ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? configured ?? "default";
         }
-        catch (Exception ex) when (ex is KubeConfigException or IOException or UnauthorizedAccessException or ArgumentException or FormatException or System.Security.Cryptography.CryptographicException)
+        catch (Exception ex) when (KubernetesApiClient.IsConfigurationError(ex))
         {
             LogNoApi(ex.Message);
             return;

@@ -17,4 +17,5 @@ namespace Periscope.Agent.Triggers;
 [JsonSerializable(typeof(HealthDocument))]
 [JsonSerializable(typeof(RunsDocument))]
 [JsonSerializable(typeof(ProblemDocument))]
+[JsonSerializable(typeof(Periscope.Agent.Signals.SignalsDocument))]
 internal sealed partial class TriggersJsonContext : JsonSerializerContext;

@@ -5,7 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using k8s;
 
-namespace Periscope.Agent.Triggers;
+namespace Periscope.Agent.Kubernetes;
 
 /// <summary>
 /// An HTTP client for the Kubernetes API built from KubernetesClient.Aot's configuration: the in-cluster service
@@ -28,6 +28,25 @@ internal sealed class KubernetesApiClient : IDisposable
     }
 
     public Uri BaseUri { get; }
+
+    /// <summary>
+    /// A client from a kubeconfig file, or from the pod's service account when <paramref name="kubeconfig"/> is empty;
+    /// the configuration's namespace comes with it. Throws with the reason when neither can be read.
+    /// </summary>
+    /// <param name="kubeconfig">A kubeconfig file, or null.</param>
+    /// <param name="defaultChain">Without a file: kubectl's chain (KUBECONFIG, ~/.kube/config, then in-cluster) rather than in-cluster only.</param>
+    public static async Task<(KubernetesApiClient Client, string? Namespace)> FromConfigurationAsync(string? kubeconfig, bool defaultChain = false)
+    {
+        var config = !string.IsNullOrEmpty(kubeconfig) ? await KubernetesClientConfiguration.BuildConfigFromConfigFileAsync(new FileInfo(kubeconfig))
+            : defaultChain ? KubernetesClientConfiguration.BuildDefaultConfig()
+            : KubernetesClientConfiguration.InClusterConfig();
+        return (Create(config), config.Namespace);
+    }
+
+    /// <summary>Whether an exception from <see cref="FromConfigurationAsync"/> means "no usable configuration".</summary>
+    public static bool IsConfigurationError(Exception ex)
+        => ex is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException or ArgumentException or FormatException
+            or System.Security.Cryptography.CryptographicException;
 
     public static KubernetesApiClient Create(KubernetesClientConfiguration config)
     {
@@ -60,9 +79,46 @@ internal sealed class KubernetesApiClient : IDisposable
     }
 
     /// <summary>Sends an authenticated GET and returns once the headers are in (the body may be a watch stream).</summary>
-    public async Task<HttpResponseMessage> GetAsync(string relativeUri, CancellationToken cancellationToken)
+    public Task<HttpResponseMessage> GetAsync(string relativeUri, CancellationToken cancellationToken)
+        => SendAsync(HttpMethod.Get, relativeUri, null, cancellationToken);
+
+    /// <summary>
+    /// Sends an authenticated request with a JSON body of the given media type (a POST, or a PATCH with
+    /// <c>application/strategic-merge-patch+json</c>) and returns the body of a 2xx answer; any other status throws a
+    /// <see cref="KubernetesApiException"/> with the API's own Status message.
+    /// </summary>
+    public async Task<string> SendJsonAsync(HttpMethod method, string relativeUri, string? body, string mediaType, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(BaseUri, relativeUri));
+        using var content = body is null ? null : new StringContent(body, Encoding.UTF8, mediaType);
+        using var response = await SendAsync(method, relativeUri, content, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new KubernetesApiException(response.StatusCode, StatusMessage(text));
+        }
+
+        return text;
+    }
+
+    /// <summary>The <c>message</c> of a meta/v1 Status body, or null when the body is not one (a proxy's page).</summary>
+    public static string? StatusMessage(string body)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && document.RootElement.TryGetProperty("message", out var message) && message.ValueKind == System.Text.Json.JsonValueKind.String
+                ? message.GetString() : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string relativeUri, HttpContent? content, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(BaseUri, relativeUri)) { Content = content };
         request.Headers.Accept.ParseAdd("application/json");
         if (_config.TokenProvider is { } provider)
         {

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Periscope.Agent.Triggers;
+namespace Periscope.Agent.Kubernetes;
 
 /// <summary>The Kubernetes API answered with an error status (the message is the API's own Status message, if any).</summary>
 internal sealed class KubernetesApiException(HttpStatusCode status, string? message)
