@@ -111,4 +111,51 @@ public sealed class SignalsEndToEndTests : IAsyncLifetime
         Assert.Equal(SignalAction.RestartRuntime, findings.Signals.Action);
         Assert.Equal("RUNTIME_UNREACHABLE", Assert.Single(findings.Signals.Signals).Code);
     }
+
+    [Fact]
+    public async Task SignalLoop_KernelRecordAppendedToTheReplayedLog_SetsTheConditionWithinAPass_AndClearsAfterTheHoldDown()
+    {
+        // A replayed node: boot an hour ago, a kmsg file the kernel check reads whole on every pass.
+        var boot = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 3600);
+        _node.File("/proc/stat", $"btime {boot.ToUnixTimeSeconds()}\n").File("/dev/kmsg", "6,1,1000000,-;Linux version 6.8.0\n");
+        await using var agent = await AgentProcess.StartAsync(_binary, new Dictionary<string, string>
+        {
+            ["Periscope__Http__Listen"] = "127.0.0.1:0",
+            ["Periscope__Triggers__ConfigMap__Source"] = "none",
+            ["Periscope__Signals__Kubeconfig"] = _api.WriteKubeconfig(_temp.Combine("kubeconfig")),
+            ["Periscope__Signals__Loop__Interval"] = "00:00:01",
+            ["Periscope__Signals__HoldDown"] = "00:00:04",
+        }, "--host-root", _node.Path, "--out", _temp.Combine("spool"), "--node", NodeName);
+
+        // The first pass covered the kernel's codes: the type is published False (never before a check).
+        await WaitForAsync(() => Status("PeriscopeKernelLockup") == "False", agent, "the kernel type published False after the first pass");
+        var falseSince = Transition("PeriscopeKernelLockup");
+
+        var at = DateTimeOffset.UtcNow;
+        File.AppendAllText(_node.Real("/dev/kmsg"), $"0,2,{(at - boot).Ticks / 10},-;watchdog: BUG: soft lockup - CPU#2 stuck for 22s! [kworker/2:1:77]\n");
+        await WaitForAsync(() => Status("PeriscopeKernelLockup") == "True", agent, "the condition set True by the loop");
+        var condition = _api.NodeCondition(NodeName, "PeriscopeKernelLockup")!;
+        Assert.Equal("KernelSoftLockup", (string?)condition["reason"]);
+        Assert.NotEqual(falseSince, (string?)condition["lastTransitionTime"]);
+
+        // Gone (nothing new in the log): False again once the hold-down has passed since the record.
+        await WaitForAsync(() => Status("PeriscopeKernelLockup") == "False", agent, "the condition cleared after the hold-down");
+        var cleared = DateTimeOffset.Parse(Transition("PeriscopeKernelLockup")!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(cleared >= at.AddSeconds(3), $"cleared at {cleared:O}, the record at {at:O}: before its hold-down");
+        Assert.Null(_api.NodeCondition(NodeName, "KernelDeadlock")); // the NPD type stays NPD's
+    }
+
+    private string? Status(string type) => (string?)_api.NodeCondition(NodeName, type)?["status"];
+
+    private string? Transition(string type) => (string?)_api.NodeCondition(NodeName, type)?["lastTransitionTime"];
+
+    private static async Task WaitForAsync(Func<bool> condition, AgentProcess agent, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}\n{agent.Stderr}");
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+    }
 }

@@ -79,6 +79,15 @@ internal static class ServiceCollectionExtensions
         services.AddHostedService<ConfigMapFilesTrigger>();
         services.AddHostedService<ConfigMapWatchTrigger>();
         services.AddHostedService<NodeConditionPublisher>();
+        services.AddHostedService<SignalLoop>();
+        return services;
+    }
+
+    /// <summary>A signal-loop check (docs/signals.md), registered next to its collector.</summary>
+    public static IServiceCollection AddSignalCheck<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TCheck>(this IServiceCollection services)
+        where TCheck : class, ISignalCheck
+    {
+        services.AddSingleton<ISignalCheck, TCheck>();
         return services;
     }
 
@@ -94,21 +103,21 @@ internal static class ServiceCollectionExtensions
         services.AddOptions<SystemCollectorOptions>().BindConfiguration(SystemCollectorOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SystemCollectorOptions>, SystemCollectorOptionsValidator>();
         services.TryAddSingleton<IKernelClock, AdjtimexKernelClock>();
-        return services.AddCollector<SystemCollector>();
+        return services.AddCollector<SystemCollector>().AddSignalCheck<ReadOnlyMountCheck>();
     }
 
     public static IServiceCollection AddKubeletCollector(this IServiceCollection services)
     {
         services.AddOptions<KubeletCollectorOptions>().BindConfiguration(KubeletCollectorOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<KubeletCollectorOptions>, KubeletCollectorOptionsValidator>();
-        return services.AddCollector<KubeletCollector>();
+        return services.AddCollector<KubeletCollector>().AddSignalCheck<KubeletHealthCheck>();
     }
 
     public static IServiceCollection AddContainerdCollector(this IServiceCollection services)
     {
         services.AddOptions<ContainerdCollectorOptions>().BindConfiguration(ContainerdCollectorOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ContainerdCollectorOptions>, ContainerdCollectorOptionsValidator>();
-        return services.AddCollector<ContainerdCollector>();
+        return services.AddCollector<ContainerdCollector>().AddSignalCheck<RuntimeStatusCheck>();
     }
 
     public static IServiceCollection AddDnsCollector(this IServiceCollection services)
@@ -122,13 +131,13 @@ internal static class ServiceCollectionExtensions
     {
         services.AddOptions<CniCollectorOptions>().BindConfiguration(CniCollectorOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CniCollectorOptions>, CniCollectorOptionsValidator>();
-        return services.AddCollector<CniCollector>();
+        return services.AddCollector<CniCollector>().AddSignalCheck<CniConfigCheck>();
     }
 
     public static IServiceCollection AddKernelCollector(this IServiceCollection services)
     {
         services.AddOptions<KernelCollectorOptions>().BindConfiguration(KernelCollectorOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<KernelCollectorOptions>, KernelCollectorOptionsValidator>();
-        return services.AddCollector<KernelCollector>();
+        return services.AddCollector<KernelCollector>().AddSignalCheck<KernelSignalCheck>();
     }
 }

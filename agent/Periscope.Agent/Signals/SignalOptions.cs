@@ -21,6 +21,24 @@ public sealed class SignalOptions
 
     /// <summary>A kubeconfig to reach the API with; unset: the pod's service account (in-cluster).</summary>
     public string? Kubeconfig { get; set; }
+
+    /// <summary>The signal loop: cheap checks between full runs.</summary>
+    public SignalLoopOptions Loop { get; set; } = new();
+}
+
+public sealed class SignalLoopOptions
+{
+    /// <summary>Run the loop (the long-running agent only). Off: signals change only with full runs.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// How often the checks run. 10 s by default: a problem shows as a condition within about that, well inside the
+    /// 15 s goal (docs/performance.md), and a pass that sees what the last one saw writes nothing.
+    /// </summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Deadline of one check in a pass; a check that misses it proves nothing that pass.</summary>
+    public TimeSpan CheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 public sealed class ConditionOptions
@@ -114,6 +132,11 @@ internal sealed class SignalOptionsValidator : IValidateOptions<SignalOptions>
             {
                 failures.Add($"{s}:Conditions:Exclude names '{type}', which is not a condition type Periscope owns ({string.Join(", ", SignalMap.OwnedConditions)}).");
             }
+        }
+
+        if (options.Loop.Interval < TimeSpan.FromSeconds(1) || options.Loop.CheckTimeout <= TimeSpan.Zero || options.Loop.CheckTimeout > options.Loop.Interval * 10)
+        {
+            failures.Add($"{s}:Loop:Interval must be at least 1 s and Loop:CheckTimeout positive (found {options.Loop.Interval} and {options.Loop.CheckTimeout}).");
         }
 
         if (options.Events.PerMinute < 1)

@@ -112,7 +112,8 @@ internal sealed class SignalTracker(IOptions<SignalOptions> options, TimeProvide
                 }
                 else
                 {
-                    newOccurrences = !timed ? 0 : sighted > entry.LastSeen ? (observation.Incremental ? Math.Max(1, finding.Count) : 1) : 0;
+                    // A signal-loop check reports only records new since its last pass; a full run's window repeats old ones.
+                    newOccurrences = !timed ? 0 : observation.Incremental ? Math.Max(1, finding.Count) : sighted > entry.LastSeen ? 1 : 0;
                     entry.Timed = timed;
                     if (sighted > entry.LastSeen)
                     {

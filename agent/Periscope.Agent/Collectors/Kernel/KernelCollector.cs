@@ -20,7 +20,7 @@ internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> o
     public const string PreviousBootFile = "previous-boot.log";
 
     /// <summary>The running kernel's boot id (with dashes), as the host's /proc gives it.</summary>
-    private const string BootIdPath = "/proc/sys/kernel/random/boot_id";
+    internal const string BootIdPath = "/proc/sys/kernel/random/boot_id";
 
     /// <summary>Most previous-boot entries read (the newest of the window are kept), and at most this many bytes.</summary>
     public const int MaxPreviousBootEntries = 20_000;
@@ -257,7 +257,7 @@ internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> o
     /// Whether the host root is the machine the agent runs on (its boot id is the agent's): only then is the kernel's
     /// own buffer the node's log. A captured node directory never is.
     /// </summary>
-    private static async Task<bool> RunsOnThisKernelAsync(CollectionContext context, CancellationToken cancellationToken)
+    internal static async Task<bool> RunsOnThisKernelAsync(CollectionContext context, CancellationToken cancellationToken)
     {
         var node = await TryReadAsync(context, BootIdPath, cancellationToken);
         try
@@ -270,7 +270,7 @@ internal sealed partial class KernelCollector(IOptions<KernelCollectorOptions> o
         }
     }
 
-    private static async Task<DateTimeOffset?> BootTimeAsync(CollectionContext context, CancellationToken cancellationToken)
+    internal static async Task<DateTimeOffset?> BootTimeAsync(CollectionContext context, CancellationToken cancellationToken)
     {
         var stat = await TryReadAsync(context, "/proc/stat", cancellationToken);
         if (stat is not null && ProcParsers.BootTime(stat) is { } btime)

@@ -15,13 +15,16 @@ internal sealed class KernelRecordSink(TextWriter? evidence, KernelEventAnalyzer
     public DateTimeOffset? First { get; private set; }
     public DateTimeOffset? Last { get; private set; }
 
+    /// <summary>With the signal loop: only records new since its last pass are counted and classified.</summary>
+    public KernelWatermark? Watermark { get; init; }
+
     /// <summary>True once a record newer than the window was seen (sources are in time order and may stop).</summary>
     public bool PastWindow { get; private set; }
 
     public void Accept(KmsgRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        if (!InWindow(record.Time))
+        if (!InWindow(record.Time) || (Watermark is not null && !Watermark.Admit(record.Time, record.Text)))
         {
             return;
         }
@@ -51,7 +54,7 @@ internal sealed class KernelRecordSink(TextWriter? evidence, KernelEventAnalyzer
         }
 
         var time = bootTime?.AddTicks(microseconds * 10);
-        if (!InWindow(time))
+        if (!InWindow(time) || (Watermark is not null && !Watermark.Admit(time, text)))
         {
             return true;
         }

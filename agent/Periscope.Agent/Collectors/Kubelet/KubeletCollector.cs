@@ -25,7 +25,6 @@ namespace Periscope.Agent.Collectors.Kubelet;
 /// </summary>
 internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions> options, ILogger<KubeletCollector> logger) : ICollector
 {
-    private const int MaxBody = 4096;
     private static readonly string[] StartMarkers = ["Started kubelet", "Started Kubernetes Kubelet", "Kubelet version"];
     private readonly ILogger _logger = logger;
 
@@ -161,34 +160,13 @@ internal sealed partial class KubeletCollector(IOptions<KubeletCollectorOptions>
 
     private async Task<HealthzFacts> ProbeHealthzAsync(KubeletCollectorOptions o, TimeProvider time, CancellationToken cancellationToken)
     {
-        var started = time.GetTimestamp();
-        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = o.HealthzTimeout }) { Timeout = o.HealthzTimeout };
-        try
+        var healthz = await KubeletHealthz.ProbeAsync(o, time, cancellationToken);
+        if (healthz.Error is { } error)
         {
-            using var response = await client.GetAsync(o.HealthzUrl, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            var body = await ReadBodyAsync(response, cancellationToken);
-            return new HealthzFacts(o.HealthzUrl, (int)response.StatusCode, body, null, time.GetElapsedTime(started).TotalMilliseconds);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            var error = ex is TaskCanceledException ? $"no answer within {o.HealthzTimeout.TotalSeconds:0.#} s" : ex.Message;
             LogHealthzFailed(o.HealthzUrl, error);
-            return new HealthzFacts(o.HealthzUrl, null, null, error, time.GetElapsedTime(started).TotalMilliseconds);
-        }
-    }
-
-    private static async Task<string> ReadBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        var buffer = new byte[MaxBody];
-        var total = 0;
-        int read;
-        while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
-        {
-            total += read;
         }
 
-        return Encoding.UTF8.GetString(buffer, 0, total).Trim();
+        return healthz;
     }
 
     private static async Task<List<CertificateFacts>> ReadCertificatesAsync(CollectionContext context, KubeletCollectorOptions o, CancellationToken cancellationToken)

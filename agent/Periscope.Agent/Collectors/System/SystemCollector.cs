@@ -181,13 +181,7 @@ internal sealed partial class SystemCollector(
     {
         var facts = new List<FilesystemFacts>();
         var kubeletMount = ProcParsers.MountFor(mounts, NodeRealPath(context.Host, o.KubeletDirectory));
-        var roles = new (string Path, string Role)[]
-        {
-            (o.KubeletDirectory, "nodefs"),
-            (o.ContainerdDirectory, "imagefs"),
-            (o.LogDirectory, "logs"),
-        };
-
+        var roles = Roles(o);
         var reported = new HashSet<(string Code, string Mount)>();
         foreach (var (path, role) in roles)
         {
@@ -333,7 +327,11 @@ internal sealed partial class SystemCollector(
     }
 
     /// <summary>The node path of a directory after following its symlinks (re-rooted), for matching against /proc/mounts.</summary>
-    private static string NodeRealPath(INodeFileSystem host, string path)
+    /// <summary>The directories the node's work lives on, and the kubelet's name for each filesystem.</summary>
+    internal static (string Path, string Role)[] Roles(SystemCollectorOptions o)
+        => [(o.KubeletDirectory, "nodefs"), (o.ContainerdDirectory, "imagefs"), (o.LogDirectory, "logs")];
+
+    internal static string NodeRealPath(INodeFileSystem host, string path)
     {
         try
         {
