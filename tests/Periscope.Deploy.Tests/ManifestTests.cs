@@ -171,6 +171,15 @@ public sealed class ManifestTests
         var nodeStatus = roles.Single(r => r.Name == "periscope-agent-node-status").Rules;
         Assert.Equal(["get nodes", "patch nodes/status"], nodeStatus.SelectMany(r => r.Verbs.SelectMany(v => r.Resources.Select(res => $"{v} {res}"))).Order());
         Assert.All(nodeStatus, r => Assert.Equal([""], r.ApiGroups));
+        // Node Events: the API takes them only in default; the Role there allows creating and patching events, nothing else.
+        var eventsRole = objects.OfType<V1Role>().Single(r => r.Metadata.Name == "periscope-agent-events");
+        Assert.Equal("default", eventsRole.Metadata.NamespaceProperty);
+        Assert.Equal(["create events", "patch events"], eventsRole.Rules.SelectMany(r => r.Verbs.SelectMany(v => r.Resources.Select(res => $"{v} {res}"))).Order());
+        var eventsBinding = objects.OfType<V1RoleBinding>().Single(b => b.Metadata.Name == "periscope-agent-events");
+        Assert.Equal("default", eventsBinding.Metadata.NamespaceProperty);
+        Assert.Equal(("periscope-agent", "periscope"), (Assert.Single(eventsBinding.Subjects).Name, eventsBinding.Subjects[0].NamespaceProperty));
+        Assert.All(objects.OfType<k8s.IKubernetesObject<V1ObjectMeta>>().Where(x => x.Metadata.NamespaceProperty is not null && x.Metadata.Name != "periscope-agent-events"),
+            x => Assert.Equal("periscope", x.Metadata.NamespaceProperty));
         var collectorRun = roles.Single(r => r.Name == "periscope-collector-run").Rules;
         Assert.Equal(["create", "get", "update"], collectorRun.SelectMany(r => r.Verbs).Order());
         Assert.All(collectorRun.Where(r => r.Verbs.Any(v => v != "create")), r => Assert.Equal(["periscope-run"], r.ResourceNames));

@@ -36,6 +36,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<string, JsonObject> _configMaps = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, JsonObject> _nodes = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Namespace, string Name), JsonObject> _coreEvents = [];
     private readonly List<(long Version, string Type, JsonObject Object)> _events = [];
     private readonly List<HttpContext> _watches = [];
     private readonly List<FakeApiRequest> _requests = [];
@@ -96,6 +97,8 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         app.MapGet("/api/v1/nodes/{name}", (HttpContext context, string name) => api.GetNodeAsync(context, name, "get-node"));
         app.MapGet("/api/v1/nodes/{name}/status", (HttpContext context, string name) => api.GetNodeAsync(context, name, "get-node-status"));
         app.MapMethods("/api/v1/nodes/{name}/status", ["PATCH"], (HttpContext context, string name) => api.PatchNodeStatusAsync(context, name));
+        app.MapPost("/api/v1/namespaces/{ns}/events", (HttpContext context, string ns) => api.CreateEventAsync(context, ns));
+        app.MapMethods("/api/v1/namespaces/{ns}/events/{name}", ["PATCH"], (HttpContext context, string ns, string name) => api.PatchEventAsync(context, ns, name));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         api.BaseAddress = new Uri(address);
@@ -433,6 +436,97 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         if (result is null)
         {
             await WriteStatusAsync(context, error is null ? 404 : 400, error is null ? "NotFound" : "BadRequest", error ?? $"nodes \"{name}\" not found");
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(result.ToJsonString());
+    }
+
+    /// <summary>The core v1 Events stored (clones), in every namespace.</summary>
+    public IReadOnlyList<JsonObject> CoreEvents()
+    {
+        lock (_lock)
+        {
+            return _coreEvents.Values.Select(e => (JsonObject)e.DeepClone()).ToList();
+        }
+    }
+
+    /// <summary>
+    /// <c>POST /api/v1/namespaces/{ns}/events</c>: stored by name (409 if it exists). As the real server validates, an
+    /// Event about a cluster-scoped object (no involvedObject.namespace, a Node) is accepted only in <c>default</c>.
+    /// </summary>
+    private async Task CreateEventAsync(HttpContext context, string ns)
+    {
+        var text = await new StreamReader(context.Request.Body, Encoding.UTF8).ReadToEndAsync(context.RequestAborted);
+        if (!await NodeRequestAsync(context, "create-event", text))
+        {
+            return;
+        }
+
+        var body = JsonNode.Parse(text) as JsonObject;
+        var name = (string?)body?["metadata"]?["name"];
+        var involvedNamespace = (string?)body?["involvedObject"]?["namespace"] ?? string.Empty;
+        if (body is null || name is null)
+        {
+            await WriteStatusAsync(context, 400, "BadRequest", "an Event needs metadata.name");
+            return;
+        }
+
+        if (involvedNamespace.Length == 0 ? ns != "default" : ns != involvedNamespace)
+        {
+            await WriteStatusAsync(context, 422, "Invalid", $"Event \"{name}\" is invalid: involvedObject.namespace: Invalid value: \"{involvedNamespace}\": does not match event.namespace");
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_coreEvents.ContainsKey((ns, name)))
+            {
+                body = null;
+            }
+            else
+            {
+                body["metadata"]!["namespace"] = ns;
+                body["metadata"]!["resourceVersion"] = (++_resourceVersion).ToString(CultureInfo.InvariantCulture);
+                _coreEvents[(ns, name)] = body;
+            }
+        }
+
+        if (body is null)
+        {
+            await WriteStatusAsync(context, 409, "AlreadyExists", $"events \"{name}\" already exists");
+            return;
+        }
+
+        context.Response.StatusCode = 201;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body.ToJsonString());
+    }
+
+    /// <summary><c>PATCH /api/v1/namespaces/{ns}/events/{name}</c> with a JSON merge patch (404 when it does not exist).</summary>
+    private async Task PatchEventAsync(HttpContext context, string ns, string name)
+    {
+        var text = await new StreamReader(context.Request.Body, Encoding.UTF8).ReadToEndAsync(context.RequestAborted);
+        if (!await NodeRequestAsync(context, "patch-event", text))
+        {
+            return;
+        }
+
+        JsonObject? result = null;
+        lock (_lock)
+        {
+            if (_coreEvents.TryGetValue((ns, name), out var existing) && JsonNode.Parse(text) is JsonObject patch)
+            {
+                MergePatch(existing, patch);
+                existing["metadata"]!["resourceVersion"] = (++_resourceVersion).ToString(CultureInfo.InvariantCulture);
+                result = (JsonObject)existing.DeepClone();
+            }
+        }
+
+        if (result is null)
+        {
+            await WriteStatusAsync(context, 404, "NotFound", $"events \"{name}\" not found");
             return;
         }
 

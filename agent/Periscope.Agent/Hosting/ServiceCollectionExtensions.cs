@@ -80,6 +80,7 @@ internal static class ServiceCollectionExtensions
         services.AddHostedService<ConfigMapWatchTrigger>();
         services.AddHostedService<NodeConditionPublisher>();
         services.AddHostedService<SignalLoop>();
+        services.AddHostedService<NodeEventPublisher>();
         return services;
     }
 

@@ -24,6 +24,21 @@ public sealed class SignalOptions
 
     /// <summary>The signal loop: cheap checks between full runs.</summary>
     public SignalLoopOptions Loop { get; set; } = new();
+
+    /// <summary>
+    /// Whether a <c>Publish</c> setting (<c>auto</c>, <c>on</c>, <c>off</c>) means the Kubernetes API is written:
+    /// <c>auto</c> is on inside a Kubernetes pod or when a kubeconfig is set.
+    /// </summary>
+    public static bool ApiEnabled(string publish, string? kubeconfig, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        return publish switch
+        {
+            "on" => true,
+            "off" => false,
+            _ => !string.IsNullOrEmpty(kubeconfig) || !string.IsNullOrEmpty(environment("KUBERNETES_SERVICE_HOST")),
+        };
+    }
 }
 
 public sealed class SignalLoopOptions
@@ -67,13 +82,7 @@ public sealed class ConditionOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Whether conditions are published, given the environment.</summary>
-    public bool IsOn(string? kubeconfig, Func<string, string?> environment)
-        => Publish switch
-        {
-            "on" => true,
-            "off" => false,
-            _ => !string.IsNullOrEmpty(kubeconfig) || !string.IsNullOrEmpty(environment("KUBERNETES_SERVICE_HOST")),
-        };
+    public bool IsOn(string? kubeconfig, Func<string, string?> environment) => SignalOptions.ApiEnabled(Publish, kubeconfig, environment);
 }
 
 public sealed class EventOptions
@@ -82,8 +91,9 @@ public sealed class EventOptions
     public string Publish { get; set; } = "auto";
 
     /// <summary>
-    /// The namespace Node events go to: <c>default</c>, where the kubelet's and node-problem-detector's Node events go
-    /// and where <c>kubectl describe node</c> finds them.
+    /// The namespace Node events go to: <c>default</c>. The API accepts an Event about a cluster-scoped object (a Node)
+    /// only there; it is where the kubelet's and node-problem-detector's Node events are, and where
+    /// <c>kubectl describe node</c> and <c>kubectl events --for node/NAME</c> find them.
     /// </summary>
     public string Namespace { get; set; } = "default";
 
