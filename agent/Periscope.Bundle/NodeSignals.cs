@@ -50,7 +50,7 @@ public sealed record Signal
     [JsonRequired]
     public string Title { get; init; } = string.Empty;
 
-    /// <summary>The node condition type it holds True, if any (docs/signals.md).</summary>
+    /// <summary>The Periscope node condition type it holds True, if any (docs/signals.md); absent when it holds none.</summary>
     public string? Condition { get; init; }
 
     /// <summary><c>node</c>: a cause on this node; <c>cluster</c>: a cause that may be cluster-wide, never a condition.</summary>

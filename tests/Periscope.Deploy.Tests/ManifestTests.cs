@@ -212,6 +212,26 @@ public sealed class ManifestTests
         Assert.Equal(["Deny"], policyBinding.Spec.ValidationActions);
     }
 
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Otlp_StandardVariablesAreSet_AndTheEndpointOnlyWhereAnOverlayGivesOne(string overlay)
+    {
+        var env = Assert.Single(Agent(await RenderAsync(overlay)).Spec.Template.Spec.Containers).Env;
+
+        Assert.Equal("grpc", env.Single(e => e.Name == "OTEL_EXPORTER_OTLP_PROTOCOL").Value);
+        Assert.Equal("60000", env.Single(e => e.Name == "OTEL_METRIC_EXPORT_INTERVAL").Value);
+        var endpoint = env.SingleOrDefault(e => e.Name == "OTEL_EXPORTER_OTLP_ENDPOINT");
+        if (overlay == "aks")
+        {
+            Assert.Null(endpoint!.Value); // from the overlay's settings, never a value and a reference at once
+            Assert.Equal("OTLP_ENDPOINT", endpoint.ValueFrom.ConfigMapKeyRef.Key);
+        }
+        else
+        {
+            Assert.Null(endpoint); // off: no exporter runs
+        }
+    }
+
     [Fact]
     public async Task Dev_CollectorReadsTheAgentsSpoolReadOnly()
     {

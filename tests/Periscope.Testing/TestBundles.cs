@@ -27,7 +27,7 @@ public static class TestBundles
     public static async Task<string> WriteAsync(
         string store, string runId, string node, IReadOnlyList<Finding>? findings = null, bool withStatus = true,
         DateTimeOffset? startedAt = null, string? pool = null, string? manifestNode = null, Func<NodeIdentity, NodeIdentity>? identity = null,
-        byte[]? evidence = null)
+        byte[]? evidence = null, NodeSignals? signals = null)
     {
         findings ??= [];
         var started = startedAt ?? Start;
@@ -43,7 +43,7 @@ public static class TestBundles
             var record = await writer.AddEntryAsync("kernel/kmsg.log", new MemoryStream(evidence ?? Encoding.UTF8.GetBytes("line one\nline two\nline three\n")), CancellationToken.None);
             await writer.SealAsync(
                 new FactsDocument { Kernel = new KernelFacts { Source = "kmsg-file", Records = 3 } },
-                new FindingsDocument { Findings = findings },
+                new FindingsDocument { Findings = findings, Signals = signals },
                 documents => new Manifest
                 {
                     RunId = runId,

@@ -81,6 +81,10 @@ internal static class ServiceCollectionExtensions
         services.AddHostedService<NodeConditionPublisher>();
         services.AddHostedService<SignalLoop>();
         services.AddHostedService<NodeEventPublisher>();
+        if (Telemetry.OtlpConfigured(configuration))
+        {
+            services.AddOtlpMetrics();
+        }
         return services;
     }
 

@@ -186,6 +186,7 @@ internal sealed partial class RunService(
             queue.End(runId, RunState.Completed,
                 $"{health}: {counts.Critical} critical, {counts.Warning} warning, {counts.Info} info; bundle {outcome.Bundle.BundlePath}", time.GetUtcNow());
             metrics.RunEnded(RunState.Completed);
+            metrics.CollectorsRan(outcome.Results);
             LogCompleted(runId.Value, health, counts.Critical, counts.Warning, outcome.Bundle.BundlePath);
             await SpoolPassAsync(runCancellation.Token);
         }

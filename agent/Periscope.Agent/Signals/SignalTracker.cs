@@ -212,11 +212,11 @@ internal sealed class SignalTracker(IOptions<SignalOptions> options, TimeProvide
         {
             Prune(now);
             var signals = _entries.Values.Select(ToSignal)
-                .OrderByDescending(s => s.Condition is not null && HoldsCondition(s))
+                .OrderByDescending(s => s.Condition is not null)
                 .ThenByDescending(s => s.Severity).ThenByDescending(s => s.Action).ThenBy(s => s.Since).ThenBy(s => s.Code, StringComparer.Ordinal)
                 .ThenBy(s => s.Subject.Id, StringComparer.Ordinal)
                 .ToList();
-            var holding = signals.Where(s => s.Condition is not null && HoldsCondition(s)).ToList();
+            var holding = signals.Where(s => s.Condition is not null).ToList();
             var verdict = holding.Count > 0 ? SignalVerdict.Unhealthy : signals.Count > 0 ? SignalVerdict.Degraded : SignalVerdict.Healthy;
             var worst = holding.OrderByDescending(s => s.Action).ThenBy(s => s.Since).FirstOrDefault();
             var action = worst?.Action ?? SignalAction.None;
@@ -292,9 +292,6 @@ internal sealed class SignalTracker(IOptions<SignalOptions> options, TimeProvide
         }
     }
 
-    private static bool HoldsCondition(Signal signal)
-        => SignalMap.Get(signal.Code) is { } rule && signal.Severity >= rule.ConditionSeverity;
-
     private static string Describe(FindingSubject subject)
         => subject.Kind == SubjectKind.Node ? "the node" : $"{subject.Kind.ToString().ToLowerInvariant()} {subject.Id}";
 
@@ -337,7 +334,7 @@ internal sealed class SignalTracker(IOptions<SignalOptions> options, TimeProvide
             Severity = entry.Severity,
             Subject = entry.Subject,
             Title = entry.Title,
-            Condition = entry.Rule.Condition,
+            Condition = entry.Severity >= entry.Rule.ConditionSeverity ? entry.Rule.Condition : null, // only a type it holds True
             Scope = entry.Rule.Scope,
             Action = entry.Rule.Action,
             State = entry.AbsentSince is null ? SignalState.Active : SignalState.HoldingDown,

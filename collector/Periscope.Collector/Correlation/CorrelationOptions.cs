@@ -26,6 +26,12 @@ public sealed class CorrelationOptions
     /// <summary>Most evidence references a cluster finding lists (one per node, in node order).</summary>
     public int MaxEvidence { get; set; } = 20;
 
+    /// <summary>
+    /// A Periscope node condition whose lastHeartbeatTime is older than this is reported stale (three of the agent's
+    /// default 5-minute heartbeats): its agent is gone, yet health checkers read lastTransitionTime and still act on it.
+    /// </summary>
+    public TimeSpan ConditionStaleAfter { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Checks the thresholds; every problem at once.</summary>
     public IReadOnlyList<string> Validate()
     {

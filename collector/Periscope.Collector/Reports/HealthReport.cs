@@ -9,7 +9,7 @@ namespace Periscope.Collector.Reports;
 /// </summary>
 internal sealed record HealthReport
 {
-    public const string CurrentSchemaVersion = "1.2";
+    public const string CurrentSchemaVersion = "1.3";
 
     public string SchemaVersion { get; init; } = CurrentSchemaVersion;
     public required string RunId { get; init; }
@@ -37,6 +37,12 @@ internal sealed record HealthReport
 
     /// <summary>Per-node status and findings, worst first.</summary>
     public IReadOnlyList<NodeReport> Nodes { get; init; } = [];
+
+    /// <summary>
+    /// Periscope-owned node conditions whose heartbeat stopped (report 1.3; from the Kubernetes nodes list): each is
+    /// still read by health checkers, though no agent maintains it.
+    /// </summary>
+    public IReadOnlyList<StaleCondition> StaleConditions { get; init; } = [];
 }
 
 /// <summary>Where the expected nodes came from (missing nodes are judged against them).</summary>
@@ -68,7 +74,13 @@ internal sealed record NodeReport
     public FindingCounts? Counts { get; init; }
     public IReadOnlyList<NodeCollector> Collectors { get; init; } = [];
     public IReadOnlyList<Finding> Findings { get; init; } = [];
+
+    /// <summary>The node's signals when its bundle was sealed (report 1.3; from bundle schema 1.1), to compare with its conditions.</summary>
+    public NodeSignals? Signals { get; init; }
 }
 
 /// <summary>One collector's outcome on a node.</summary>
+/// <summary>A Periscope-owned node condition no agent has refreshed for longer than the stale threshold.</summary>
+internal sealed record StaleCondition(string Node, string Type, string Status, string? Reason, DateTimeOffset? LastHeartbeatTime, string Why);
+
 internal sealed record NodeCollector(string Name, CollectorStatus Status, string? Error);

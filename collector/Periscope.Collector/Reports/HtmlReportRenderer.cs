@@ -80,6 +80,19 @@ internal static class HtmlReportRenderer
             html.Write(TimelineSvg.Render(report.Timeline));
         }
 
+        if (report.StaleConditions.Count > 0)
+        {
+            html.Write("<h2>Stale Periscope conditions</h2>");
+            html.Write("<p>No agent refreshes these node conditions, yet health checkers read their <code>lastTransitionTime</code> and act on them. Restore the agent, or remove them: <code>periscope-agent conditions remove --node NAME</code>.</p>");
+            html.Write("<table><tr><th>Node</th><th>Type</th><th>Status</th><th>Reason</th><th>Last heartbeat</th><th>Why</th></tr>");
+            foreach (var c in report.StaleConditions)
+            {
+                html.Write($"<tr><td>{E(c.Node)}</td><td><code>{E(c.Type)}</code></td><td>{E(c.Status)}</td><td>{E(c.Reason ?? string.Empty)}</td><td>{E(Words.Time(c.LastHeartbeatTime))}</td><td>{E(c.Why)}</td></tr>");
+            }
+
+            html.Write("</table>");
+        }
+
         html.Write("<h2>Findings across nodes</h2>");
         if (report.Findings.Count == 0)
         {
@@ -114,6 +127,15 @@ internal static class HtmlReportRenderer
             html.Write("<p>Collectors: ");
             html.Write(string.Join(", ", node.Collectors.Select(c => $"{E(c.Name)} {Badge(Words.Of(c.Status) is "ok" ? "healthy" : Words.Of(c.Status) is "skipped" ? "info" : "warning", Words.Of(c.Status))}{(c.Error is null ? string.Empty : $" <span class=\"muted\">{E(c.Error)}</span>")}")));
             html.Write("</p>");
+            if (node.Signals is { } signals)
+            {
+                var held = Words.Conditions(signals);
+                var badge = signals.Verdict switch { SignalVerdict.Unhealthy => "critical", SignalVerdict.Degraded => "warning", _ => "healthy" };
+                html.Write($"<p>Signals when collected: {Badge(badge, Words.Of(signals.Verdict))} action <code>{E(Words.Of(signals.Action))}</code>");
+                html.Write(held.Count > 0 ? "; conditions True: " + string.Join(", ", held.Select(c => $"<code>{E(c)}</code>")) : string.Empty);
+                html.Write($" <span class=\"muted\">{E(signals.Reason)}</span></p>");
+            }
+
             if (node.Findings.Count > 0)
             {
                 html.Write("<table><tr><th>Severity</th><th>Code</th><th>Subject</th><th>Count</th><th>Title</th><th>Detail</th><th>Evidence</th></tr>");

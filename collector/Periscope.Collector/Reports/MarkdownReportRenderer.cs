@@ -63,6 +63,21 @@ internal static class MarkdownReportRenderer
             }
         }
 
+        if (report.StaleConditions.Count > 0)
+        {
+            md.WriteLine();
+            md.WriteLine("## Stale Periscope conditions");
+            md.WriteLine();
+            md.WriteLine("No agent refreshes these node conditions, yet health checkers read their `lastTransitionTime` and act on them. Restore the agent, or remove them: `periscope-agent conditions remove --node NAME`.");
+            md.WriteLine();
+            md.WriteLine("| Node | Type | Status | Reason | Last heartbeat | Why |");
+            md.WriteLine("|---|---|---|---|---|---|");
+            foreach (var c in report.StaleConditions)
+            {
+                md.WriteLine($"| {Cell(c.Node)} | {Code(c.Type)} | {Cell(c.Status)} | {Cell(c.Reason ?? string.Empty)} | {Words.Time(c.LastHeartbeatTime)} | {Cell(c.Why)} |");
+            }
+        }
+
         md.WriteLine();
         md.WriteLine("## Findings across nodes");
         md.WriteLine();
@@ -99,6 +114,13 @@ internal static class MarkdownReportRenderer
             md.WriteLine($"{Cell(node.OsImage ?? "unknown OS")}, kernel {Cell(node.KernelVersion ?? "unknown")}; collected {Words.Time(node.StartedAt)} – {Words.Time(node.EndedAt)}.");
             md.WriteLine();
             md.WriteLine("Collectors: " + string.Join(", ", node.Collectors.Select(c => $"{Cell(c.Name)} {Words.Of(c.Status)}{(c.Error is null ? string.Empty : $" ({Cell(c.Error)})")}")));
+            if (node.Signals is { } signals)
+            {
+                md.WriteLine();
+                md.WriteLine($"Signals when collected: **{Words.Of(signals.Verdict)}**, action {Code(Words.Of(signals.Action))}"
+                    + (Words.Conditions(signals) is { Count: > 0 } held ? "; conditions True: " + string.Join(", ", held.Select(c => Code(c))) : string.Empty)
+                    + $" ({Cell(signals.Reason)}).");
+            }
             if (node.Findings.Count > 0)
             {
                 md.WriteLine();

@@ -52,8 +52,20 @@ internal static class ReportBuilder
                     expectedError),
             Findings = FindingSpread.Compute(context),
             Nodes = reports,
+            StaleConditions = StaleConditions(context.Expected, now, context.Options.ConditionStaleAfter),
         };
     }
+
+    /// <summary>Owned conditions on listed nodes whose last heartbeat is older than <paramref name="after"/>, True ones first.</summary>
+    private static List<StaleCondition> StaleConditions(ExpectedNodes? expected, DateTimeOffset now, TimeSpan after)
+        => [.. (expected?.Nodes ?? [])
+            .SelectMany(n => n.OwnedConditions.Select(c => (Node: n.Name, Condition: c)))
+            .Where(x => x.Condition.LastHeartbeatTime is not { } beat || now - beat > after)
+            .OrderByDescending(x => x.Condition.Status == "True").ThenBy(x => x.Node, StringComparer.Ordinal).ThenBy(x => x.Condition.Type, StringComparer.Ordinal)
+            .Select(x => new StaleCondition(x.Node, x.Condition.Type, x.Condition.Status, x.Condition.Reason, x.Condition.LastHeartbeatTime,
+                x.Condition.LastHeartbeatTime is { } beat
+                    ? $"no heartbeat for {Words.Duration(now - beat)}: the agent on this node is not running or cannot reach the API"
+                    : "no heartbeat time: not written by a running agent"))];
 
     /// <summary>Critical wins; then unknown (a node we could not read may hide anything); then warning.</summary>
     public static HealthStatus Overall(IReadOnlyCollection<NodeReport> nodes)
@@ -130,6 +142,7 @@ internal static class ReportBuilder
             Counts = counts,
             Collectors = manifest.Collectors.Select(c => new NodeCollector(c.Name, c.Status, c.Error)).ToList(),
             Findings = findings,
+            Signals = node.Findings.Signals,
         };
     }
 }

@@ -31,6 +31,25 @@ internal static class Words
 
     public static string Of(SubjectKind kind) => kind.ToString().ToLowerInvariant();
 
+    public static string Of(SignalVerdict verdict) => verdict switch
+    {
+        SignalVerdict.Unhealthy => "unhealthy",
+        SignalVerdict.Degraded => "degraded",
+        _ => "healthy",
+    };
+
+    public static string Of(SignalAction action) => action switch
+    {
+        SignalAction.RestartRuntime => "restart-runtime",
+        SignalAction.Reboot => "reboot",
+        SignalAction.Replace => "replace",
+        _ => "none",
+    };
+
+    /// <summary>The Periscope condition types a node's signals held True, each once.</summary>
+    public static IReadOnlyList<string> Conditions(NodeSignals signals)
+        => [.. signals.Signals.Select(s => s.Condition).OfType<string>().Distinct(StringComparer.Ordinal)];
+
     /// <summary>Which nodes were expected, in a sentence, e.g. "Expected nodes: 12, from the Kubernetes nodes list.".</summary>
     public static string? Expected(ExpectedNodesSummary? expected)
     {
@@ -50,6 +69,12 @@ internal static class Words
         };
         return expected.Error is null ? from : $"{from} The Kubernetes nodes list could not be used: {expected.Error}";
     }
+
+    /// <summary>A duration in the largest fitting units: "2 h 5 min", "37 min", "45 s".</summary>
+    public static string Duration(TimeSpan span)
+        => span.TotalHours >= 1 ? $"{(int)span.TotalHours} h {span.Minutes} min"
+            : span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes} min"
+            : $"{Math.Max(0, (int)span.TotalSeconds)} s";
 
     public static string Time(DateTimeOffset? time) => time is { } t ? UtcTimestampConverter.Format(t) : "—";
 }

@@ -27,7 +27,21 @@ internal sealed record ExpectedNodes(string Source, IReadOnlyList<ExpectedNode> 
 /// <param name="NotReadyReason">With <paramref name="Ready"/> false or unknown: the condition's reason and since when.</param>
 /// <param name="Cordoned">spec.unschedulable (a DaemonSet still runs there).</param>
 /// <param name="Created">metadata.creationTimestamp.</param>
-internal sealed record ExpectedNode(string Name, string? Pool = null, bool? Ready = null, string? NotReadyReason = null, bool Cordoned = false, DateTimeOffset? Created = null);
+internal sealed record ExpectedNode(string Name, string? Pool = null, bool? Ready = null, string? NotReadyReason = null, bool Cordoned = false, DateTimeOffset? Created = null)
+{
+    /// <summary>The conditions the Periscope agent owns on this node (docs/signals.md), as the API holds them.</summary>
+    public IReadOnlyList<OwnedCondition> OwnedConditions { get; init; } = [];
+}
+
+/// <summary>A node condition the Periscope agent owns: a <c>Periscope</c> type, or another type whose message it wrote.</summary>
+internal sealed record OwnedCondition(string Type, string Status, string? Reason, DateTimeOffset? LastHeartbeatTime, DateTimeOffset? LastTransitionTime)
+{
+    public const string TypePrefix = "Periscope";
+    public const string MessagePrefix = "periscope-agent: ";
+
+    public static bool IsOwned(string? type, string? message)
+        => type?.StartsWith(TypePrefix, StringComparison.Ordinal) == true || message?.StartsWith(MessagePrefix, StringComparison.Ordinal) == true;
+}
 
 /// <summary>The run before this one (newest start time before it) and the nodes it had.</summary>
 internal sealed record PreviousRun(string RunId, IReadOnlyList<string> Nodes);

@@ -104,6 +104,11 @@ internal sealed class KubernetesNodeList(string? kubeconfig, string labelSelecto
         }
 
         DateTimeOffset? created = node.Metadata?.CreationTimestamp is { } c ? new DateTimeOffset(DateTime.SpecifyKind(c.ToUniversalTime(), DateTimeKind.Utc)) : null;
-        return new ExpectedNode(node.Metadata!.Name, pool, isReady, reason, node.Spec?.Unschedulable == true, created);
+        var owned = node.Status?.Conditions?.Where(c => OwnedCondition.IsOwned(c.Type, c.Message))
+            .Select(c => new OwnedCondition(c.Type, c.Status, c.Reason, Utc(c.LastHeartbeatTime), Utc(c.LastTransitionTime))).ToList() ?? [];
+        return new ExpectedNode(node.Metadata!.Name, pool, isReady, reason, node.Spec?.Unschedulable == true, created) { OwnedConditions = owned };
     }
+
+    private static DateTimeOffset? Utc(DateTime? time)
+        => time is { } t ? new DateTimeOffset(DateTime.SpecifyKind(t.ToUniversalTime(), DateTimeKind.Utc)) : null;
 }

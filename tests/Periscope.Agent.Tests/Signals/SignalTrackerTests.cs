@@ -129,6 +129,8 @@ public sealed class SignalTrackerTests
         Assert.Equal(SignalVerdict.Unhealthy, signals.Verdict); // the certificate type is set by a warning
         Assert.Equal(SignalAction.None, signals.Action);
         Assert.False(Condition(SignalMap.PodIPExhaustion) is { True: true });
+        Assert.Null(signals.Signals.Single(s => s.Code == "CNI_IP_EXHAUSTION").Condition); // a type it does not hold is not named
+        Assert.Equal(SignalMap.KubeletCertificateExpiring, signals.Signals.Single(s => s.Code == "KUBELET_CERT_EXPIRING").Condition);
         Assert.True(Condition(SignalMap.KubeletCertificateExpiring)!.True);
     }
 

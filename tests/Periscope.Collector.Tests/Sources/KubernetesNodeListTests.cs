@@ -46,6 +46,28 @@ public sealed class KubernetesNodeListTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task List_KeepsTheConditionsPeriscopeOwns_AndNoOther()
+    {
+        _api.PutNode("aks-pool0-00000");
+        _api.SetNodeCondition("aks-pool0-00000", new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "PeriscopeKernelLockup", ["status"] = "True", ["reason"] = "KernelSoftLockup", ["message"] = "periscope-agent: KERNEL_SOFT_LOCKUP on the node: x",
+            ["lastHeartbeatTime"] = "2026-12-04T08:00:00Z", ["lastTransitionTime"] = "2026-12-04T07:00:00Z",
+        });
+        _api.SetNodeCondition("aks-pool0-00000", new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "KernelDeadlock", ["status"] = "False", ["reason"] = "KernelHasNoDeadlock", ["message"] = "kernel has no deadlock",
+            ["lastHeartbeatTime"] = "2026-12-04T08:00:00Z", ["lastTransitionTime"] = "2026-12-04T07:00:00Z",
+        });
+
+        var node = Assert.Single(await Lister().ListAsync(TestContext.Current.CancellationToken));
+
+        var owned = Assert.Single(node.OwnedConditions);
+        Assert.Equal(("PeriscopeKernelLockup", "True", "KernelSoftLockup"), (owned.Type, owned.Status, owned.Reason));
+        Assert.Equal(DateTimeOffset.Parse("2026-12-04T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture), owned.LastHeartbeatTime);
+    }
+
+    [Fact]
     public async Task List_ReadsReadinessCordonAndCreation()
     {
         var created = new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero);
