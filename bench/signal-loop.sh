@@ -51,12 +51,12 @@ rm -rf "$node"; mkdir -p "$node/proc" "$node/dev" "$node/etc"
 boot=$(( $(date +%s) - 3600 ))
 echo "btime $boot" > "$node/proc/stat"
 echo "bench-node" > "$node/etc/hostname"
-echo "6,1,1000000,-;Linux version 6.8.0" > "$node/dev/kmsg"
-python3 "$repo/bench/fake-apiserver.py" "$work/api.port" bench-node & api_pid=$!
-trap 'kill $api_pid 2> /dev/null || true' EXIT
-for _ in $(seq 50); do [ -s "$work/api.port" ] && break; sleep 0.1; done
-api_port=$(cat "$work/api.port")
-cat > "$work/loop.kubeconfig" <<KUBECONFIG
+start_api() { # a fresh fake API server (the node without Periscope's conditions) and a kubeconfig for it
+  rm -f "$work/api.port"
+  python3 "$repo/bench/fake-apiserver.py" "$work/api.port" bench-node & api_pid=$!
+  for _ in $(seq 50); do [ -s "$work/api.port" ] && break; sleep 0.1; done
+  api_port=$(cat "$work/api.port")
+  cat > "$work/loop.kubeconfig" <<KUBECONFIG
 apiVersion: v1
 kind: Config
 clusters: [{ name: fake, cluster: { server: "http://127.0.0.1:$api_port" } }]
@@ -64,27 +64,32 @@ users: [{ name: agent, user: { token: bench } }]
 contexts: [{ name: fake, context: { cluster: fake, user: agent } }]
 current-context: fake
 KUBECONFIG
+}
+trap 'kill $api_pid 2> /dev/null || true' EXIT
 
 patches_with() { # TEXT: arrival times of PATCH requests whose body holds TEXT
   curl -s "http://127.0.0.1:$api_port/bench/log" | python3 -c "import json,sys; [print(r['t']) for r in json.load(sys.stdin) if r['method']=='PATCH' and sys.argv[1] in r['body']]" "$1"
 }
 
+set_true='"type":"PeriscopeKernelLockup","status":"True"'
 for i in $(seq "$runs"); do
+  echo "6,1,1000000,-;Linux version 6.8.0" > "$node/dev/kmsg"
+  start_api
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   Periscope__Http__Listen="127.0.0.1:$port" Periscope__Triggers__ConfigMap__Source=none Periscope__Signals__Kubeconfig="$work/loop.kubeconfig" \
     "$binary" run --host-root "$node" --out "$work/loop-spool" --node bench-node > /dev/null 2> "$work/loop.err" &
   pid=$!
-  marker="CPU#$i stuck"
   for _ in $(seq 300); do [ -n "$(patches_with PeriscopeKernelLockup)" ] && break; sleep 0.1; done
   sleep "0.$((RANDOM % 9 + 1))" # land anywhere in the loop's 10 s beat
   sleep $((RANDOM % 10))
   appended=$(date +%s.%N)
   usec=$(python3 -c "print(int(($appended - $boot) * 1e6))")
-  echo "0,$((i + 1)),$usec,-;watchdog: BUG: soft lockup - $marker for 22s! [kworker/$i:1:77]" >> "$node/dev/kmsg"
-  for _ in $(seq 400); do set_at=$(patches_with "$marker" | head -1); [ -n "$set_at" ] && break; sleep 0.05; done
+  echo "0,2,$usec,-;watchdog: BUG: soft lockup - CPU#$i stuck for 22s! [kworker/$i:1:77]" >> "$node/dev/kmsg"
+  set_at=
+  for _ in $(seq 400); do set_at=$(patches_with "$set_true" | head -1); [ -n "$set_at" ] && break; sleep 0.05; done
   [ -n "$set_at" ] || { echo "no condition after 20 s: $(tail -5 "$work/loop.err")" >&2; kill "$pid"; exit 1; }
   echo "$set_at - $appended" | bc -l >> "$work/loop.react"
-  if [ "$i" -lt "$runs" ]; then kill -TERM "$pid"; wait "$pid" || true; fi
+  if [ "$i" -lt "$runs" ]; then kill -TERM "$pid"; wait "$pid" || true; kill "$api_pid"; wait "$api_pid" 2> /dev/null || true; fi
 done
 
 # API load: the last agent keeps running; requests counted from now over WATCH seconds (its condition clears after

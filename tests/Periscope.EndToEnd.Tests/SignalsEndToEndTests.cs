@@ -131,6 +131,13 @@ public sealed class SignalsEndToEndTests : IAsyncLifetime
         await WaitForAsync(() => Status("PeriscopeKernelLockup") == "False", agent, "the kernel type published False after the first pass");
         var falseSince = Transition("PeriscopeKernelLockup");
 
+        // Transition times are whole seconds: append in a later second than the False one, so a new transition is visible.
+        var falseAt = DateTimeOffset.Parse(falseSince!, System.Globalization.CultureInfo.InvariantCulture);
+        while (DateTimeOffset.UtcNow < falseAt.AddSeconds(1))
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
         var at = DateTimeOffset.UtcNow;
         File.AppendAllText(_node.Real("/dev/kmsg"), $"0,2,{(at - boot).Ticks / 10},-;watchdog: BUG: soft lockup - CPU#2 stuck for 22s! [kworker/2:1:77]\n");
         await WaitForAsync(() => Status("PeriscopeKernelLockup") == "True", agent, "the condition set True by the loop");
