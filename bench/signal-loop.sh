@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The signal loop's cost and speed, on the native agent (periscope-agent run):
-#   idle cost:  CPU seconds per hour and median VmRSS over IDLE seconds after a 10 s settle, loop on and loop off in
+#   idle cost:  CPU seconds per hour and median VmRSS (and its anonymous part) over IDLE seconds after a 10 s settle, loop on and loop off in
 #               alternation (same run), host root / (this machine's /dev/kmsg and mount table; no kubelet or
 #               containerd here, so the kubelet, CNI and CRI checks are not supported and do not run);
 #   reaction:   from a kernel record appended to a replayed node's kmsg file to the PATCH that sets its condition True,
@@ -17,7 +17,7 @@ if [ -z "$binary" ]; then
   binary="$work/agent/periscope-agent"
 fi
 tck=$(getconf CLK_TCK)
-rm -f "$work"/loop.{on,off}.{cpu,rss} "$work"/loop.react
+rm -f "$work"/loop.{on,off}.{cpu,rss,anon} "$work"/loop.react
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
@@ -33,6 +33,7 @@ idle_once() { # MODE(on|off)
   before=$(cpu_ticks "$pid")
   for _ in $(seq $((idle / 5))); do
     awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" >> "$work/loop.$1.rss"
+    awk '/^RssAnon/ { print $2 }' "/proc/$pid/status" >> "$work/loop.$1.anon"
     sleep 5
   done
   after=$(cpu_ticks "$pid")
@@ -99,7 +100,7 @@ sleep "$watch_seconds"
 requests=$(curl -s "http://127.0.0.1:$api_port/bench/log" | python3 -c "import json,sys; print(sum(1 for r in json.load(sys.stdin) if r['t'] >= $start))")
 kill -TERM "$pid"; wait "$pid" || true
 
-echo "idle, loop on: CPU $(median < "$work/loop.on.cpu" | xargs printf '%.2f') s/hour ($(median < "$work/loop.on.cpu" | awk '{ printf "%.3f", $1 / 36 }') % of one core), median VmRSS $(median < "$work/loop.on.rss") KiB;" \
-  "loop off: CPU $(median < "$work/loop.off.cpu" | xargs printf '%.2f') s/hour, median VmRSS $(median < "$work/loop.off.rss") KiB ($runs x ${idle} s each, alternating)"
+echo "idle, loop on: CPU $(median < "$work/loop.on.cpu" | xargs printf '%.2f') s/hour ($(median < "$work/loop.on.cpu" | awk '{ printf "%.3f", $1 / 36 }') % of one core), median VmRSS $(median < "$work/loop.on.rss") KiB ($(median < "$work/loop.on.anon") KiB anonymous);" \
+  "loop off: CPU $(median < "$work/loop.off.cpu" | xargs printf '%.2f') s/hour, median VmRSS $(median < "$work/loop.off.rss") KiB ($(median < "$work/loop.off.anon") KiB anonymous) ($runs x ${idle} s each, alternating)"
 echo "kernel record to condition patched: median $(median < "$work/loop.react" | xargs printf '%.2f') s, max $(sort -g "$work/loop.react" | tail -1 | xargs printf '%.2f') s ($runs records, default 10 s loop)"
 echo "API requests while idle: $requests in ${watch_seconds} s = $(echo "$requests * 3600 / $watch_seconds" | bc -l | xargs printf '%.1f') per hour (heartbeat 5 min, one clear in the window)"

@@ -24,6 +24,7 @@ namespace Periscope.Bundle;
 [JsonSerializable(typeof(KubeletFacts))]
 [JsonSerializable(typeof(DnsFacts))]
 [JsonSerializable(typeof(CniFacts))]
+[JsonSerializable(typeof(AzureFacts))]
 [JsonSerializable(typeof(Finding))]
 [JsonSerializable(typeof(NodeSignals))]
 public sealed partial class BundleJsonContext : JsonSerializerContext;

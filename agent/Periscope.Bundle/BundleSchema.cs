@@ -10,10 +10,10 @@ public static class BundleSchema
     public const int Major = 1;
 
     /// <summary>Minor version: bumped when a field is added.</summary>
-    public const int Minor = 1;
+    public const int Minor = 2;
 
     /// <summary>The version string written into every document, <c>MAJOR.MINOR</c>.</summary>
-    public const string Version = "1.1";
+    public const string Version = "1.2";
 
     /// <summary>Name of the manifest entry.</summary>
     public const string ManifestEntry = "manifest.json";

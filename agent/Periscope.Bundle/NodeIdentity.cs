@@ -26,4 +26,25 @@ public sealed record NodeIdentity
 
     /// <summary>Cloud instance type (VM size), where known.</summary>
     public string? InstanceType { get; init; }
+
+    /// <summary>The pool's mode on AKS (<c>System</c> or <c>User</c>, label <c>kubernetes.azure.com/mode</c>), where known (schema 1.2).</summary>
+    public string? Mode { get; init; }
+
+    /// <summary>
+    /// The VM's priority (<c>spot</c> or <c>regular</c>; AKS's label <c>kubernetes.azure.com/priority</c>, else the
+    /// metadata service's <c>priority</c>), where known (schema 1.2).
+    /// </summary>
+    public string? Priority { get; init; }
+
+    /// <summary>The node image version (AKS's label <c>kubernetes.azure.com/node-image-version</c>), where known (schema 1.2).</summary>
+    public string? NodeImageVersion { get; init; }
+
+    /// <summary>
+    /// Where pool, zone, instance type, mode, priority and node image came from: <c>node</c> (the Node object's
+    /// labels) or <c>kubelet-flags</c> (the kubelet's <c>--node-labels</c>); absent when neither had any (schema 1.2).
+    /// </summary>
+    public string? LabelsFrom { get; init; }
+
+    /// <summary>Why the Node object was not read, when it was not (off Kubernetes, no access, a timeout) (schema 1.2).</summary>
+    public string? NodeObjectError { get; init; }
 }

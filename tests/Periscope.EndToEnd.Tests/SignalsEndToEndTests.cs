@@ -106,7 +106,7 @@ public sealed class SignalsEndToEndTests : IAsyncLifetime
         using var zip = ZipFile.OpenRead(Path.Combine(store, StoreLayout.BundlePath("signals-1", NodeName)));
         using var entry = zip.GetEntry("findings.json")!.Open();
         var findings = JsonSerializer.Deserialize(entry, BundleJsonContext.Default.FindingsDocument)!;
-        Assert.Equal("1.1", findings.SchemaVersion);
+        Assert.Equal(BundleSchema.Version, findings.SchemaVersion);
         Assert.Equal(SignalVerdict.Unhealthy, findings.Signals!.Verdict);
         Assert.Equal(SignalAction.RestartRuntime, findings.Signals.Action);
         Assert.Equal("RUNTIME_UNREACHABLE", Assert.Single(findings.Signals.Signals).Code);

@@ -322,7 +322,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     {
         lock (_lock)
         {
-            _requests.Add(new FakeApiRequest(kind, string.Empty, string.Empty, context.Request.Headers.Authorization.ToString())
+            _requests.Add(new FakeApiRequest(kind, context.Request.Query["resourceVersion"].ToString(), string.Empty, context.Request.Headers.Authorization.ToString())
             {
                 Body = body,
                 ContentType = context.Request.ContentType,

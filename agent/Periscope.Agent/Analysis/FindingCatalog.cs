@@ -94,6 +94,11 @@ internal static class FindingCatalog
         new(FindingCodes.CniMtuMismatch, "cni", Severity.Warning, "A pod-side interface or the CNI config has a larger MTU than the node's primary interface allows."),
         new(FindingCodes.NicErrors, "cni", Severity.Warning, "An interface has errors or drops above the threshold share of its packets."),
         new(FindingCodes.IptablesRulesExcessive, "cni", Severity.Warning, "The node has more packet-filter rules than the threshold."),
+
+        // azure
+        new(FindingCodes.AzureEventScheduled, "azure", Severity.Critical, "Azure scheduled maintenance for this VM: critical for Preempt, Terminate and Redeploy, warning for Reboot and Freeze."),
+        new(FindingCodes.SpotNode, "azure", Severity.Info, "The node is an Azure Spot VM: Azure may evict it at any time with 30 s notice."),
+        new(FindingCodes.AzureImdsUnreachable, "azure", Severity.Warning, "On an Azure VM, the Instance Metadata Service refused, failed or did not answer."),
     ];
 
     private static readonly FrozenDictionary<string, FindingDefinition> ByCode = All.ToFrozenDictionary(d => d.Code, StringComparer.Ordinal);

@@ -49,4 +49,9 @@ internal static class FindingCodes
     public const string DnsSlow = "DNS_SLOW";
     public const string DnsSearchLimits = "DNS_SEARCH_LIMITS";
     public const string DnsNdotsAmplification = "DNS_NDOTS_AMPLIFICATION";
+
+    // azure
+    public const string AzureEventScheduled = "AZURE_EVENT_SCHEDULED";
+    public const string SpotNode = "SPOT_NODE";
+    public const string AzureImdsUnreachable = "AZURE_IMDS_UNREACHABLE";
 }

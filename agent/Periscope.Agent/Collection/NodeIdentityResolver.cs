@@ -6,7 +6,9 @@ namespace Periscope.Agent.Collection;
 /// <summary>
 /// Who the node is: the name from <c>--node</c>, else <c>NODE_NAME</c>, else the host's <c>/etc/hostname</c>; OS image
 /// and kernel from the host root; the runtime version from the runtime's Version call (containerd facts); pool, zone,
-/// instance type and kubelet version from the kubelet's <c>--node-labels</c> and binary (kubelet facts).
+/// instance type, mode, priority and node image from the Node object's labels (what the cloud node manager and the
+/// node pool set), else the kubelet's <c>--node-labels</c> (kubelet facts), else — instance type, zone and priority —
+/// the Azure metadata service (azure facts); the kubelet version from its binary.
 /// </summary>
 internal static class NodeIdentityResolver
 {
@@ -32,12 +34,22 @@ internal static class NodeIdentityResolver
         return NodeName.Validate(name.Trim());
     }
 
-    public static async Task<NodeIdentity> ResolveAsync(string name, INodeFileSystem host, IReadOnlyList<CollectorResult> results, CancellationToken cancellationToken)
+    /// <param name="name">The node's name.</param>
+    /// <param name="host">The host root.</param>
+    /// <param name="results">The run's collector results.</param>
+    /// <param name="nodeLabels">The Node object's labels, or null when they were not read.</param>
+    /// <param name="nodeObjectError">Why the Node object was not read.</param>
+    /// <param name="cancellationToken">Cancels the reads.</param>
+    public static async Task<NodeIdentity> ResolveAsync(string name, INodeFileSystem host, IReadOnlyList<CollectorResult> results,
+        IReadOnlyDictionary<string, string>? nodeLabels, string? nodeObjectError, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(results);
         var runtime = results.Select(r => r.Facts).OfType<Periscope.Bundle.Facts.ContainerdFacts>().FirstOrDefault(f => f.RuntimeName is not null);
         var kubelet = results.Select(r => r.Facts).OfType<Periscope.Bundle.Facts.KubeletFacts>().FirstOrDefault();
-        var labels = kubelet?.NodeLabels ?? new Dictionary<string, string>();
+        var compute = results.Select(r => r.Facts).OfType<Periscope.Bundle.Facts.AzureFacts>().FirstOrDefault()?.Compute;
+        var (labels, labelsFrom) = nodeLabels is { Count: > 0 } ? (nodeLabels, "node")
+            : kubelet?.NodeLabels is { Count: > 0 } flags ? (flags, "kubelet-flags")
+            : ((IReadOnlyDictionary<string, string>)new Dictionary<string, string>(), (string?)null);
         ArgumentNullException.ThrowIfNull(host);
 
         // The system collector has read both already; the host is read only for what it did not give (not selected,
@@ -74,8 +86,14 @@ internal static class NodeIdentityResolver
             RuntimeVersion = runtime is null ? null : $"{runtime.RuntimeName}://{runtime.RuntimeVersion}",
             KubeletVersion = kubelet?.Version,
             Pool = Label(labels, "kubernetes.azure.com/agentpool", "agentpool", "eks.amazonaws.com/nodegroup", "cloud.google.com/gke-nodepool"),
-            Zone = Label(labels, "topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"),
-            InstanceType = Label(labels, "node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type"),
+            Zone = Label(labels, "topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
+                ?? (compute is { Location: { } location, Zone: { } zone } ? $"{location}-{zone}" : null),
+            InstanceType = Label(labels, "node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type") ?? compute?.VmSize,
+            Mode = Label(labels, "kubernetes.azure.com/mode"),
+            Priority = Label(labels, "kubernetes.azure.com/priority") ?? compute?.Priority?.ToLowerInvariant(),
+            NodeImageVersion = Label(labels, "kubernetes.azure.com/node-image-version"),
+            LabelsFrom = labelsFrom,
+            NodeObjectError = nodeLabels is null ? nodeObjectError : null,
         };
     }
 

@@ -26,7 +26,7 @@ internal static class Observations
         var named = new Dictionary<string, string>(attributes.Length, StringComparer.Ordinal);
         foreach (var (name, value) in attributes)
         {
-            if (Convert.ToString(value, CultureInfo.InvariantCulture) is { } text)
+            if (value is not null && Convert.ToString(value, CultureInfo.InvariantCulture) is { } text)
             {
                 named[name] = text;
             }

@@ -285,6 +285,7 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
                 KubeletFacts kubelet => facts with { Kubelet = kubelet },
                 DnsFacts dns => facts with { Dns = dns },
                 CniFacts cni => facts with { Cni = cni },
+                AzureFacts azure => facts with { Azure = azure },
                 null => facts,
                 _ => throw new InvalidOperationException($"Collector {result.Name} set facts of unregistered type {result.Facts.GetType().Name}; add it to FactsDocument."),
             };

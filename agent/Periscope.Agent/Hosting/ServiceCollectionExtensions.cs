@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Collectors.Azure;
 using Periscope.Agent.Collectors.Cni;
 using Periscope.Agent.Collectors.Containerd;
 using Periscope.Agent.Collectors.Dns;
@@ -10,6 +11,7 @@ using Periscope.Agent.Collectors.Kernel;
 using Periscope.Agent.Collectors.Kubelet;
 using Periscope.Agent.Collectors.System;
 using Periscope.Agent.Export;
+using Periscope.Agent.Kubernetes;
 using Periscope.Agent.Redaction;
 using Periscope.Agent.Runs;
 using Periscope.Agent.Signals;
@@ -43,6 +45,9 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<SpoolOptions>, SpoolOptionsValidator>();
         services.AddSingleton<SpoolUploader>();
         services.AddSingleton<RunPipeline>();
+        services.AddOptions<NodeObjectOptions>().BindConfiguration(NodeObjectOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<NodeObjectOptions>, NodeObjectOptionsValidator>();
+        services.AddSingleton<NodeObjectReader>();
         services.AddOptions<SignalOptions>().BindConfiguration(SignalOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SignalOptions>, SignalOptionsValidator>();
         services.AddSingleton<SignalTracker>();
@@ -54,6 +59,7 @@ internal static class ServiceCollectionExtensions
         services.AddContainerdCollector();
         services.AddDnsCollector();
         services.AddCniCollector();
+        services.AddAzureCollector();
         return services;
     }
 
@@ -81,6 +87,7 @@ internal static class ServiceCollectionExtensions
         services.AddHostedService<NodeConditionPublisher>();
         services.AddHostedService<SignalLoop>();
         services.AddHostedService<NodeEventPublisher>();
+        services.AddHostedService<ScheduledEventsPoller>();
         if (Telemetry.OtlpConfigured(configuration))
         {
             services.AddOtlpMetrics();
@@ -137,6 +144,15 @@ internal static class ServiceCollectionExtensions
         services.AddOptions<CniCollectorOptions>().BindConfiguration(CniCollectorOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CniCollectorOptions>, CniCollectorOptionsValidator>();
         return services.AddCollector<CniCollector>().AddSignalCheck<CniConfigCheck>();
+    }
+
+    public static IServiceCollection AddAzureCollector(this IServiceCollection services)
+    {
+        services.AddOptions<AzureCollectorOptions>().BindConfiguration(AzureCollectorOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AzureCollectorOptions>, AzureCollectorOptionsValidator>();
+        services.AddSingleton<InstanceMetadataClient>();
+        services.AddSingleton<ScheduledEventsSource>();
+        return services.AddCollector<AzureCollector>();
     }
 
     public static IServiceCollection AddKernelCollector(this IServiceCollection services)

@@ -12,9 +12,15 @@ namespace Periscope.Agent.Runs;
 /// use (a few milliseconds). Only read-only mappings of the executable and of the system's shared libraries (under
 /// /lib, /lib64, /usr/lib, /usr/lib64) are advised: never the heap, never a writable mapping, never a memfd, a device
 /// or another file. A page another process also maps (a host's libc) is left alone by the kernel.
+/// While idle those mappings are also advised MADV_RANDOM: the signal loop's checks run every few seconds and fault
+/// back the pages they use, and without it each such fault reads ahead and maps the pages around it (measured: 12 MiB
+/// of the binary resident with the loop on against 6 MiB off; 8 MiB with the advice). A run sets the advice back to
+/// normal (<see cref="Resume"/>) so that it pages its code in with read-ahead.
 /// </summary>
 internal static partial class IdleMemory
 {
+    private const int MadvNormal = 0;
+    private const int MadvRandom = 1;
     private const int MadvCold = 20; // Linux 5.4: deactivate, reclaimed first under pressure
     private const int MadvPageout = 21; // Linux 5.4: reclaim now
 
@@ -25,33 +31,47 @@ internal static partial class IdleMemory
         return PageOutFileMappings();
     }
 
+    /// <summary>Before a run: the file mappings are read ahead again on faults (undoes the idle MADV_RANDOM).</summary>
+    public static void Resume()
+    {
+        foreach (var mapping in Mappings(ReadMaps(), Environment.ProcessPath))
+        {
+            _ = Madvise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), MadvNormal);
+        }
+    }
+
     /// <summary>
-    /// Advises MADV_PAGEOUT (MADV_COLD where the kernel has no PAGEOUT) on every read-only mapping of a regular file
-    /// named in <c>/proc/self/maps</c>. Best effort: a kernel without either, or an unreadable maps file, changes nothing.
+    /// Advises MADV_PAGEOUT (MADV_COLD where the kernel has no PAGEOUT), then MADV_RANDOM, on every read-only mapping
+    /// of a regular file named in <c>/proc/self/maps</c>. Best effort: a kernel without them, or an unreadable maps
+    /// file, changes nothing.
     /// </summary>
     internal static long PageOutFileMappings()
     {
-        string[] maps;
-        try
-        {
-            maps = File.ReadAllLines("/proc/self/maps");
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return 0;
-        }
-
         long advised = 0;
-        foreach (var mapping in Mappings(maps, Environment.ProcessPath))
+        foreach (var mapping in Mappings(ReadMaps(), Environment.ProcessPath))
         {
             if (Madvise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), MadvPageout) == 0
                 || (Marshal.GetLastPInvokeError() == 22 /* EINVAL: no MADV_PAGEOUT */ && Madvise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), MadvCold) == 0))
             {
                 advised += mapping.End - mapping.Start;
             }
+
+            _ = Madvise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), MadvRandom);
         }
 
         return advised;
+    }
+
+    private static string[] ReadMaps()
+    {
+        try
+        {
+            return File.ReadAllLines("/proc/self/maps");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
     }
 
     private static readonly string[] LibraryDirectories = ["/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/"];

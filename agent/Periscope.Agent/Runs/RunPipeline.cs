@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Periscope.Agent.Analysis;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Export;
+using Periscope.Agent.Kubernetes;
 using Periscope.Agent.Redaction;
 using Periscope.Agent.Signals;
 using Periscope.Bundle;
@@ -18,6 +19,7 @@ internal sealed partial class RunPipeline(
     DirectoryBundleSink sink,
     RedactorFactory redaction,
     SignalTracker signals,
+    NodeObjectReader nodeObject,
     INodeFileSystem host,
     TimeProvider timeProvider,
     IOptions<RunOptions> options,
@@ -54,6 +56,11 @@ internal sealed partial class RunPipeline(
         {
             LogStarting(runId.Value, node, host.Root);
             var redactor = redaction.ForBundle();
+
+            // The Node object's labels are read while the collectors run, under their own short deadline.
+            var labels = spec.Offline
+                ? Task.FromResult(NodeObjectLabels.Failed("an offline run (a replayed node) does not ask the API"))
+                : nodeObject.ReadAsync(node, cancellationToken);
             var results = await runner.RunAsync(new RunRequest
             {
                 RunId = runId,
@@ -86,7 +93,8 @@ internal sealed partial class RunPipeline(
             signals.Observe(SignalObservation.FromRun(evaluated, findings, results.Where(r => r.Status == CollectorStatus.Ok).Select(r => r.Name)));
             var nodeSignals = signals.Evaluate(evaluated);
 
-            var identity = await NodeIdentityResolver.ResolveAsync(node, host, results, cancellationToken);
+            var read = await labels;
+            var identity = await NodeIdentityResolver.ResolveAsync(node, host, results, read.Labels, read.Error, cancellationToken);
             var sealedBundle = await sink.SealAsync(spec.Store, runDirectory, new BundleContent
             {
                 RunId = runId,

@@ -92,6 +92,7 @@ internal sealed partial class RunService(
                     return;
                 }
 
+                IdleMemory.Resume();
                 while (!stoppingToken.IsCancellationRequested && queue.Reader.TryRead(out var trigger))
                 {
                     await RunOneAsync(trigger, stoppingToken);

@@ -128,6 +128,11 @@ internal static class SignalMap
         Signal("CNI_MTU_MISMATCH", null, SignalAction.None, "a configuration mismatch; fix the MTU"),
         Event("NIC_ERRORS", SignalAction.None, "interface errors; persistent ones point at the NIC or its driver"),
         Signal("IPTABLES_RULES_EXCESSIVE", null, SignalAction.None, "a scale problem of the rule writers (kube-proxy, network policy)"),
+
+        // azure: Azure acts on its VMs itself.
+        Signal("AZURE_EVENT_SCHEDULED", null, SignalAction.None, "Azure acts on the VM itself at the scheduled time (AKS cordons and drains for Preempt and Redeploy); a repair would race it"),
+        None("SPOT_NODE", "a fact about the VM that explains abrupt losses"),
+        Signal("AZURE_IMDS_UNREACHABLE", null, SignalAction.None, "a network policy, firewall or proxy must let the node reach 169.254.169.254; a reboot does not"),
     ];
 
     private static readonly FrozenDictionary<string, SignalRule> ByCode = All.ToFrozenDictionary(r => r.Code, StringComparer.Ordinal);

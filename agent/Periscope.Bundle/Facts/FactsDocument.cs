@@ -29,4 +29,7 @@ public sealed record FactsDocument
 
     /// <summary>Facts of the <c>cni</c> collector.</summary>
     public CniFacts? Cni { get; init; }
+
+    /// <summary>Facts of the <c>azure</c> collector (schema 1.2).</summary>
+    public AzureFacts? Azure { get; init; }
 }

@@ -9,7 +9,7 @@ namespace Periscope.Collector.Reports;
 /// </summary>
 internal sealed record HealthReport
 {
-    public const string CurrentSchemaVersion = "1.3";
+    public const string CurrentSchemaVersion = "1.4";
 
     public string SchemaVersion { get; init; } = CurrentSchemaVersion;
     public required string RunId { get; init; }
@@ -71,6 +71,14 @@ internal sealed record NodeReport
     public DateTimeOffset? EndedAt { get; init; }
     public string? OsImage { get; init; }
     public string? KernelVersion { get; init; }
+
+    /// <summary>The node's identity from its bundle's manifest (report 1.4; mode, priority and node image from bundle schema 1.2).</summary>
+    public string? KubeletVersion { get; init; }
+    public string? Zone { get; init; }
+    public string? InstanceType { get; init; }
+    public string? Mode { get; init; }
+    public string? Priority { get; init; }
+    public string? NodeImageVersion { get; init; }
     public FindingCounts? Counts { get; init; }
     public IReadOnlyList<NodeCollector> Collectors { get; init; } = [];
     public IReadOnlyList<Finding> Findings { get; init; } = [];

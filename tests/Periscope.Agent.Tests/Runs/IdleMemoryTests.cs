@@ -47,4 +47,36 @@ public sealed class IdleMemoryTests
         Assert.True(advised >= IdleMemory.Mappings(executable, Environment.ProcessPath).Sum(m => m.End - m.Start), $"{advised} bytes advised");
         Assert.True(IdleMemory.PageOutFileMappings() > 0); // and again, with the code paged out a moment ago read back
     }
+
+    [Fact]
+    public void Idle_ReadsTheExecutableWithoutReadAhead_AndResumeRestoresIt()
+    {
+        // VmFlags "rr" in smaps: the mapping is advised MADV_RANDOM.
+        IdleMemory.PageOutFileMappings();
+        Assert.All(ExecutableFlags(), flags => Assert.Contains(" rr", flags, StringComparison.Ordinal));
+
+        IdleMemory.Resume();
+        Assert.All(ExecutableFlags(), flags => Assert.DoesNotContain(" rr", flags, StringComparison.Ordinal));
+    }
+
+    /// <summary>The VmFlags line of each read-only mapping of this process's executable.</summary>
+    private static List<string> ExecutableFlags()
+    {
+        var flags = new List<string>();
+        var inExecutable = false;
+        foreach (var line in File.ReadLines("/proc/self/smaps"))
+        {
+            if (line.Length > 0 && char.IsAsciiHexDigit(line[0]) && line.Contains('-', StringComparison.Ordinal) && line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries) is { Length: >= 2 } header)
+            {
+                inExecutable = line.EndsWith(" " + Environment.ProcessPath, StringComparison.Ordinal) && header[1][1] != 'w';
+            }
+            else if (inExecutable && line.StartsWith("VmFlags:", StringComparison.Ordinal))
+            {
+                flags.Add(line);
+            }
+        }
+
+        Assert.NotEmpty(flags);
+        return flags;
+    }
 }

@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+
+namespace Periscope.Agent.Kubernetes;
+
+/// <summary>The labels of the agent's own Node, or why they could not be read.</summary>
+internal sealed record NodeObjectLabels(IReadOnlyDictionary<string, string>? Labels, string? Error)
+{
+    public static NodeObjectLabels Failed(string error) => new(null, error);
+}
+
+/// <summary>
+/// Reads the agent's own Node object once per run: <c>GET /api/v1/nodes/{name}?resourceVersion=0</c> (served from the
+/// API server's cache, not etcd: one cheap read per node per run), under a short deadline. Only the labels are kept.
+/// Off Kubernetes, without access, or when the API is slow, the labels stay unknown and the reason is returned:
+/// the run goes on with the kubelet's <c>--node-labels</c>.
+/// </summary>
+internal sealed class NodeObjectReader(IOptions<NodeObjectOptions> options)
+{
+    public async Task<NodeObjectLabels> ReadAsync(string node, CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        if (!o.IsOn(Environment.GetEnvironmentVariable))
+        {
+            return NodeObjectLabels.Failed("not in a Kubernetes pod and no kubeconfig set (Periscope:NodeObject)");
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(o.Timeout);
+        try
+        {
+            var (client, _) = await KubernetesApiClient.FromConfigurationAsync(o.Kubeconfig);
+            using (client)
+            {
+                var body = await client.SendJsonAsync(HttpMethod.Get, $"api/v1/nodes/{Uri.EscapeDataString(node)}?resourceVersion=0", null, "application/json", deadline.Token);
+                return new NodeObjectLabels(Labels(body), null);
+            }
+        }
+        catch (Exception ex) when (KubernetesApiClient.IsConfigurationError(ex))
+        {
+            return NodeObjectLabels.Failed($"no Kubernetes configuration: {ex.Message}");
+        }
+        catch (KubernetesApiException ex) when (ex.Status == System.Net.HttpStatusCode.Forbidden)
+        {
+            return NodeObjectLabels.Failed($"{ex.Message} (the agent's ClusterRole needs get on nodes)");
+        }
+        catch (Exception ex) when (ex is KubernetesApiException or HttpRequestException or JsonException)
+        {
+            return NodeObjectLabels.Failed(ex.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return NodeObjectLabels.Failed($"the API server did not answer within {o.Timeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    /// <summary><c>metadata.labels</c> of a Node (string values only).</summary>
+    internal static Dictionary<string, string> Labels(string body)
+    {
+        using var document = JsonDocument.Parse(body);
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (document.RootElement.ValueKind == JsonValueKind.Object
+            && document.RootElement.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object
+            && metadata.TryGetProperty("labels", out var map) && map.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var label in map.EnumerateObject())
+            {
+                if (label.Value.ValueKind == JsonValueKind.String)
+                {
+                    labels[label.Name] = label.Value.GetString()!;
+                }
+            }
+        }
+
+        return labels;
+    }
+}
