@@ -104,6 +104,8 @@ public sealed partial class ApiTests : IAsyncLifetime
         using var download = await client.GetAsync("/api/runs/run-1/nodes/n1/bundle");
 
         Assert.Equal("run-1", runs.RootElement[0].GetProperty("runId").GetString());
+        var health = runs.RootElement[0].GetProperty("health");
+        Assert.Equal((1, 0, 1, 0), (health.GetProperty("critical").GetInt32(), health.GetProperty("warning").GetInt32(), health.GetProperty("healthy").GetInt32(), health.GetProperty("unknown").GetInt32()));
         var n1 = nodes.RootElement.EnumerateArray().Single(n => n.GetProperty("node").GetString() == "n1");
         Assert.Equal("/api/runs/run-1/nodes/n1/bundle", n1.GetProperty("bundle").GetString());
         Assert.True(nodes.RootElement.EnumerateArray().Single(n => n.GetProperty("node").GetString() == "n3").GetProperty("incomplete").GetBoolean());

@@ -52,6 +52,7 @@ public sealed class BlobServeTests(Azurite azurite) : IClassFixture<Azurite>
         using var unsealed = await client.GetAsync("/api/runs/blob-run/nodes/n2/bundle");
 
         Assert.Equal("blob-run", runs.RootElement[0].GetProperty("runId").GetString());
+        Assert.Equal(1, runs.RootElement[0].GetProperty("health").GetProperty("critical").GetInt32()); // from the record itself: no metadata here
         Assert.Equal("critical", report.RootElement.GetProperty("status").GetString());
         Assert.Equal(HttpStatusCode.OK, download.StatusCode);
         Assert.Equal(await File.ReadAllBytesAsync(zip), await download.Content.ReadAsByteArrayAsync());

@@ -73,21 +73,44 @@ public sealed class BrowserTests : IAsyncLifetime
         await page.FillAsync("input[name=token]", Token);
         await page.ClickAsync("button[type=submit]");
         await page.WaitForURLAsync(new Uri(_base, "/").ToString());
+
+        // The runs page: each run's status and node counts, its times as "… ago" with the UTC time on hover.
+        var runRow = await page.TextContentAsync("tr:has(a[href='/runs/incident-12'])");
+        var started = page.Locator("tr:has(a[href='/runs/incident-12']) time").First;
+        Assert.Contains("critical", runRow, StringComparison.Ordinal);
+        Assert.Contains("1 critical", runRow, StringComparison.Ordinal);
+        Assert.EndsWith(" ago", await started.TextContentAsync(), StringComparison.Ordinal);
+        Assert.Matches(@"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z$", await started.GetAttributeAsync("title"));
+
         await page.ClickAsync("a[href='/runs/incident-12']");
         await page.WaitForSelectorAsync("svg.timeline");
 
         var heading = await page.TextContentAsync("h1");
-        var summary = await page.TextContentAsync("body > p");
+        var headline = await page.TextContentAsync("p.headline");
+        var body = await page.TextContentAsync("body");
         var events = await page.Locator("svg.timeline circle").CountAsync();
+
+        // Every node label of the timeline is drawn whole inside the picture.
+        var labelsInside = await page.EvaluateAsync<bool>("() => [...document.querySelectorAll('svg.timeline text[text-anchor=end]')].every(t => t.getBBox().x >= 0)");
         var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("a[href='/api/runs/incident-12/nodes/aks-pool-0001/bundle'] >> nth=0"));
         var saved = _temp.Combine("downloaded.zip");
         await download.SaveAsAsync(saved);
 
         Assert.Contains("incident-12", heading, StringComparison.Ordinal);
-        Assert.Contains("2 nodes: 1 critical", summary, StringComparison.Ordinal);
+        Assert.Equal("1 of 2 nodes critical: kernel panic on 1 node of pool pool.", headline);
+        Assert.Contains("2 nodes: 1 critical", body, StringComparison.Ordinal);
+        Assert.Matches(@"collected \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z", body); // to the second, no fraction
+        Assert.DoesNotMatch(@"\d{2}:\d{2}:\d{2}\.\d", body);
+        Assert.True(labelsInside, "a timeline label is cut off");
         Assert.Equal(1, events);
         Assert.Equal(await File.ReadAllBytesAsync(_bundle), await File.ReadAllBytesAsync(saved));
         Assert.NotEmpty(requests);
         Assert.All(requests, url => Assert.StartsWith(_base.ToString(), url, StringComparison.Ordinal));
+
+        // A finding's evidence opens the lines it points at, from the bundle, signed in.
+        await page.ClickAsync("a[href='/api/runs/incident-12/nodes/aks-pool-0001/entries/kernel/kmsg.log?line=3'] >> nth=0");
+        var lines = await page.TextContentAsync("body");
+        Assert.Contains(">      3  line three", lines, StringComparison.Ordinal);
+        Assert.Contains("      1  line one", lines, StringComparison.Ordinal);
     }
 }

@@ -23,6 +23,121 @@ internal static partial class RunEndpoints
         api.MapGet("/runs/{runId}/report", ReportAsync);
         api.MapGet("/runs/{runId}/nodes", ListNodesAsync);
         api.MapGet("/runs/{runId}/nodes/{node}/bundle", DownloadAsync);
+        api.MapGet("/runs/{runId}/nodes/{node}/entries/{**entry}", EntryAsync);
+    }
+
+    /// <summary>Most bytes of one entry served (an evidence file is at most 16 MiB by default); a larger one is downloaded with its bundle.</summary>
+    public const int MaxEntryBytes = 16 * 1024 * 1024;
+
+    /// <summary>Lines served around <c>?line=</c> when no <c>context</c> is given, and the most that may be asked.</summary>
+    public const int DefaultContext = 20;
+    public const int MaxContext = 500;
+
+    /// <summary>The served report links each evidence line to its bundle's entry, a window of lines around it.</summary>
+    public static string EntryLink(string bundleStorePath, string entry, long? line)
+    {
+        var bundle = BundleLink(bundleStorePath);
+        var path = string.Join('/', entry.Split('/').Select(Uri.EscapeDataString));
+        return $"{bundle[..^"/bundle".Length]}/entries/{path}{(line is { } n ? $"?line={n}" : string.Empty)}";
+    }
+
+    /// <summary>
+    /// <c>GET /api/runs/{runId}/nodes/{node}/entries/{entry}[?line=N[&amp;context=M]]</c>: one entry of a bundle, as
+    /// text — whole, or the lines N−M to N+M, each prefixed with its number. Only an entry the bundle's manifest records
+    /// is served, after its SHA-256 is checked against the manifest; a rejected bundle is 422 with the reason.
+    /// </summary>
+    private static async Task<IResult> EntryAsync(HttpContext context, string runId, string node, string entry, long? line, IBundleSource source, CancellationToken cancellationToken)
+    {
+        if (!RunId.IsValid(runId) || !NodeName.IsValid(node) || BundleEntryName.Problem(entry) is not null)
+        {
+            return Results.NotFound();
+        }
+
+        var around = context.Request.Query["context"] is { Count: 1 } given && int.TryParse(given[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var asked)
+            ? Math.Min(asked, MaxContext) : DefaultContext;
+        if (line is < 1)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "line must be 1 or more.");
+        }
+
+        await using var opened = await source.OpenBundleAsync(runId, node, cancellationToken);
+        if (opened is null)
+        {
+            return Results.NotFound();
+        }
+
+        await using var stream = opened.CanSeek ? null : await SeekableAsync(opened, cancellationToken);
+        byte[] content;
+        try
+        {
+            using var reader = BundleReader.Open(stream ?? opened, node);
+            var record = reader.Entries.FirstOrDefault(e => e.Path == entry);
+            if (record is null)
+            {
+                return Results.NotFound();
+            }
+
+            if (record.Size > MaxEntryBytes)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, detail: $"{entry} is {record.Size} bytes, more than the {MaxEntryBytes} served one by one: download the bundle.");
+            }
+
+            await using var open = reader.OpenEntry(entry);
+            using var buffer = new MemoryStream((int)record.Size);
+            await open.CopyToAsync(buffer, cancellationToken);
+            content = buffer.ToArray();
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content));
+            if (content.LongLength != record.Size || !string.Equals(hash, record.Sha256, StringComparison.Ordinal))
+            {
+                return Results.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, detail: $"{entry} does not match the size and SHA-256 its manifest records: the bundle is corrupt.");
+            }
+        }
+        catch (Exception ex) when (ex is BundleRejectedException or InvalidDataException)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, detail: $"The bundle is rejected: {ex.Message}");
+        }
+
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.Headers.XContentTypeOptions = "nosniff";
+        if (line is not { } target)
+        {
+            return Results.Bytes(content, "text/plain; charset=utf-8");
+        }
+
+        // The window of lines, numbered as the report's evidence numbers them (from 1).
+        var text = new System.Text.StringBuilder();
+        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"# {runId}/{node} {entry}, lines {Math.Max(1, target - around)}–{target + around} around {target}\n");
+        using var lineReader = new StreamReader(new MemoryStream(content), System.Text.Encoding.UTF8);
+        long number = 0;
+        while (await lineReader.ReadLineAsync(cancellationToken) is { } current)
+        {
+            number++;
+            if (number > target + around)
+            {
+                break;
+            }
+
+            if (number >= target - around)
+            {
+                text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{(number == target ? '>' : ' ')}{number,7}  {current}\n");
+            }
+        }
+
+        if (number < target)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"{entry} has {number} lines; line {target} is not there.");
+        }
+
+        return Results.Text(text.ToString(), "text/plain; charset=utf-8");
+    }
+
+    /// <summary>A bundle stream that cannot seek, copied to a temporary file that can (deleted on close).</summary>
+    private static async Task<Stream> SeekableAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var copy = new FileStream(Path.GetTempFileName(), FileMode.Open, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose);
+        await stream.CopyToAsync(copy, cancellationToken);
+        copy.Position = 0;
+        return copy;
     }
 
     /// <summary>The served report links each bundle to its download.</summary>
@@ -111,7 +226,7 @@ internal static partial class RunEndpoints
         return format switch
         {
             null or "json" => Results.Json(report, ReportJsonContext.Default.HealthReport), // streamed, never one string
-            "html" => Results.Stream(await catalog.RenderAsync(writer => HtmlReportRenderer.Render(report, writer, BundleLink), cancellationToken), "text/html; charset=utf-8"),
+            "html" => Results.Stream(await catalog.RenderAsync(writer => HtmlReportRenderer.RenderServed(report, writer, BundleLink, EntryLink), cancellationToken), "text/html; charset=utf-8"),
             "markdown" => Results.Stream(await catalog.RenderAsync(writer => MarkdownReportRenderer.Render(report, writer), cancellationToken), "text/markdown; charset=utf-8"),
             _ => Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "format is json, html or markdown."),
         };

@@ -20,6 +20,8 @@ internal static class HtmlReportRenderer
         td.id code{word-break:break-all}
         .muted{color:#666}
         .error{color:#c62828}
+        .headline{font-size:1.1rem;font-weight:600}
+        svg.timeline{max-width:100%;height:auto}
         """;
 
     /// <param name="report">The report.</param>
@@ -32,11 +34,17 @@ internal static class HtmlReportRenderer
         return text.ToString();
     }
 
+    /// <summary>The served report's links: each bundle to its download, each evidence line to the bundle's entry around it.</summary>
+    public static void RenderServed(HealthReport report, TextWriter html, Func<string, string> link, Func<string, string, long?, string> evidence)
+        => Render(report, html, link, evidence);
+
     /// <summary>Writes the page to <paramref name="html"/> as it goes, node by node: it is never held whole.</summary>
     /// <param name="report">The report.</param>
     /// <param name="html">Where the page is written.</param>
     /// <param name="link">As for <see cref="Render(HealthReport, Func{string, string}?)"/>.</param>
-    public static void Render(HealthReport report, TextWriter html, Func<string, string>? link = null)
+    /// <param name="evidence">Maps (bundle store path, entry, line) to a link that opens those lines; null (the standalone
+    /// file) names the entry and line as plain text.</param>
+    public static void Render(HealthReport report, TextWriter html, Func<string, string>? link = null, Func<string, string, long?, string>? evidence = null)
     {
         ArgumentNullException.ThrowIfNull(report);
         ArgumentNullException.ThrowIfNull(html);
@@ -46,6 +54,7 @@ internal static class HtmlReportRenderer
         html.Write("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">");
         html.Write($"<title>Periscope — run {E(report.RunId)}</title><style>{Style}</style></head><body>");
         html.Write($"<h1>Periscope health report — run <code>{E(report.RunId)}</code></h1>");
+        html.Write($"<p class=\"headline\">{E(Headline.Of(report))}</p>");
         html.Write($"<p>{Badge(Words.Of(report.Status))} {s.Nodes} {(s.Nodes == 1 ? "node" : "nodes")}: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete). <span class=\"muted\">Generated {E(Words.Time(report.GeneratedAt))}.</span></p>");
 
         html.Write("<h2>Across the cluster</h2>");
@@ -58,8 +67,8 @@ internal static class HtmlReportRenderer
             html.Write("<table><tr><th>Severity</th><th>Code</th><th>Scope</th><th>Finding</th><th>Nodes</th><th>Evidence</th></tr>");
             foreach (var c in report.Correlations)
             {
-                var evidence = string.Join("<br>", c.Evidence.Select(e => $"<a href=\"{E(link(e.Bundle))}\">{E(e.Node)}</a>{(e.File is null ? string.Empty : $" <code>{E(e.File)}{(e.Line is null ? string.Empty : $":{e.Line}")}</code>")}{(e.Note is null ? string.Empty : $" <span class=\"muted\">{E(e.Note)}</span>")}"));
-                html.Write($"<tr><td>{Badge(Words.Of(c.Severity))}</td><td><code>{E(c.Code)}</code></td><td>{E(c.Scope)}{(c.Pool is null ? string.Empty : $" <code>{E(c.Pool)}</code>")}</td><td><strong>{E(c.Title)}</strong><br>{E(c.Detail)}</td><td>{c.Nodes.Count}: {E(string.Join(", ", c.Nodes.Take(20)))}{(c.Nodes.Count > 20 ? ", …" : string.Empty)}</td><td>{evidence}</td></tr>");
+                var cells = string.Join("<br>", c.Evidence.Select(e => $"<a href=\"{E(link(e.Bundle))}\">{E(e.Node)}</a>{(e.File is null ? string.Empty : " " + Evidence(evidence, e.Bundle, e.File, e.Line))}{(e.Note is null ? string.Empty : $" <span class=\"muted\">{E(e.Note)}</span>")}"));
+                html.Write($"<tr><td>{Badge(Words.Of(c.Severity))}</td><td><code>{E(c.Code)}</code></td><td>{E(c.Scope)}{(c.Pool is null ? string.Empty : $" <code>{E(c.Pool)}</code>")}</td><td><strong>{E(c.Title)}</strong><br>{E(c.Detail)}</td><td>{c.Nodes.Count}: {E(string.Join(", ", c.Nodes.Take(20)))}{(c.Nodes.Count > 20 ? ", …" : string.Empty)}</td><td>{cells}</td></tr>");
             }
 
             html.Write("</table>");
@@ -123,7 +132,7 @@ internal static class HtmlReportRenderer
                 continue;
             }
 
-            html.Write($"<p class=\"muted\">{E(node.OsImage ?? "unknown OS")}, kernel {E(node.KernelVersion ?? "unknown")}; collected {E(Words.Time(node.StartedAt))} – {E(Words.Time(node.EndedAt))}.</p>");
+            html.Write($"<p class=\"muted\">{E(Words.Placement(node))}{E(node.OsImage ?? "unknown OS")}, kernel {E(node.KernelVersion ?? "unknown")}; collected {E(Words.Time(node.StartedAt))} – {E(Words.Time(node.EndedAt))}.</p>");
             html.Write("<p>Collectors: ");
             html.Write(string.Join(", ", node.Collectors.Select(c => $"{E(c.Name)} {Badge(Words.Of(c.Status) is "ok" ? "healthy" : Words.Of(c.Status) is "skipped" ? "info" : "warning", Words.Of(c.Status))}{(c.Error is null ? string.Empty : $" <span class=\"muted\">{E(c.Error)}</span>")}")));
             html.Write("</p>");
@@ -141,8 +150,8 @@ internal static class HtmlReportRenderer
                 html.Write("<table><tr><th>Severity</th><th>Code</th><th>Subject</th><th>Count</th><th>Title</th><th>Detail</th><th>Evidence</th></tr>");
                 foreach (var f in node.Findings)
                 {
-                    var evidence = f.Evidence.Count > 0 ? $"<code>{E(f.Evidence[^1].File)}:{f.Evidence[^1].Line}</code>" : string.Empty;
-                    html.Write($"<tr><td>{Badge(Words.Of(f.Severity))}</td><td><code>{E(f.Code)}</code></td><td class=\"id\">{E(Words.Of(f.Subject.Kind))} <code>{E(f.Subject.Id)}</code></td><td>{f.Count}</td><td>{E(f.Title)}</td><td>{E(f.Detail ?? string.Empty)}</td><td>{evidence}</td></tr>");
+                    var cell = f.Evidence.Count > 0 ? Evidence(evidence, node.Bundle, f.Evidence[^1].File, f.Evidence[^1].Line) : string.Empty;
+                    html.Write($"<tr><td>{Badge(Words.Of(f.Severity))}</td><td><code>{E(f.Code)}</code></td><td class=\"id\">{E(Words.Of(f.Subject.Kind))} <code>{E(f.Subject.Id)}</code></td><td>{f.Count}</td><td>{E(f.Title)}</td><td>{E(f.Detail ?? string.Empty)}</td><td>{cell}</td></tr>");
                 }
 
                 html.Write("</table>");
@@ -159,7 +168,8 @@ internal static class HtmlReportRenderer
     private static string Matrix(HealthReport report, Func<string, string> link)
     {
         var collectors = report.Nodes.SelectMany(n => n.Collectors.Select(c => c.Name)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        var table = new StringBuilder("<table class=\"matrix\"><tr><th>Node</th><th>Status</th>");
+        var pools = report.Nodes.Any(n => n.Pool is not null);
+        var table = new StringBuilder($"<table class=\"matrix\"><tr><th>Node</th>{(pools ? "<th>Pool</th>" : string.Empty)}<th>Status</th>");
         foreach (var collector in collectors)
         {
             table.Append($"<th>{E(collector)}</th>");
@@ -168,7 +178,7 @@ internal static class HtmlReportRenderer
         table.Append("</tr>");
         foreach (var node in report.Nodes)
         {
-            table.Append($"<tr><td><a href=\"#node-{E(node.Node)}\">{E(node.Node)}</a> <a class=\"muted\" href=\"{E(link(node.Bundle))}\">bundle</a></td><td>{Badge(Words.Of(node.Status))}</td>");
+            table.Append($"<tr><td><a href=\"#node-{E(node.Node)}\">{E(node.Node)}</a> <a class=\"muted\" href=\"{E(link(node.Bundle))}\">bundle</a></td>{(pools ? $"<td>{E(node.Pool ?? "—")}</td>" : string.Empty)}<td>{Badge(Words.Of(node.Status))}</td>");
             if (node.Rejected is not null)
             {
                 table.Append($"<td colspan=\"{Math.Max(collectors.Count, 1)}\" class=\"muted\">{(node.Incomplete ? "incomplete" : "rejected")}: {E(node.Rejected)}</td></tr>");
@@ -189,6 +199,13 @@ internal static class HtmlReportRenderer
         }
 
         return table.Append("</table>").ToString();
+    }
+
+    /// <summary>An evidence entry and line: a link that opens them when served, plain text in a standalone file.</summary>
+    private static string Evidence(Func<string, string, long?, string>? link, string bundle, string file, long? line)
+    {
+        var text = $"<code>{E(file)}{(line is null ? string.Empty : $":{line}")}</code>";
+        return link is null ? text : $"<a href=\"{E(link(bundle, file, line))}\">{text}</a>";
     }
 
     private static string Badge(string cssClass, string? text = null) => $"<span class=\"badge {cssClass}\">{E(text ?? cssClass)}</span>";

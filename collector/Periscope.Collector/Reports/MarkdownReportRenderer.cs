@@ -21,6 +21,8 @@ internal static class MarkdownReportRenderer
         var s = report.Summary;
         md.WriteLine($"# Periscope health report — run `{report.RunId}`");
         md.WriteLine();
+        md.WriteLine($"**{Cell(Headline.Of(report))}**");
+        md.WriteLine();
         md.WriteLine($"**Status: {Words.Of(report.Status).ToUpperInvariant()}** · {s.Nodes} {(s.Nodes == 1 ? "node" : "nodes")}: {s.Critical} critical, {s.Warning} warning, {s.Healthy} healthy, {s.Unknown} unknown ({s.Rejected} rejected, {s.Incomplete} incomplete) · generated {Words.Time(report.GeneratedAt)}");
         md.WriteLine();
         md.WriteLine("## Across the cluster");
@@ -111,7 +113,7 @@ internal static class MarkdownReportRenderer
             }
 
             md.WriteLine();
-            md.WriteLine($"{Cell(node.OsImage ?? "unknown OS")}, kernel {Cell(node.KernelVersion ?? "unknown")}; collected {Words.Time(node.StartedAt)} – {Words.Time(node.EndedAt)}.");
+            md.WriteLine($"{Cell(Words.Placement(node))}{Cell(node.OsImage ?? "unknown OS")}, kernel {Cell(node.KernelVersion ?? "unknown")}; collected {Words.Time(node.StartedAt)} – {Words.Time(node.EndedAt)}.");
             md.WriteLine();
             md.WriteLine("Collectors: " + string.Join(", ", node.Collectors.Select(c => $"{Cell(c.Name)} {Words.Of(c.Status)}{(c.Error is null ? string.Empty : $" ({Cell(c.Error)})")}")));
             if (node.Signals is { } signals)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Periscope.Bundle;
 
 namespace Periscope.Collector.Reports;
@@ -76,5 +77,58 @@ internal static class Words
             : span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes} min"
             : $"{Math.Max(0, (int)span.TotalSeconds)} s";
 
-    public static string Time(DateTimeOffset? time) => time is { } t ? UtcTimestampConverter.Format(t) : "—";
+    /// <summary>
+    /// A time for people, in HTML and Markdown: UTC to the second, <c>2026-12-04 04:16:34Z</c> (the JSON report keeps
+    /// full precision).
+    /// </summary>
+    public static string Time(DateTimeOffset? time)
+        => time is { } t ? t.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) : "—";
+
+    /// <summary>
+    /// Where a node sits, as far as its bundle says: "pool nodepool1 (user, spot), Standard_D4s_v5 in westeurope-2,
+    /// node image AKSUbuntu-…; " — empty when nothing is known.
+    /// </summary>
+    public static string Placement(NodeReport node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var parts = new List<string>();
+        if (node.Pool is { } pool)
+        {
+            var kind = string.Join(", ", new[] { node.Mode, node.Priority }.OfType<string>().Select(v => v.ToLowerInvariant()));
+            parts.Add($"pool {pool}{(kind.Length > 0 ? $" ({kind})" : string.Empty)}");
+        }
+
+        if (node.InstanceType is not null || node.Zone is not null)
+        {
+            parts.Add($"{node.InstanceType ?? "unknown size"}{(node.Zone is null ? string.Empty : $" in {node.Zone}")}");
+        }
+
+        if (node.NodeImageVersion is { } image)
+        {
+            parts.Add($"node image {image}");
+        }
+
+        if (node.KubeletVersion is { } kubelet)
+        {
+            parts.Add($"kubelet {kubelet}");
+        }
+
+        return parts.Count == 0 ? string.Empty : string.Join(", ", parts) + "; ";
+    }
+
+    /// <summary>How long ago, for people: "just now", "45 s ago", "12 min ago", "3 h ago", "2 days ago".</summary>
+    public static string Ago(DateTimeOffset? time, DateTimeOffset now)
+    {
+        if (time is not { } t)
+        {
+            return "—";
+        }
+
+        var age = now - t;
+        return age < TimeSpan.FromSeconds(5) ? "just now"
+            : age < TimeSpan.FromMinutes(1) ? $"{(int)age.TotalSeconds} s ago"
+            : age < TimeSpan.FromHours(1) ? $"{(int)age.TotalMinutes} min ago"
+            : age < TimeSpan.FromDays(2) ? $"{(int)age.TotalHours} h ago"
+            : $"{(int)age.TotalDays} days ago";
+    }
 }

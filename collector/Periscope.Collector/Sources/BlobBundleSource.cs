@@ -50,7 +50,7 @@ internal sealed class BlobBundleSource(
     /// </summary>
     public async Task<IReadOnlyList<RunSummary>> ListRunsAsync(CancellationToken cancellationToken)
     {
-        var runs = new Dictionary<string, (DateTimeOffset? Started, int Bundles, int Sealed, DateTimeOffset? Updated)>(StringComparer.Ordinal);
+        var runs = new Dictionary<string, (DateTimeOffset? Started, int Bundles, int Sealed, DateTimeOffset? Updated, RunHealth? Health)>(StringComparer.Ordinal);
         var kept = new Dictionary<string, List<BlobItem>>(StringComparer.Ordinal);
         try
         {
@@ -76,10 +76,11 @@ internal sealed class BlobBundleSource(
                     continue;
                 }
 
-                var started = await StartedAtAsync(blob, cancellationToken);
+                var (started, health) = await StatusOfAsync(blob, cancellationToken);
                 var updated = blob.Properties.LastModified;
                 runs[runId!] = run with
                 {
+                    Health = (run.Health ?? RunHealth.None).Add(health),
                     Sealed = run.Sealed + 1,
                     Started = started is not null && (run.Started is null || started > run.Started) ? started : run.Started,
                     Updated = updated is not null && (run.Updated is null || updated > run.Updated) ? updated : run.Updated,
@@ -96,7 +97,7 @@ internal sealed class BlobBundleSource(
         }
 
         _listing = ListingReuse > TimeSpan.Zero ? new Listing(time.GetUtcNow(), kept) : null; // its age counts from its end
-        return runs.Select(r => new RunSummary(r.Key, r.Value.Started, r.Value.Bundles, r.Value.Sealed, r.Value.Updated))
+        return runs.Select(r => new RunSummary(r.Key, r.Value.Started, r.Value.Bundles, r.Value.Sealed, r.Value.Updated) { Health = r.Value.Health })
             .OrderByDescending(r => r.StartedAt ?? DateTimeOffset.MinValue)
             .ThenByDescending(r => r.RunId, StringComparer.Ordinal)
             .ToList();
@@ -178,11 +179,23 @@ internal sealed class BlobBundleSource(
 
     /// <summary>A status record's start time: from its blob's metadata, else from the record (downloaded once).</summary>
     private async Task<DateTimeOffset?> StartedAtAsync(BlobItem status, CancellationToken cancellationToken)
+        => (await StatusOfAsync(status, cancellationToken)).Started;
+
+    /// <summary>
+    /// A status record's start time and node health: from the record copied in its metadata, else the start time from
+    /// its <c>startedat</c> metadata (health unknown), else from the record downloaded once per version.
+    /// </summary>
+    private async Task<(DateTimeOffset? Started, HealthStatus? Health)> StatusOfAsync(BlobItem status, CancellationToken cancellationToken)
     {
+        if (RecordFromMetadata(status) is { } copy)
+        {
+            return (copy.StartedAt, copy.Status);
+        }
+
         if (status.Metadata?.TryGetValue(StoreLayout.StartedAtMetadata, out var value) == true
             && DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var started))
         {
-            return started;
+            return (started, null);
         }
 
         // Read once per version of the record (a service lists the store every poll).
@@ -193,14 +206,28 @@ internal sealed class BlobBundleSource(
         }
 
         var read = await DownloadStatusAsync(status.Name, cancellationToken) is { } bytes && NodeBundleReader.TryParseStatus(bytes, out var record, out _)
-            ? record!.StartedAt
-            : (DateTimeOffset?)null;
+            ? (record!.StartedAt, record.Status)
+            : ((DateTimeOffset?)null, (HealthStatus?)null);
         _downloadedStarts[key] = read;
         return read;
     }
 
+    /// <summary>The status record copied in its blob's metadata, when there is a valid one.</summary>
+    private static StatusRecord? RecordFromMetadata(BlobItem status)
+    {
+        if (status.Metadata?.TryGetValue(StoreLayout.StatusRecordMetadata, out var value) != true || value is null || value.Length > StoreLayout.MaxStatusRecordMetadataBytes * 2)
+        {
+            return null;
+        }
+
+        var decoded = new byte[value.Length];
+        return Convert.TryFromBase64String(value, decoded, out var length) && NodeBundleReader.TryParseStatus(decoded[..length], out var record, out _)
+            ? record
+            : null;
+    }
+
     /// <summary>Start times read from status records without metadata, by blob name and ETag.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset?> _downloadedStarts = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTimeOffset? Started, HealthStatus? Health)> _downloadedStarts = new(StringComparer.Ordinal);
 
     public async Task<Stream?> OpenBundleAsync(string runId, string node, CancellationToken cancellationToken)
     {

@@ -29,7 +29,7 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
     /// Each run's newest start time, with the status-record count and newest write time it was read at: a listing reads
     /// a run's status records again only when those change (a service lists the store every poll).
     /// </summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Sealed, DateTimeOffset? Updated, DateTimeOffset? Started)> _started = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Sealed, DateTimeOffset? Updated, DateTimeOffset? Started, RunHealth Health)> _started = new(StringComparer.Ordinal);
 
     public string Description => _store;
 
@@ -73,25 +73,29 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
 
             var sealedCount = statuses.Count;
             DateTimeOffset? newest;
+            RunHealth health;
             if (_started.TryGetValue(runId, out var known) && known.Sealed == sealedCount && known.Updated == updated)
             {
-                newest = known.Started; // no status record came or changed since: not read again
+                (newest, health) = (known.Started, known.Health); // no status record came or changed since: not read again
             }
             else
             {
                 newest = null;
+                health = RunHealth.None;
                 foreach (var statusNode in statuses)
                 {
-                    if (TryReadStatus(runId, statusNode, out var status, out _) && (newest is null || status!.StartedAt > newest))
+                    var read = TryReadStatus(runId, statusNode, out var status, out _);
+                    health = health.Add(read ? status!.Status : null);
+                    if (read && (newest is null || status!.StartedAt > newest))
                     {
                         newest = status!.StartedAt;
                     }
                 }
 
-                _started[runId] = (sealedCount, updated, newest);
+                _started[runId] = (sealedCount, updated, newest, health);
             }
 
-            runs.Add(new RunSummary(runId, newest, bundles, sealedCount, updated));
+            runs.Add(new RunSummary(runId, newest, bundles, sealedCount, updated) { Health = health });
         }
 
         IReadOnlyList<RunSummary> ordered = runs

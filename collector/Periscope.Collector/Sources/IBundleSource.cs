@@ -1,3 +1,4 @@
+using Periscope.Bundle;
 namespace Periscope.Collector.Sources;
 
 /// <summary>Where bundles are read from: a directory (the embedded default) or, later, Blob Storage.</summary>
@@ -37,7 +38,28 @@ internal interface IBundleSource
 /// <param name="Bundles">Bundles in it (complete or not).</param>
 /// <param name="Sealed">Status records in it (sealed bundles).</param>
 /// <param name="UpdatedAt">When the store received its newest status record (the store's clock).</param>
-internal sealed record RunSummary(string RunId, DateTimeOffset? StartedAt, int Bundles, int Sealed = 0, DateTimeOffset? UpdatedAt = null);
+internal sealed record RunSummary(string RunId, DateTimeOffset? StartedAt, int Bundles, int Sealed = 0, DateTimeOffset? UpdatedAt = null)
+{
+    /// <summary>The sealed bundles' node health from their status records (not listed by the start-times-only listing).</summary>
+    public RunHealth? Health { get; init; }
+}
+
+/// <summary>How many of a run's nodes are critical, warning, healthy or unknown, by their status records.</summary>
+internal sealed record RunHealth(int Critical, int Warning, int Healthy, int Unknown)
+{
+    public static readonly RunHealth None = new(0, 0, 0, 0);
+
+    /// <summary>The run's status: its worst node's.</summary>
+    public HealthStatus Status => Critical > 0 ? HealthStatus.Critical : Warning > 0 ? HealthStatus.Warning : Unknown > 0 || Healthy == 0 ? HealthStatus.Unknown : HealthStatus.Healthy;
+
+    public RunHealth Add(HealthStatus? status) => status switch
+    {
+        HealthStatus.Critical => this with { Critical = Critical + 1 },
+        HealthStatus.Warning => this with { Warning = Warning + 1 },
+        HealthStatus.Healthy => this with { Healthy = Healthy + 1 },
+        _ => this with { Unknown = Unknown + 1 },
+    };
+}
 
 /// <summary>The result of verifying one bundle.</summary>
 /// <param name="BundlePath">Store-relative path.</param>

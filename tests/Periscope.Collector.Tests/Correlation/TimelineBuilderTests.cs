@@ -49,7 +49,7 @@ public sealed class TimelineBuilderTests
         var html = HtmlReportRenderer.Render(report);
 
         Assert.Contains("<svg class=\"timeline\"", html, StringComparison.Ordinal);
-        Assert.Matches("<title>n1 [^<]*KERNEL_PANIC [^<]*2026-11-30T09:00:00Z [^<]*2026-11-30T09:01:00Z [^<]*&lt;script&gt;x&lt;/script&gt;</title>", html);
+        Assert.Matches("<title>n1 [^<]*KERNEL_PANIC [^<]*2026-11-30 09:00:00Z [^<]*2026-11-30 09:01:00Z [^<]*&lt;script&gt;x&lt;/script&gt;</title>", html);
         Assert.DoesNotContain("<script>", html, StringComparison.Ordinal);
         Assert.DoesNotContain("http://", html.Replace("http://www.w3.org/2000/svg", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.DoesNotContain("https://", html, StringComparison.Ordinal);

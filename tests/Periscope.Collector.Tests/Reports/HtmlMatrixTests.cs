@@ -26,10 +26,19 @@ public sealed class HtmlMatrixTests
         var matrix = html[html.IndexOf("<table class=\"matrix\">", StringComparison.Ordinal)..];
         matrix = matrix[..(matrix.IndexOf("</table>", StringComparison.Ordinal) + 8)];
 
-        Assert.Contains("<th>Node</th><th>Status</th><th>dns</th><th>kernel</th>", matrix, StringComparison.Ordinal);
+        Assert.Contains("<th>Node</th><th>Pool</th><th>Status</th><th>dns</th><th>kernel</th>", matrix, StringComparison.Ordinal); // the pools are known
+        Assert.Contains("</a></td><td>pool-a</td>", matrix, StringComparison.Ordinal);
         Assert.Contains("<span class=\"badge critical\">ok: critical</span>", matrix, StringComparison.Ordinal);
         Assert.Contains("<span class=\"badge warning\">timed-out</span>", matrix, StringComparison.Ordinal);
         Assert.Contains("rejected: entry facts.json: sha256 does not match", matrix, StringComparison.Ordinal);
         Assert.True(matrix.IndexOf(">n1<", StringComparison.Ordinal) < matrix.IndexOf(">n3<", StringComparison.Ordinal)); // worst first: critical, then unknown
+    }
+
+    [Fact]
+    public void RenderHtml_WithoutPools_HasNoPoolColumn()
+    {
+        var html = HtmlReportRenderer.Render(ReportBuilder.Build("run-1", [Node("n1", pool: null), Node("n2", pool: null)], DateTimeOffset.UnixEpoch));
+
+        Assert.Contains("<table class=\"matrix\"><tr><th>Node</th><th>Status</th>", html, StringComparison.Ordinal);
     }
 }
