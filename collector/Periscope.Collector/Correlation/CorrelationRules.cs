@@ -13,6 +13,7 @@ internal static class CorrelationRules
         new BundleStateRule(),
         new MissingNodesRule(),
         new VersionSkewRule(),
+        new NodeStateRule(),
     ];
 
     public static IReadOnlyList<ClusterFinding> Evaluate(CorrelationContext context)

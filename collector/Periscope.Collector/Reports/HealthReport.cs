@@ -35,6 +35,9 @@ internal sealed record HealthReport
     /// <summary>Each finding code with the nodes that share it, worst and widest first.</summary>
     public IReadOnlyList<SharedFinding> Findings { get; init; } = [];
 
+    /// <summary>Each node pool: its nodes' health, VM sizes, node images, Kubernetes versions, Spot share and scheduled Azure events (report 1.4).</summary>
+    public IReadOnlyList<PoolReport> Pools { get; init; } = [];
+
     /// <summary>Per-node status and findings, worst first.</summary>
     public IReadOnlyList<NodeReport> Nodes { get; init; } = [];
 

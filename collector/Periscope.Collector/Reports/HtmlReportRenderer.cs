@@ -118,6 +118,18 @@ internal static class HtmlReportRenderer
             html.Write("</table>");
         }
 
+        if (report.Pools.Any(p => p.Pool is not null))
+        {
+            html.Write("<h2>Pools</h2>");
+            html.Write("<table><tr><th>Pool</th><th>Nodes</th><th>Health</th><th>VM sizes</th><th>Node images</th><th>Kubelet versions</th><th>Spot</th><th>Azure events scheduled</th></tr>");
+            foreach (var p in report.Pools)
+            {
+                html.Write($"<tr><td>{(p.Pool is null ? "<span class=\"muted\">unknown</span>" : $"<code>{E(p.Pool)}</code>")}{(p.Mode is null ? string.Empty : $" <span class=\"muted\">{E(p.Mode.ToLowerInvariant())}</span>")}</td><td>{p.Nodes}</td><td>{E(PoolHealth(p))}</td><td>{E(PoolReport.List(p.VmSizes))}</td><td>{E(PoolReport.List(p.NodeImageVersions))}</td><td>{E(PoolReport.List(p.KubeletVersions))}</td><td>{p.Spot} of {p.Nodes}</td><td>{(p.ScheduledEvents.Count == 0 ? "—" : E(string.Join(", ", p.ScheduledEvents)))}</td></tr>");
+            }
+
+            html.Write("</table>");
+        }
+
         html.Write("<h2>Nodes × collectors</h2>");
         html.Write(Matrix(report, link));
 
@@ -200,6 +212,11 @@ internal static class HtmlReportRenderer
 
         return table.Append("</table>").ToString();
     }
+
+    /// <summary>"1 critical, 2 warning, 5 healthy" (the counts that are not zero).</summary>
+    internal static string PoolHealth(PoolReport pool)
+        => string.Join(", ", new[] { (pool.Critical, "critical"), (pool.Warning, "warning"), (pool.Healthy, "healthy"), (pool.Unknown, "unknown") }
+            .Where(c => c.Item1 > 0).Select(c => $"{c.Item1} {c.Item2}"));
 
     /// <summary>An evidence entry and line: a link that opens them when served, plain text in a standalone file.</summary>
     private static string Evidence(Func<string, string, long?, string>? link, string bundle, string file, long? line)

@@ -31,6 +31,23 @@ internal sealed record ExpectedNode(string Name, string? Pool = null, bool? Read
 {
     /// <summary>The conditions the Periscope agent owns on this node (docs/signals.md), as the API holds them.</summary>
     public IReadOnlyList<OwnedCondition> OwnedConditions { get; init; } = [];
+
+    /// <summary>
+    /// Conditions of other reporters that are True: not the kubelet's own (Ready, the pressures, NetworkUnavailable)
+    /// nor Periscope's — node-problem-detector's KernelDeadlock, ReadonlyFilesystem, FilesystemCorruptionProblem,
+    /// VMEventScheduled, Frequent*Restart and the like.
+    /// </summary>
+    public IReadOnlyList<ProblemCondition> ProblemConditions { get; init; } = [];
+
+    /// <summary>AKS's label <c>kubernetes.azure.com/upgrade-status=Quarantined</c>: an upgrade could not drain the node.</summary>
+    public bool Quarantined { get; init; }
+}
+
+/// <summary>A True node condition set by a problem detector.</summary>
+internal sealed record ProblemCondition(string Type, string? Reason, string? Message, DateTimeOffset? Since)
+{
+    /// <summary>The kubelet's own condition types (and the route controller's), which are not problem reports of this kind.</summary>
+    public static readonly IReadOnlySet<string> KubeletTypes = new HashSet<string>(StringComparer.Ordinal) { "Ready", "MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable" };
 }
 
 /// <summary>A node condition the Periscope agent owns: a <c>Periscope</c> type, or another type whose message it wrote.</summary>

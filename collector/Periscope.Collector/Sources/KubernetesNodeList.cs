@@ -27,6 +27,9 @@ internal sealed class KubernetesNodeList(string? kubeconfig, string labelSelecto
     public const string DefaultLabelSelector = "kubernetes.io/os=linux";
     private const int PageSize = 500;
 
+    /// <summary>Set by AKS on a node an upgrade could not drain when the pool's undrainable-node behaviour is Cordon.</summary>
+    public const string QuarantineLabel = "kubernetes.azure.com/upgrade-status";
+
     private static readonly string[] PoolLabels = ["kubernetes.azure.com/agentpool", "agentpool", "eks.amazonaws.com/nodegroup", "cloud.google.com/gke-nodepool"];
 
     public string Description => string.IsNullOrEmpty(labelSelector) ? "the Kubernetes nodes list" : $"the Kubernetes nodes list ({labelSelector})";
@@ -106,7 +109,15 @@ internal sealed class KubernetesNodeList(string? kubeconfig, string labelSelecto
         DateTimeOffset? created = node.Metadata?.CreationTimestamp is { } c ? new DateTimeOffset(DateTime.SpecifyKind(c.ToUniversalTime(), DateTimeKind.Utc)) : null;
         var owned = node.Status?.Conditions?.Where(c => OwnedCondition.IsOwned(c.Type, c.Message))
             .Select(c => new OwnedCondition(c.Type, c.Status, c.Reason, Utc(c.LastHeartbeatTime), Utc(c.LastTransitionTime))).ToList() ?? [];
-        return new ExpectedNode(node.Metadata!.Name, pool, isReady, reason, node.Spec?.Unschedulable == true, created) { OwnedConditions = owned };
+        var problems = node.Status?.Conditions?
+            .Where(c => c.Status == "True" && !ProblemCondition.KubeletTypes.Contains(c.Type) && !OwnedCondition.IsOwned(c.Type, c.Message))
+            .Select(c => new ProblemCondition(c.Type, c.Reason, c.Message, Utc(c.LastTransitionTime))).ToList() ?? [];
+        return new ExpectedNode(node.Metadata!.Name, pool, isReady, reason, node.Spec?.Unschedulable == true, created)
+        {
+            OwnedConditions = owned,
+            ProblemConditions = problems,
+            Quarantined = labels?.TryGetValue(QuarantineLabel, out var upgrade) == true && upgrade == "Quarantined",
+        };
     }
 
     private static DateTimeOffset? Utc(DateTime? time)

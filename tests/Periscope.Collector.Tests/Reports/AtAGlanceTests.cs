@@ -1,6 +1,7 @@
 using Periscope.Bundle;
 using Periscope.Collector.Correlation;
 using Periscope.Collector.Reports;
+using Periscope.Collector.Sources;
 using Xunit;
 using static Periscope.Collector.Tests.Correlation.RunNodes;
 
@@ -48,6 +49,38 @@ public sealed class AtAGlanceTests
         Assert.Equal("All 2 nodes healthy.", Headline.Of(ReportBuilder.Build("run-1", [Node("n1"), Node("n2")], DateTimeOffset.UnixEpoch)));
         Assert.Equal("1 of 2 nodes healthy. 1 bundle could not be read.",
             Headline.Of(ReportBuilder.Build("run-1", [Node("n1"), Rejected("n2", "bad zip")], DateTimeOffset.UnixEpoch)));
+    }
+
+    [Fact]
+    public void Pools_SayWhatEachPoolRuns_ItsSpotShare_AndItsScheduledEvents()
+    {
+        static NodeBundle Aks(string name, string pool, string size, string image, string? priority = null, string kubelet = "v1.31.2", IReadOnlyList<Finding>? findings = null)
+        {
+            var node = Node(name, pool: pool, kubelet: kubelet, findings: findings);
+            return node with { Manifest = node.Manifest! with { Node = node.Manifest.Node with { InstanceType = size, NodeImageVersion = image, Priority = priority, Mode = pool == "system" ? "System" : "User" } } };
+        }
+
+        var nodes = new[]
+        {
+            Aks("s1", "system", "Standard_D4s_v5", "AKSUbuntu-2204-202411.12.0"),
+            Aks("p1", "spotpool", "Standard_D8s_v5", "AKSUbuntu-2204-202411.12.0", "spot"),
+            Aks("p2", "spotpool", "Standard_D8s_v5", "AKSUbuntu-2204-202410.27.0", "spot", "v1.30.6",
+                [Finding("AZURE_EVENT_SCHEDULED", "p2", Severity.Critical)]),
+            Aks("p3", "spotpool", "Standard_D16s_v5", "AKSUbuntu-2204-202411.12.0"),
+            Node("loose", pool: null),
+        };
+        var report = ReportBuilder.Build("run-1", nodes, DateTimeOffset.UnixEpoch);
+
+        Assert.Equal(["spotpool", "system", null], report.Pools.Select(p => p.Pool));
+        var spot = report.Pools[0];
+        Assert.Equal((3, 1, 0, 2, 2, "user"), (spot.Nodes, spot.Critical, spot.Warning, spot.Healthy, spot.Spot, spot.Mode?.ToLowerInvariant()));
+        Assert.Equal("Standard_D16s_v5 ×1, Standard_D8s_v5 ×2", PoolReport.List(spot.VmSizes));
+        Assert.Equal(new Dictionary<string, int> { ["v1.30.6"] = 1, ["v1.31.2"] = 2 }, spot.KubeletVersions);
+        Assert.Equal(["p2"], spot.ScheduledEvents);
+        var html = HtmlReportRenderer.Render(report);
+        Assert.Contains("<h2>Pools</h2>", html, StringComparison.Ordinal);
+        Assert.Contains("<td>2 of 3</td><td>p2</td>", html, StringComparison.Ordinal);
+        Assert.Contains("| `spotpool` (user) | 3 | 1 critical, 2 healthy | Standard_D16s_v5 ×1, Standard_D8s_v5 ×2 |", MarkdownReportRenderer.Render(report), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -68,6 +68,32 @@ public sealed class KubernetesNodeListTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task List_KeepsProblemDetectorConditionsThatAreTrue_AndTheQuarantineLabel()
+    {
+        _api.PutNode("aks-pool0-00000", new Dictionary<string, string> { ["kubernetes.azure.com/upgrade-status"] = "Quarantined" }, unschedulable: true);
+        _api.SetNodeCondition("aks-pool0-00000", new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "KernelDeadlock", ["status"] = "True", ["reason"] = "DockerHung", ["message"] = "task docker:7 blocked for more than 300 seconds.",
+            ["lastHeartbeatTime"] = "2026-12-04T08:00:00Z", ["lastTransitionTime"] = "2026-12-04T07:00:00Z",
+        });
+        _api.SetNodeCondition("aks-pool0-00000", new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "ReadonlyFilesystem", ["status"] = "False", ["reason"] = "FilesystemIsNotReadOnly", ["message"] = "Filesystem is not read-only",
+            ["lastHeartbeatTime"] = "2026-12-04T08:00:00Z", ["lastTransitionTime"] = "2026-12-04T07:00:00Z",
+        });
+        _api.PutNode("aks-pool0-00001", new Dictionary<string, string> { ["kubernetes.azure.com/upgrade-status"] = "Upgraded" });
+
+        var nodes = await Lister().ListAsync(TestContext.Current.CancellationToken);
+
+        var problem = Assert.Single(nodes[0].ProblemConditions); // not the kubelet's Ready, not a False one
+        Assert.Equal(("KernelDeadlock", "DockerHung"), (problem.Type, problem.Reason));
+        Assert.Equal(DateTimeOffset.Parse("2026-12-04T07:00:00Z", System.Globalization.CultureInfo.InvariantCulture), problem.Since);
+        Assert.True(nodes[0].Quarantined);
+        Assert.False(nodes[1].Quarantined);
+        Assert.Empty(nodes[1].ProblemConditions);
+    }
+
+    [Fact]
     public async Task List_ReadsReadinessCordonAndCreation()
     {
         var created = new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero);
