@@ -186,6 +186,10 @@ public sealed class ManifestTests
         var nodes = Assert.Single(roles.Single(r => r.Name == "periscope-collector-nodes").Rules);
         Assert.Equal(["nodes"], nodes.Resources);
         Assert.Equal(["list"], nodes.Verbs);
+        // The cluster-scoped reads of a report: list only, and only these three.
+        var state = roles.Single(r => r.Name == "periscope-collector-cluster-state").Rules;
+        Assert.Equal(["/events list", "/pods list", "policy/poddisruptionbudgets list"],
+            state.SelectMany(r => r.ApiGroups.SelectMany(g => r.Resources.SelectMany(res => r.Verbs.Select(v => $"{g}/{res} {v}")))).Order());
         foreach (var binding in objects.OfType<V1RoleBinding>())
         {
             Assert.Contains(roles, r => r.Name == binding.RoleRef.Name);

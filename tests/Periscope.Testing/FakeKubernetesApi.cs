@@ -36,6 +36,9 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<string, JsonObject> _configMaps = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, JsonObject> _nodes = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, JsonObject> _pods = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, JsonObject> _pdbs = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, JsonObject> _listedEvents = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Namespace, string Name), JsonObject> _coreEvents = [];
     private readonly List<(long Version, string Type, JsonObject Object)> _events = [];
     private readonly List<HttpContext> _watches = [];
@@ -91,6 +94,9 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         var api = new FakeKubernetesApi(app, ns, token);
         app.MapGet("/api/v1/namespaces/{ns}/configmaps", (HttpContext context, string ns) => api.HandleAsync(context, ns));
         app.MapGet("/api/v1/nodes", api.ListNodesAsync);
+        app.MapGet("/api/v1/pods", api.ListPodsAsync);
+        app.MapGet("/apis/policy/v1/poddisruptionbudgets", api.ListPdbsAsync);
+        app.MapGet("/api/v1/events", api.ListEventsAsync);
         app.MapGet("/api/v1/namespaces/{ns}/configmaps/{name}", (HttpContext context, string ns, string name) => api.GetOneAsync(context, ns, name));
         app.MapPost("/api/v1/namespaces/{ns}/configmaps", (HttpContext context, string ns) => api.WriteAsync(context, ns, null));
         app.MapPut("/api/v1/namespaces/{ns}/configmaps/{name}", (HttpContext context, string ns, string name) => api.WriteAsync(context, ns, name));
@@ -178,6 +184,102 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     }
 
     /// <summary>Adds or replaces a node with these labels, Ready condition (True, False or Unknown) and creation time.</summary>
+    /// <summary>Sets annotations on a node.</summary>
+    public void AnnotateNode(string name, IReadOnlyDictionary<string, string> annotations)
+    {
+        lock (_lock)
+        {
+            var metadata = _nodes[name]["metadata"]!.AsObject();
+            var map = metadata["annotations"] as JsonObject ?? new JsonObject();
+            foreach (var (key, value) in annotations)
+            {
+                map[key] = value;
+            }
+
+            metadata["annotations"] = map;
+        }
+    }
+
+    /// <summary>
+    /// A pod, stored whole as the real server stores it (spec with a container whose env holds a secret value): a
+    /// client that lists pods without asking for the Table gets all of it, which the tests can see it never does.
+    /// </summary>
+    public void PutPod(string ns, string name, IReadOnlyDictionary<string, string> labels, string? node, string? ownerKind = "ReplicaSet", string phase = "Running")
+    {
+        var labelObject = new JsonObject();
+        foreach (var (key, value) in labels)
+        {
+            labelObject[key] = value;
+        }
+
+        var metadata = new JsonObject { ["name"] = name, ["namespace"] = ns, ["uid"] = Guid.NewGuid().ToString(), ["labels"] = labelObject, ["creationTimestamp"] = "2026-11-01T00:00:00Z" };
+        if (ownerKind is not null)
+        {
+            metadata["ownerReferences"] = new JsonArray(new JsonObject { ["apiVersion"] = "apps/v1", ["kind"] = ownerKind, ["name"] = name[..Math.Max(1, name.LastIndexOf('-'))], ["controller"] = true, ["uid"] = Guid.NewGuid().ToString() });
+        }
+
+        var pod = new JsonObject
+        {
+            ["metadata"] = metadata,
+            ["spec"] = new JsonObject
+            {
+                ["nodeName"] = node,
+                ["containers"] = new JsonArray(new JsonObject { ["name"] = "app", ["image"] = "app:1", ["env"] = new JsonArray(new JsonObject { ["name"] = "DB_PASSWORD", ["value"] = PodSecretValue }) }),
+            },
+            ["status"] = new JsonObject { ["phase"] = phase, ["podIP"] = "10.244.0.9" },
+        };
+        lock (_lock)
+        {
+            pod["metadata"]!["resourceVersion"] = (++_resourceVersion).ToString(CultureInfo.InvariantCulture);
+            _pods[$"{ns}/{name}"] = pod;
+        }
+    }
+
+    /// <summary>The value in every pod's env: it must never reach a client that asked for the Table.</summary>
+    public const string PodSecretValue = "pod-env-secret-4f1c";
+
+    /// <summary>A PodDisruptionBudget (policy/v1) selecting <paramref name="matchLabels"/>, with its status.</summary>
+    public void PutPdb(string ns, string name, IReadOnlyDictionary<string, string> matchLabels, int disruptionsAllowed, int expectedPods)
+    {
+        var match = new JsonObject();
+        foreach (var (key, value) in matchLabels)
+        {
+            match[key] = value;
+        }
+
+        lock (_lock)
+        {
+            _pdbs[$"{ns}/{name}"] = new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns, ["resourceVersion"] = (++_resourceVersion).ToString(CultureInfo.InvariantCulture) },
+                ["spec"] = new JsonObject { ["minAvailable"] = expectedPods, ["selector"] = new JsonObject { ["matchLabels"] = match } },
+                ["status"] = new JsonObject { ["disruptionsAllowed"] = disruptionsAllowed, ["expectedPods"] = expectedPods, ["currentHealthy"] = expectedPods, ["desiredHealthy"] = expectedPods },
+            };
+        }
+    }
+
+    /// <summary>An event about a Node (namespace default, as the kubelet and AKS record them).</summary>
+    public void PutNodeEvent(string node, string reason, string component, string message, DateTimeOffset time, string type = "Normal")
+    {
+        var name = $"{node}.{Guid.NewGuid():N}";
+        var stamp = time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        lock (_lock)
+        {
+            _listedEvents[$"default/{name}"] = new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "default", ["resourceVersion"] = (++_resourceVersion).ToString(CultureInfo.InvariantCulture) },
+                ["involvedObject"] = new JsonObject { ["kind"] = "Node", ["name"] = node, ["apiVersion"] = "v1" },
+                ["reason"] = reason,
+                ["message"] = message,
+                ["source"] = new JsonObject { ["component"] = component },
+                ["type"] = type,
+                ["count"] = 1,
+                ["firstTimestamp"] = stamp,
+                ["lastTimestamp"] = stamp,
+            };
+        }
+    }
+
     public void PutNode(string name, IReadOnlyDictionary<string, string>? labels = null, string ready = "True", string? reason = null, bool unschedulable = false, DateTimeOffset? created = null)
     {
         var labelObject = new JsonObject
@@ -284,6 +386,101 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(list.ToJsonString());
     }
+
+    /// <summary>
+    /// <c>GET /api/v1/pods</c>: with <c>Accept: application/json;as=Table;v=v1;g=meta.k8s.io</c> the server-side Table the
+    /// real server prints for pods (its columns, each row's cells, and with <c>includeObject=Metadata</c> the pod's
+    /// PartialObjectMetadata); otherwise the whole PodList. Paged like the nodes list.
+    /// </summary>
+    private Task ListPodsAsync(HttpContext context)
+    {
+        var table = context.Request.Headers.Accept.ToString().Contains("as=Table", StringComparison.Ordinal);
+        return ListAsync(context, table ? "list-pods-table" : "list-pods", "pods", _pods, _ => true, page => table
+            ? new JsonObject
+            {
+                ["kind"] = "Table",
+                ["apiVersion"] = "meta.k8s.io/v1",
+                ["columnDefinitions"] = new JsonArray(
+                    [.. new[] { "Name", "Ready", "Status", "Restarts", "Age", "IP", "Node", "Nominated Node", "Readiness Gates" }
+                        .Select(c => (JsonNode)new JsonObject { ["name"] = c, ["type"] = "string", ["format"] = c == "Name" ? "name" : "", ["description"] = c, ["priority"] = c is "IP" or "Node" or "Nominated Node" or "Readiness Gates" ? 1 : 0 })]),
+                ["rows"] = new JsonArray([.. page.Select(p => (JsonNode)new JsonObject
+                {
+                    ["cells"] = new JsonArray(
+                        (string?)p["metadata"]!["name"], "1/1", (string?)p["status"]!["phase"], 0, "5d", (string?)p["status"]!["podIP"],
+                        (string?)p["spec"]!["nodeName"] ?? "<none>", "<none>", "<none>"),
+                    ["object"] = new JsonObject
+                    {
+                        ["kind"] = "PartialObjectMetadata",
+                        ["apiVersion"] = "meta.k8s.io/v1",
+                        ["metadata"] = p["metadata"]!.DeepClone(),
+                    },
+                })]),
+            }
+            : new JsonObject { ["kind"] = "PodList", ["apiVersion"] = "v1", ["items"] = new JsonArray([.. page.Select(p => p.DeepClone())]) });
+    }
+
+    private Task ListPdbsAsync(HttpContext context)
+        => ListAsync(context, "list-pdbs", "poddisruptionbudgets", _pdbs, _ => true,
+            page => new JsonObject { ["kind"] = "PodDisruptionBudgetList", ["apiVersion"] = "policy/v1", ["items"] = new JsonArray([.. page.Select(p => p.DeepClone())]) });
+
+    /// <summary><c>GET /api/v1/events</c>: the events of every namespace; the field selector <c>involvedObject.kind=K</c> is honoured.</summary>
+    private Task ListEventsAsync(HttpContext context)
+    {
+        var selector = context.Request.Query["fieldSelector"].ToString();
+        var kind = selector.StartsWith("involvedObject.kind=", StringComparison.Ordinal) ? selector["involvedObject.kind=".Length..] : null;
+        return ListAsync(context, "list-events", "events", _listedEvents, e => kind is null || (string?)e["involvedObject"]!["kind"] == kind,
+            page => new JsonObject { ["kind"] = "EventList", ["apiVersion"] = "v1", ["items"] = new JsonArray([.. page.Select(p => p.DeepClone())]) });
+    }
+
+    /// <summary>A paged list of one store (continue token: the last key served), recorded with the Accept header.</summary>
+    private async Task ListAsync(HttpContext context, string kind, string resource, SortedDictionary<string, JsonObject> store, Func<JsonObject, bool> filter, Func<IReadOnlyList<JsonObject>, JsonObject> render)
+    {
+        var query = context.Request.Query;
+        lock (_lock)
+        {
+            _requests.Add(new FakeApiRequest(kind, query["continue"].ToString(), query["fieldSelector"].ToString(), context.Request.Headers.Authorization.ToString())
+            {
+                ContentType = context.Request.Headers.Accept.ToString(),
+                At = DateTimeOffset.UtcNow,
+            });
+        }
+
+        if (context.Request.Headers.Authorization.ToString() != $"Bearer {Token}")
+        {
+            await WriteStatusAsync(context, 401, "Unauthorized", "Unauthorized");
+            return;
+        }
+
+        if (ForbiddenResources.Contains(resource))
+        {
+            await WriteStatusAsync(context, 403, "Forbidden", $"{resource} is forbidden: User \"system:serviceaccount:periscope:collector\" cannot list resource \"{resource}\" at the cluster scope");
+            return;
+        }
+
+        var limit = int.TryParse(query["limit"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var l) && l > 0 ? l : int.MaxValue;
+        var after = query["continue"].ToString();
+        JsonObject list;
+        lock (_lock)
+        {
+            var matching = store.Where(p => (after.Length == 0 || string.CompareOrdinal(p.Key, after) > 0) && filter(p.Value)).ToList();
+            var page = matching.Take(limit).ToList();
+            list = render([.. page.Select(p => p.Value)]);
+            var metadata = new JsonObject { ["resourceVersion"] = _resourceVersion.ToString(CultureInfo.InvariantCulture) };
+            if (matching.Count > page.Count)
+            {
+                metadata["continue"] = page[^1].Key;
+                metadata["remainingItemCount"] = matching.Count - page.Count;
+            }
+
+            list["metadata"] = metadata;
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(list.ToJsonString());
+    }
+
+    /// <summary>Resources (<c>pods</c>, <c>poddisruptionbudgets</c>, <c>events</c>) whose list is refused with 403, as missing RBAC would.</summary>
+    public HashSet<string> ForbiddenResources { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The node's conditions as stored now (clones).</summary>
     public IReadOnlyList<JsonObject> NodeConditions(string name)

@@ -14,6 +14,7 @@ internal static class CorrelationRules
         new MissingNodesRule(),
         new VersionSkewRule(),
         new NodeStateRule(),
+        new UpgradeBlockersRule(),
     ];
 
     public static IReadOnlyList<ClusterFinding> Evaluate(CorrelationContext context)

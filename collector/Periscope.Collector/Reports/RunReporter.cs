@@ -38,6 +38,8 @@ internal sealed class RunReporter(IBundleSource source, TimeProvider time, Corre
             return (null, null);
         }
 
+        // The budgets, pods and Node events are read beside the nodes list, once per report.
+        var cluster = expectedNodes.ReadClusterAsync(cancellationToken);
         IReadOnlyList<ExpectedNode> listed;
         try
         {
@@ -51,7 +53,7 @@ internal sealed class RunReporter(IBundleSource source, TimeProvider time, Corre
         var started = nodes.Select(n => n.Status?.StartedAt).Where(t => t is not null).Min();
         var joined = listed.Where(n => started is not null && n.Created > started).Select(n => n.Name).ToList();
         var expected = listed.Where(n => started is null || n.Created is null || n.Created <= started).ToList();
-        return (new ExpectedNodes(ExpectedNodes.Kubernetes, expected, Excluded: joined), null);
+        return (new ExpectedNodes(ExpectedNodes.Kubernetes, expected, Excluded: joined) { Cluster = await cluster }, null);
     }
 
     /// <summary>The run with the newest start time of a listing (runs are listed newest first).</summary>

@@ -10,6 +10,9 @@ namespace Periscope.Collector.Sources;
 /// <param name="Excluded">Nodes listed by Kubernetes but not expected (joined after the run started), by name.</param>
 internal sealed record ExpectedNodes(string Source, IReadOnlyList<ExpectedNode> Nodes, string? PreviousRunId = null, IReadOnlyList<string>? Excluded = null)
 {
+    /// <summary>With <c>kubernetes</c>: the cluster-scoped reads made with the nodes list (budgets, pods, Node events).</summary>
+    public ClusterState? Cluster { get; init; }
+
     public const string Kubernetes = "kubernetes";
     public const string PreviousRun = "previous-run";
 
@@ -41,6 +44,12 @@ internal sealed record ExpectedNode(string Name, string? Pool = null, bool? Read
 
     /// <summary>AKS's label <c>kubernetes.azure.com/upgrade-status=Quarantined</c>: an upgrade could not drain the node.</summary>
     public bool Quarantined { get; init; }
+
+    /// <summary>The annotation <c>cluster-autoscaler.kubernetes.io/scale-down-disabled=true</c> (set on nodes an upgrade holds).</summary>
+    public bool ScaleDownDisabled { get; init; }
+
+    /// <summary>AKS's pool mode (label <c>kubernetes.azure.com/mode</c>: <c>system</c> or <c>user</c>).</summary>
+    public string? Mode { get; init; }
 }
 
 /// <summary>A True node condition set by a problem detector.</summary>

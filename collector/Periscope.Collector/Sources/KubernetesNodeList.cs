@@ -14,6 +14,9 @@ internal interface IExpectedNodeSource
 
     /// <exception cref="InvalidOperationException">The list could not be read; the message says why.</exception>
     Task<IReadOnlyList<ExpectedNode>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>The cluster-scoped reads beside the list (budgets, pods, Node events), or null where there are none.</summary>
+    Task<ClusterState?> ReadClusterAsync(CancellationToken cancellationToken) => Task.FromResult<ClusterState?>(null);
 }
 
 /// <summary>
@@ -33,6 +36,10 @@ internal sealed class KubernetesNodeList(string? kubeconfig, string labelSelecto
     private static readonly string[] PoolLabels = ["kubernetes.azure.com/agentpool", "agentpool", "eks.amazonaws.com/nodegroup", "cloud.google.com/gke-nodepool"];
 
     public string Description => string.IsNullOrEmpty(labelSelector) ? "the Kubernetes nodes list" : $"the Kubernetes nodes list ({labelSelector})";
+
+    /// <summary>The cluster-scoped reads beside the nodes list, with the same credentials (<see cref="ClusterReader"/>).</summary>
+    public Task<ClusterState?> ReadClusterAsync(CancellationToken cancellationToken)
+        => new ClusterReader(kubeconfig, timeout is { } t ? t * 2 : null).ReadAsync(cancellationToken)!;
 
     public async Task<IReadOnlyList<ExpectedNode>> ListAsync(CancellationToken cancellationToken)
     {
@@ -117,6 +124,8 @@ internal sealed class KubernetesNodeList(string? kubeconfig, string labelSelecto
             OwnedConditions = owned,
             ProblemConditions = problems,
             Quarantined = labels?.TryGetValue(QuarantineLabel, out var upgrade) == true && upgrade == "Quarantined",
+            ScaleDownDisabled = node.Metadata?.Annotations?.TryGetValue(Correlation.Rules.UpgradeBlockersRule.ScaleDownDisabledAnnotation, out var disabled) == true && disabled == "true",
+            Mode = labels?.TryGetValue("kubernetes.azure.com/mode", out var mode) == true ? mode : null,
         };
     }
 
