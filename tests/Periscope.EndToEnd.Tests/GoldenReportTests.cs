@@ -65,6 +65,44 @@ public sealed class GoldenReportTests
         AssertContains(expected.RootElement, actual.RootElement, "$");
     }
 
+    [Fact]
+    public async Task Report_AksUpgradeBlockedByABudget_MatchesTheHandWrittenReport()
+    {
+        using var store = new TempDirectory();
+        await using var api = await FakeKubernetesApi.StartAsync();
+        Dictionary<string, string> Labels(string pool, string mode) => new() { ["kubernetes.azure.com/agentpool"] = pool, ["kubernetes.azure.com/mode"] = mode };
+        api.PutNode("sys1", Labels("system", "system"));
+        api.PutNode("u1", new Dictionary<string, string>(Labels("user", "user")) { ["kubernetes.azure.com/upgrade-status"] = "Quarantined" }, unschedulable: true);
+        api.PutNode("u2", Labels("user", "user"));
+        api.PutNode("u3", Labels("user", "user"));
+        api.SetNodeCondition("u3", new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "KernelDeadlock", ["status"] = "True", ["reason"] = "DockerHung", ["message"] = "task docker:7 blocked for more than 300 seconds.",
+            ["lastHeartbeatTime"] = "2026-11-20T09:50:00Z", ["lastTransitionTime"] = "2026-11-20T09:40:00Z",
+        });
+        foreach (var (node, pool, mode) in new[] { ("sys1", "system", "System"), ("u1", "user", "User"), ("u2", "user", "User"), ("u3", "user", "User") })
+        {
+            await TestBundles.WriteAsync(store.Path, "run-1", node, pool: pool, identity: i => i with { Mode = mode, InstanceType = "Standard_D4s_v5", KubeletVersion = "v1.31.2" });
+        }
+
+        api.PutPod("shop", "db-0", new Dictionary<string, string> { ["app"] = "db" }, "u1", "StatefulSet");
+        api.PutPdb("shop", "db", new Dictionary<string, string> { ["app"] = "db" }, disruptionsAllowed: 0, expectedPods: 1);
+        api.PutPod("shop", "cache-5c7d-x1", new Dictionary<string, string> { ["app"] = "cache" }, "u2");
+        api.PutPdb("shop", "cache", new Dictionary<string, string> { ["app"] = "cache" }, disruptionsAllowed: 0, expectedPods: 1);
+        api.PutPod("shop", "web-6b9f-a1", new Dictionary<string, string> { ["app"] = "web" }, "sys1");
+        api.PutPod("kube-system", "coredns-7c8d-q2", new Dictionary<string, string> { ["k8s-app"] = "kube-dns" }, "sys1");
+        api.PutNodeEvent("u2", "NodeRebootStart", "aks-auto-repair", "Node reboot started by AKS auto-repair", TestBundles.Start.AddMinutes(-20));
+
+        var (exit, json, stderr) = await CliRunner.CollectorAsync(
+            "report", "--store", store.Path, "--run-id", "run-1", "--format", "json", "--kubeconfig", api.WriteKubeconfig(Path.Combine(store.Path, "kubeconfig")));
+
+        Assert.True(exit == 2, stderr); // critical: KernelDeadlock on u3
+        using var actual = JsonDocument.Parse(json);
+        using var expected = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Fixtures.Repository, "tests/fixtures/reports/aks-upgrade-blocked.expected.json")));
+        AssertContains(expected.RootElement, actual.RootElement, "$");
+        Assert.DoesNotContain(api.Requests, r => r.Kind == "list-pods"); // pods only ever as a Table
+    }
+
     /// <summary>Every property of <paramref name="expected"/> is in <paramref name="actual"/> with the same value.</summary>
     private static void AssertContains(JsonElement expected, JsonElement actual, string path)
     {

@@ -121,10 +121,10 @@ internal static class HtmlReportRenderer
         if (report.Pools.Any(p => p.Pool is not null))
         {
             html.Write("<h2>Pools</h2>");
-            html.Write("<table><tr><th>Pool</th><th>Nodes</th><th>Health</th><th>VM sizes</th><th>Node images</th><th>Kubelet versions</th><th>Spot</th><th>Azure events scheduled</th></tr>");
+            html.Write("<table><tr><th>Pool</th><th>Nodes</th><th>Health</th><th>VM sizes</th><th>Node images</th><th>Kubelet versions</th><th>Spot</th><th>Azure events scheduled</th><th>Upgrade blockers</th></tr>");
             foreach (var p in report.Pools)
             {
-                html.Write($"<tr><td>{(p.Pool is null ? "<span class=\"muted\">unknown</span>" : $"<code>{E(p.Pool)}</code>")}{(p.Mode is null ? string.Empty : $" <span class=\"muted\">{E(p.Mode.ToLowerInvariant())}</span>")}</td><td>{p.Nodes}</td><td>{E(PoolHealth(p))}</td><td>{E(PoolReport.List(p.VmSizes))}</td><td>{E(PoolReport.List(p.NodeImageVersions))}</td><td>{E(PoolReport.List(p.KubeletVersions))}</td><td>{p.Spot} of {p.Nodes}</td><td>{(p.ScheduledEvents.Count == 0 ? "—" : E(string.Join(", ", p.ScheduledEvents)))}</td></tr>");
+                html.Write($"<tr><td>{(p.Pool is null ? "<span class=\"muted\">unknown</span>" : $"<code>{E(p.Pool)}</code>")}{(p.Mode is null ? string.Empty : $" <span class=\"muted\">{E(p.Mode.ToLowerInvariant())}</span>")}</td><td>{p.Nodes}</td><td>{E(PoolHealth(p))}</td><td>{E(PoolReport.List(p.VmSizes))}</td><td>{E(PoolReport.List(p.NodeImageVersions))}</td><td>{E(PoolReport.List(p.KubeletVersions))}</td><td>{p.Spot} of {p.Nodes}</td><td>{(p.ScheduledEvents.Count == 0 ? "—" : E(string.Join(", ", p.ScheduledEvents)))}</td><td>{(p.UpgradeBlockers.Count == 0 ? "—" : E(string.Join(", ", p.UpgradeBlockers)))}</td></tr>");
             }
 
             html.Write("</table>");

@@ -102,11 +102,11 @@ internal static class MarkdownReportRenderer
             md.WriteLine();
             md.WriteLine("## Pools");
             md.WriteLine();
-            md.WriteLine("| Pool | Nodes | Health | VM sizes | Node images | Kubelet versions | Spot | Azure events scheduled |");
-            md.WriteLine("|---|---|---|---|---|---|---|---|");
+            md.WriteLine("| Pool | Nodes | Health | VM sizes | Node images | Kubelet versions | Spot | Azure events scheduled | Upgrade blockers |");
+            md.WriteLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var p in report.Pools)
             {
-                md.WriteLine($"| {(p.Pool is null ? "unknown" : Code(p.Pool))}{(p.Mode is null ? string.Empty : $" ({Cell(p.Mode.ToLowerInvariant())})")} | {p.Nodes} | {HtmlReportRenderer.PoolHealth(p)} | {Cell(PoolReport.List(p.VmSizes))} | {Cell(PoolReport.List(p.NodeImageVersions))} | {Cell(PoolReport.List(p.KubeletVersions))} | {p.Spot} of {p.Nodes} | {(p.ScheduledEvents.Count == 0 ? "—" : Cell(string.Join(", ", p.ScheduledEvents)))} |");
+                md.WriteLine($"| {(p.Pool is null ? "unknown" : Code(p.Pool))}{(p.Mode is null ? string.Empty : $" ({Cell(p.Mode.ToLowerInvariant())})")} | {p.Nodes} | {HtmlReportRenderer.PoolHealth(p)} | {Cell(PoolReport.List(p.VmSizes))} | {Cell(PoolReport.List(p.NodeImageVersions))} | {Cell(PoolReport.List(p.KubeletVersions))} | {p.Spot} of {p.Nodes} | {(p.ScheduledEvents.Count == 0 ? "—" : Cell(string.Join(", ", p.ScheduledEvents)))} | {(p.UpgradeBlockers.Count == 0 ? "—" : Cell(string.Join(", ", p.UpgradeBlockers)))} |");
             }
         }
 

@@ -35,7 +35,22 @@ internal sealed record PoolReport
     /// <summary>Nodes with Azure maintenance scheduled (an <c>AZURE_EVENT_SCHEDULED</c> finding), by name.</summary>
     public IReadOnlyList<string> ScheduledEvents { get; init; } = [];
 
-    public static IReadOnlyList<PoolReport> Of(IReadOnlyList<NodeReport> nodes)
+    /// <summary>
+    /// Nodes of the pool an upgrade is stuck on: quarantined by it, or holding pods a PodDisruptionBudget will not let
+    /// go while they are drained (<c>NODE_QUARANTINED</c>, <c>UPGRADE_BLOCKED_BY_PDB</c>), by name.
+    /// </summary>
+    public IReadOnlyList<string> UpgradeBlockers { get; init; } = [];
+
+    /// <summary>The correlation codes whose nodes block an upgrade.</summary>
+    public static readonly IReadOnlySet<string> BlockerCodes = new HashSet<string>(StringComparer.Ordinal) { "NODE_QUARANTINED", "UPGRADE_BLOCKED_BY_PDB" };
+
+    public static IReadOnlyList<PoolReport> Of(IReadOnlyList<NodeReport> nodes, IReadOnlyList<Correlation.ClusterFinding>? correlations = null)
+    {
+        var blockers = (correlations ?? []).Where(c => BlockerCodes.Contains(c.Code)).SelectMany(c => c.Nodes).ToHashSet(StringComparer.Ordinal);
+        return Group(nodes, blockers);
+    }
+
+    private static IReadOnlyList<PoolReport> Group(IReadOnlyList<NodeReport> nodes, HashSet<string> blockers)
         => [.. nodes.Where(n => n.Rejected is null || n.Pool is not null)
             .GroupBy(n => n.Pool, StringComparer.Ordinal)
             .OrderBy(g => g.Key is null).ThenBy(g => g.Key, StringComparer.Ordinal)
@@ -53,6 +68,7 @@ internal sealed record PoolReport
                 KubeletVersions = Tally(g.Select(n => n.KubeletVersion)),
                 Spot = g.Count(n => string.Equals(n.Priority, "spot", StringComparison.OrdinalIgnoreCase)),
                 ScheduledEvents = [.. g.Where(n => n.Findings.Any(f => f.Code == "AZURE_EVENT_SCHEDULED")).Select(n => n.Node).Order(StringComparer.Ordinal)],
+                UpgradeBlockers = [.. g.Where(n => blockers.Contains(n.Node)).Select(n => n.Node).Order(StringComparer.Ordinal)],
             })];
 
     private static SortedDictionary<string, int> Tally(IEnumerable<string?> values)

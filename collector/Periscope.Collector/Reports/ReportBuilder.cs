@@ -51,7 +51,7 @@ internal static class ReportBuilder
                     context.Expected?.Excluded ?? [],
                     expectedError),
             Findings = FindingSpread.Compute(context),
-            Pools = PoolReport.Of(reports),
+            Pools = PoolReport.Of(reports, correlations),
             Nodes = reports,
             StaleConditions = StaleConditions(context.Expected, now, context.Options.ConditionStaleAfter),
         };

@@ -109,4 +109,25 @@ public sealed class MissingNodesRuleTests
 
         Assert.Equal(["n4"], finding.Nodes);
     }
+
+    [Fact]
+    public void Evaluate_NotReadyNodeThatReported_IsNodeNotReadyWithItsAgentsView_NeverAlsoMissing()
+    {
+        var expected = new Periscope.Collector.Sources.ExpectedNodes(Periscope.Collector.Sources.ExpectedNodes.Kubernetes,
+        [
+            new Periscope.Collector.Sources.ExpectedNode("n1", "pool-a", false, "Ready=Unknown (NodeStatusUnknown) since 2026-11-30T09:00:00Z"),
+            new Periscope.Collector.Sources.ExpectedNode("n2", "pool-a", false, "Ready=False (KubeletNotReady)"),
+            new Periscope.Collector.Sources.ExpectedNode("n3", "pool-a", true),
+        ]);
+        var nodes = new[] { Node("n1", findings: [Finding("KUBELET_NOT_RUNNING", "n1", Periscope.Bundle.Severity.Critical)]), Node("n3") };
+
+        var findings = new MissingNodesRule().Evaluate(Context(nodes, expected: expected)).ToList();
+
+        var notReady = Assert.Single(findings, f => f.Code == "NODE_NOT_READY");
+        Assert.Equal(["n1"], notReady.Nodes);
+        Assert.Equal("Ready=Unknown (NodeStatusUnknown) since 2026-11-30T09:00:00Z; the agent: KUBELET_NOT_RUNNING", Assert.Single(notReady.Evidence).Note);
+        Assert.Equal("run-1/n1.zip", notReady.Evidence[0].Bundle);
+        var missing = Assert.Single(findings, f => f.Code == "NODE_MISSING");
+        Assert.Equal(["n2"], missing.Nodes);
+    }
 }

@@ -69,9 +69,12 @@ public sealed class AtAGlanceTests
             Aks("p3", "spotpool", "Standard_D16s_v5", "AKSUbuntu-2204-202411.12.0"),
             Node("loose", pool: null),
         };
-        var report = ReportBuilder.Build("run-1", nodes, DateTimeOffset.UnixEpoch);
+        var listed = new ExpectedNodes(ExpectedNodes.Kubernetes, [.. nodes.Select(n => new ExpectedNode(n.Node, n.Manifest!.Node.Pool, true) { Quarantined = n.Node == "p3" })]);
+        var report = ReportBuilder.Build("run-1", nodes, DateTimeOffset.UnixEpoch, expected: listed);
 
         Assert.Equal(["spotpool", "system", null], report.Pools.Select(p => p.Pool));
+        Assert.Equal(["p3"], report.Pools[0].UpgradeBlockers);
+        Assert.Empty(report.Pools[1].UpgradeBlockers);
         var spot = report.Pools[0];
         Assert.Equal((3, 1, 0, 2, 2, "user"), (spot.Nodes, spot.Critical, spot.Warning, spot.Healthy, spot.Spot, spot.Mode?.ToLowerInvariant()));
         Assert.Equal("Standard_D16s_v5 ×1, Standard_D8s_v5 ×2", PoolReport.List(spot.VmSizes));
@@ -79,7 +82,7 @@ public sealed class AtAGlanceTests
         Assert.Equal(["p2"], spot.ScheduledEvents);
         var html = HtmlReportRenderer.Render(report);
         Assert.Contains("<h2>Pools</h2>", html, StringComparison.Ordinal);
-        Assert.Contains("<td>2 of 3</td><td>p2</td>", html, StringComparison.Ordinal);
+        Assert.Contains("<td>2 of 3</td><td>p2</td><td>p3</td>", html, StringComparison.Ordinal);
         Assert.Contains("| `spotpool` (user) | 3 | 1 critical, 2 healthy | Standard_D16s_v5 ×1, Standard_D8s_v5 ×2 |", MarkdownReportRenderer.Render(report), StringComparison.Ordinal);
     }
 

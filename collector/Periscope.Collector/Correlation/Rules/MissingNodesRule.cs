@@ -9,10 +9,12 @@ namespace Periscope.Collector.Correlation.Rules;
 /// bundle in the previous run (a node drained or deleted since is listed too: the operator knows which were meant to go).
 /// From Kubernetes, NotReady nodes (down, or their kubelet lost the API server) are told apart from Ready ones (their
 /// agent did not run), and Ready nodes missing across most of one pool point at the DaemonSet's scheduling there.
+/// A node the API reports not Ready that did send a bundle is <c>NODE_NOT_READY</c> instead, with its agent's own view
+/// beside the API's (one finding per node: never both codes).
 /// </summary>
 internal sealed class MissingNodesRule : ICorrelationRule
 {
-    public IReadOnlyList<string> Codes { get; } = ["NODE_MISSING"];
+    public IReadOnlyList<string> Codes { get; } = ["NODE_MISSING", "NODE_NOT_READY"];
 
     public IEnumerable<ClusterFinding> Evaluate(CorrelationContext context)
     {
@@ -23,11 +25,53 @@ internal sealed class MissingNodesRule : ICorrelationRule
         }
 
         var present = context.Nodes.Select(n => n.Node).ToHashSet(StringComparer.Ordinal);
+        var reportedNotReady = expected.Source == ExpectedNodes.Kubernetes
+            ? expected.Nodes.Where(n => n.Ready != true && present.Contains(n.Name)).OrderBy(n => n.Name, StringComparer.Ordinal).ToList()
+            : [];
         var missing = expected.Nodes.Where(n => !present.Contains(n.Name)).OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+        var notReadyFinding = reportedNotReady.Count == 0 ? [] : new[] { NotReady(context, reportedNotReady) };
         if (missing.Count == 0)
         {
-            return [];
+            return notReadyFinding;
         }
+
+        return [.. notReadyFinding, .. Missing(context, expected, missing)];
+    }
+
+    /// <summary>
+    /// Not Ready by the API, yet its agent ran and sealed a bundle: the kubelet is down or lost the API server while the
+    /// node runs. The evidence is the bundle, with the agent's verdict and worst findings as the note.
+    /// </summary>
+    private static ClusterFinding NotReady(CorrelationContext context, List<ExpectedNode> nodes)
+    {
+        var bundles = context.Nodes.ToDictionary(n => n.Node, StringComparer.Ordinal);
+        return new ClusterFinding
+        {
+            Code = "NODE_NOT_READY",
+            Severity = Severity.Warning,
+            Scope = nodes.Count >= context.Options.ClusterMinNodes && nodes.Count >= context.Options.ClusterShare * context.Nodes.Count ? "cluster" : "node",
+            Title = $"{nodes.Count} node(s) the Kubernetes API reports not Ready sent a bundle",
+            Detail = $"The API says not Ready ({Reasons(nodes)}) while the node's agent ran: the node is up, but its kubelet stopped posting status "
+                + "or cannot reach the API server. Each node's bundle says what its agent saw (the kubelet's health, runtime, network, DNS).",
+            Nodes = [.. nodes.Select(n => n.Name)],
+            Evidence = [.. nodes.Take(context.Options.MaxEvidence).Select(n => new ClusterEvidence(n.Name, bundles[n.Name].BundlePath, Note: $"{n.NotReadyReason ?? "not Ready"}; the agent: {AgentView(bundles[n.Name])}"))],
+        };
+    }
+
+    /// <summary>The agent's own view of a node: its worst findings by code, or why its bundle could not be read.</summary>
+    private static string AgentView(NodeBundle bundle)
+    {
+        if (!bundle.IsUsable)
+        {
+            return $"bundle not readable ({bundle.Rejected ?? "incomplete"})";
+        }
+
+        var worst = bundle.Findings!.Findings.Where(f => f.Severity > Severity.Info).OrderByDescending(f => f.Severity).Select(f => f.Code).Distinct(StringComparer.Ordinal).Take(3).ToList();
+        return worst.Count == 0 ? "no warning or critical finding" : string.Join(", ", worst);
+    }
+
+    private static IEnumerable<ClusterFinding> Missing(CorrelationContext context, ExpectedNodes expected, List<ExpectedNode> missing)
+    {
 
         if (expected.Source != ExpectedNodes.Kubernetes)
         {
