@@ -25,6 +25,7 @@ namespace Periscope.Bundle;
 [JsonSerializable(typeof(DnsFacts))]
 [JsonSerializable(typeof(CniFacts))]
 [JsonSerializable(typeof(AzureFacts))]
+[JsonSerializable(typeof(ConnectivityFacts))]
 [JsonSerializable(typeof(Finding))]
 [JsonSerializable(typeof(NodeSignals))]
 public sealed partial class BundleJsonContext : JsonSerializerContext;

@@ -1,7 +1,6 @@
 using System.IO.Compression;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using NJsonSchema;
 using Periscope.Bundle;
 using Periscope.Testing;
 using Xunit;
@@ -89,10 +88,10 @@ public sealed class AzureEndToEndTests : IAsyncLifetime
         await agent.WaitForLogAsync(new Regex("Run aks-1 sealed"));
 
         using var zip = ZipFile.OpenRead(Path.Combine(store, StoreLayout.BundlePath("aks-1", NodeName)));
-        var manifestJson = await ReadEntryAsync(zip, "manifest.json");
-        var factsJson = await ReadEntryAsync(zip, "facts.json");
-        await AssertValidAsync("manifest", manifestJson);
-        await AssertValidAsync("facts", factsJson);
+        var manifestJson = await SchemaTests.ReadEntryAsync(zip, "manifest.json");
+        var factsJson = await SchemaTests.ReadEntryAsync(zip, "facts.json");
+        await SchemaTests.AssertValidAsync("manifest", manifestJson);
+        await SchemaTests.AssertValidAsync("facts", factsJson);
 
         var manifest = JsonSerializer.Deserialize(manifestJson, BundleJsonContext.Default.Manifest)!;
         Assert.Equal("1.2", manifest.SchemaVersion);
@@ -101,24 +100,11 @@ public sealed class AzureEndToEndTests : IAsyncLifetime
             (node.Pool, node.Mode, node.Priority, node.NodeImageVersion, node.LabelsFrom, node.Zone));
         Assert.Contains(_api.Requests, r => r.Kind == "get-node" && r.ResourceVersion == "0");
 
-        var findings = JsonSerializer.Deserialize(await ReadEntryAsync(zip, "findings.json"), BundleJsonContext.Default.FindingsDocument)!.Findings;
+        var findings = JsonSerializer.Deserialize(await SchemaTests.ReadEntryAsync(zip, "findings.json"), BundleJsonContext.Default.FindingsDocument)!.Findings;
         var preempt = Assert.Single(findings, f => f.Code == "AZURE_EVENT_SCHEDULED");
         Assert.Equal(Severity.Critical, preempt.Severity);
         Assert.Contains(findings, f => f.Code == "SPOT_NODE");
-        Assert.DoesNotContain("ssh-rsa", await ReadEntryAsync(zip, "azure/compute.json"), StringComparison.Ordinal);
+        Assert.DoesNotContain("ssh-rsa", await SchemaTests.ReadEntryAsync(zip, "azure/compute.json"), StringComparison.Ordinal);
         Assert.All(_imds.Requests, r => Assert.Equal(("GET", "true"), (r.Method, r.Metadata)));
-    }
-
-    private static async Task AssertValidAsync(string name, string json)
-    {
-        var schema = await JsonSchema.FromFileAsync(Fixtures.Docs("schemas", $"{name}.schema.json"));
-        var errors = schema.Validate(json);
-        Assert.True(errors.Count == 0, $"{name}: " + string.Join("; ", errors.Select(e => $"{e.Path}: {e.Kind}")));
-    }
-
-    private static async Task<string> ReadEntryAsync(ZipArchive zip, string name)
-    {
-        using var reader = new StreamReader(zip.GetEntry(name)!.Open());
-        return await reader.ReadToEndAsync();
     }
 }

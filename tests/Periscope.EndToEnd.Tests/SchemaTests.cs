@@ -40,14 +40,16 @@ public sealed class SchemaTests
         Assert.NotEmpty(errors);
     }
 
-    private static async Task AssertValidAsync(string name, string json)
+    /// <summary>The document validates against docs/schemas/NAME.schema.json (used by the other end-to-end tests too).</summary>
+    internal static async Task AssertValidAsync(string name, string json)
     {
         var schema = await JsonSchema.FromFileAsync(Fixtures.Docs("schemas", $"{name}.schema.json"));
         var errors = schema.Validate(json);
         Assert.True(errors.Count == 0, $"{name}: " + string.Join("; ", errors.Select(e => $"{e.Path}: {e.Kind}")));
     }
 
-    private static async Task<string> ReadEntryAsync(ZipArchive zip, string name)
+    /// <summary>A zip entry's text.</summary>
+    internal static async Task<string> ReadEntryAsync(ZipArchive zip, string name)
     {
         using var reader = new StreamReader(zip.GetEntry(name)!.Open());
         return await reader.ReadToEndAsync();

@@ -99,6 +99,11 @@ internal static class FindingCatalog
         new(FindingCodes.AzureEventScheduled, "azure", Severity.Critical, "Azure scheduled maintenance for this VM: critical for Preempt, Terminate and Redeploy, warning for Reboot and Freeze."),
         new(FindingCodes.SpotNode, "azure", Severity.Info, "The node is an Azure Spot VM: Azure may evict it at any time with 30 s notice."),
         new(FindingCodes.AzureImdsUnreachable, "azure", Severity.Warning, "On an Azure VM, the Instance Metadata Service refused, failed or did not answer."),
+
+        // connectivity
+        new(FindingCodes.ApiServerUnreachable, "connectivity", Severity.Critical, "The node cannot resolve, reach or complete TLS with the API server its kubelet uses."),
+        new(FindingCodes.EgressBlocked, "connectivity", Severity.Warning, "An endpoint the node depends on cannot be resolved, reached, or its TLS completed with a valid certificate."),
+        new(FindingCodes.TlsIntercepted, "connectivity", Severity.Warning, "An endpoint answered TLS with a certificate that chains to no trusted root, as a TLS-inspecting firewall does."),
     ];
 
     private static readonly FrozenDictionary<string, FindingDefinition> ByCode = All.ToFrozenDictionary(d => d.Code, StringComparer.Ordinal);

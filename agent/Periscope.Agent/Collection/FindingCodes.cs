@@ -54,4 +54,9 @@ internal static class FindingCodes
     public const string AzureEventScheduled = "AZURE_EVENT_SCHEDULED";
     public const string SpotNode = "SPOT_NODE";
     public const string AzureImdsUnreachable = "AZURE_IMDS_UNREACHABLE";
+
+    // connectivity
+    public const string EgressBlocked = "EGRESS_BLOCKED";
+    public const string ApiServerUnreachable = "API_SERVER_UNREACHABLE";
+    public const string TlsIntercepted = "TLS_INTERCEPTED";
 }

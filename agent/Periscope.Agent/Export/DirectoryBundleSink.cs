@@ -286,6 +286,7 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
                 DnsFacts dns => facts with { Dns = dns },
                 CniFacts cni => facts with { Cni = cni },
                 AzureFacts azure => facts with { Azure = azure },
+                ConnectivityFacts connectivity => facts with { Connectivity = connectivity },
                 null => facts,
                 _ => throw new InvalidOperationException($"Collector {result.Name} set facts of unregistered type {result.Facts.GetType().Name}; add it to FactsDocument."),
             };

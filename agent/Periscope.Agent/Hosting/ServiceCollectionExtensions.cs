@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Collectors.Azure;
+using Periscope.Agent.Collectors.Connectivity;
 using Periscope.Agent.Collectors.Cni;
 using Periscope.Agent.Collectors.Containerd;
 using Periscope.Agent.Collectors.Dns;
@@ -60,6 +61,7 @@ internal static class ServiceCollectionExtensions
         services.AddDnsCollector();
         services.AddCniCollector();
         services.AddAzureCollector();
+        services.AddConnectivityCollector();
         return services;
     }
 
@@ -153,6 +155,13 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<InstanceMetadataClient>();
         services.AddSingleton<ScheduledEventsSource>();
         return services.AddCollector<AzureCollector>();
+    }
+
+    public static IServiceCollection AddConnectivityCollector(this IServiceCollection services)
+    {
+        services.AddOptions<ConnectivityCollectorOptions>().BindConfiguration(ConnectivityCollectorOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ConnectivityCollectorOptions>, ConnectivityCollectorOptionsValidator>();
+        return services.AddCollector<ConnectivityCollector>();
     }
 
     public static IServiceCollection AddKernelCollector(this IServiceCollection services)

@@ -133,6 +133,11 @@ internal static class SignalMap
         Signal("AZURE_EVENT_SCHEDULED", null, SignalAction.None, "Azure acts on the VM itself at the scheduled time (AKS cordons and drains for Preempt and Redeploy); a repair would race it"),
         None("SPOT_NODE", "a fact about the VM that explains abrupt losses"),
         Signal("AZURE_IMDS_UNREACHABLE", null, SignalAction.None, "a network policy, firewall or proxy must let the node reach 169.254.169.254; a reboot does not"),
+
+        // connectivity: the path out of the node is usually every node's.
+        Event("API_SERVER_UNREACHABLE", SignalAction.None, "the path to the API server (DNS, routes, firewall, private endpoint) is usually every node's; a reboot does not fix it", SignalScope.Cluster),
+        Event("EGRESS_BLOCKED", SignalAction.None, "an egress rule, DNS or proxy blocks every node alike; a reboot does not fix it", SignalScope.Cluster),
+        Event("TLS_INTERCEPTED", SignalAction.None, "a TLS-inspecting middlebox re-signs the traffic of every node; exempt the endpoint or trust its CA", SignalScope.Cluster),
     ];
 
     private static readonly FrozenDictionary<string, SignalRule> ByCode = All.ToFrozenDictionary(r => r.Code, StringComparer.Ordinal);

@@ -32,4 +32,7 @@ public sealed record FactsDocument
 
     /// <summary>Facts of the <c>azure</c> collector (schema 1.2).</summary>
     public AzureFacts? Azure { get; init; }
+
+    /// <summary>Facts of the <c>connectivity</c> collector (schema 1.2).</summary>
+    public ConnectivityFacts? Connectivity { get; init; }
 }
