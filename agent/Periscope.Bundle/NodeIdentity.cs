@@ -47,4 +47,11 @@ public sealed record NodeIdentity
 
     /// <summary>Why the Node object was not read, when it was not (off Kubernetes, no access, a timeout) (schema 1.2).</summary>
     public string? NodeObjectError { get; init; }
+
+    /// <summary>
+    /// Whether the node was cordoned (the Node object's <c>spec.unschedulable</c>) when the run read it; absent when the
+    /// Node object was not read. Kubernetes records no cordon time: the collector tells how long a node has been cordoned
+    /// from this field in earlier runs (schema 1.2).
+    /// </summary>
+    public bool? Cordoned { get; init; }
 }

@@ -280,7 +280,19 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         }
     }
 
-    public void PutNode(string name, IReadOnlyDictionary<string, string>? labels = null, string ready = "True", string? reason = null, bool unschedulable = false, DateTimeOffset? created = null)
+    /// <param name="name">The node's name.</param>
+    /// <param name="labels">Labels beside kubernetes.io/hostname and kubernetes.io/os=linux.</param>
+    /// <param name="ready">The Ready condition's status.</param>
+    /// <param name="reason">The Ready condition's reason.</param>
+    /// <param name="unschedulable">spec.unschedulable (cordoned).</param>
+    /// <param name="created">metadata.creationTimestamp.</param>
+    /// <param name="cordonedAt">
+    /// With <paramref name="unschedulable"/>: when <c>kubectl cordon</c> set it, recorded as the API server does, in
+    /// metadata.managedFields (manager <c>kubectl-cordon</c>, operation Update, owning <c>f:spec.f:unschedulable</c>).
+    /// </param>
+    /// <param name="taints">spec.taints as (key, value, effect).</param>
+    public void PutNode(string name, IReadOnlyDictionary<string, string>? labels = null, string ready = "True", string? reason = null, bool unschedulable = false, DateTimeOffset? created = null,
+        DateTimeOffset? cordonedAt = null, IReadOnlyList<(string Key, string? Value, string Effect)>? taints = null)
     {
         var labelObject = new JsonObject
         {
@@ -303,13 +315,41 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
                 ["labels"] = labelObject,
             },
             ["spec"] = new JsonObject { ["unschedulable"] = unschedulable, ["podCIDR"] = "10.244.0.0/24" },
-            ["status"] = new JsonObject
+        };
+        var managed = new JsonArray(new JsonObject
+        {
+            ["manager"] = "kubelet",
+            ["operation"] = "Update",
+            ["apiVersion"] = "v1",
+            ["time"] = timestamp,
+            ["fieldsType"] = "FieldsV1",
+            ["fieldsV1"] = new JsonObject { ["f:metadata"] = new JsonObject { ["f:labels"] = new JsonObject { ["f:kubernetes.io/os"] = new JsonObject() } } },
+        });
+        if (unschedulable && cordonedAt is { } cordoned)
+        {
+            managed.Add(new JsonObject
             {
-                ["conditions"] = new JsonArray(
-                    new JsonObject { ["type"] = "MemoryPressure", ["status"] = "False", ["reason"] = "KubeletHasSufficientMemory", ["lastTransitionTime"] = timestamp },
-                    new JsonObject { ["type"] = "Ready", ["status"] = ready, ["reason"] = reason ?? (ready == "True" ? "KubeletReady" : "KubeletNotReady"), ["lastTransitionTime"] = timestamp }),
-                ["nodeInfo"] = new JsonObject { ["kubeletVersion"] = "v1.31.2", ["containerRuntimeVersion"] = "containerd://1.7.27", ["osImage"] = "Ubuntu 24.04.2 LTS" },
-            },
+                ["manager"] = "kubectl-cordon",
+                ["operation"] = "Update",
+                ["apiVersion"] = "v1",
+                ["time"] = cordoned.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                ["fieldsType"] = "FieldsV1",
+                ["fieldsV1"] = new JsonObject { ["f:spec"] = new JsonObject { ["f:unschedulable"] = new JsonObject() } },
+            });
+        }
+
+        node["metadata"]!["managedFields"] = managed;
+        if (taints is { Count: > 0 })
+        {
+            node["spec"]!["taints"] = new JsonArray([.. taints.Select(t => (JsonNode)new JsonObject { ["key"] = t.Key, ["value"] = t.Value, ["effect"] = t.Effect })]);
+        }
+
+        node["status"] = new JsonObject
+        {
+            ["conditions"] = new JsonArray(
+                new JsonObject { ["type"] = "MemoryPressure", ["status"] = "False", ["reason"] = "KubeletHasSufficientMemory", ["lastTransitionTime"] = timestamp },
+                new JsonObject { ["type"] = "Ready", ["status"] = ready, ["reason"] = reason ?? (ready == "True" ? "KubeletReady" : "KubeletNotReady"), ["lastTransitionTime"] = timestamp }),
+            ["nodeInfo"] = new JsonObject { ["kubeletVersion"] = "v1.31.2", ["containerRuntimeVersion"] = "containerd://1.7.27", ["osImage"] = "Ubuntu 24.04.2 LTS" },
         };
         lock (_lock)
         {

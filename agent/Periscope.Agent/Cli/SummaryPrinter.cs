@@ -52,6 +52,7 @@ internal sealed class SummaryPrinter(TextWriter output, bool color)
 
         output.WriteLine();
         output.WriteLine("Collectors:");
+        var width = outcome.Results.Select(r => r.Name.Length).DefaultIfEmpty(0).Max();
         foreach (var result in outcome.Results)
         {
             var status = result.Status switch
@@ -62,7 +63,7 @@ internal sealed class SummaryPrinter(TextWriter output, bool color)
                 _ => Paint(StatusWord(result.Status), "\u001b[31m"),
             };
             var duration = result.Duration.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture);
-            output.WriteLine($"  {result.Name,-11} {status,-9} {duration,6} ms  {result.Error}");
+            output.WriteLine($"  {result.Name.PadRight(width)} {status,-9} {duration,6} ms  {result.Error}");
         }
 
     }

@@ -40,8 +40,9 @@ internal static class NodeIdentityResolver
     /// <param name="nodeLabels">The Node object's labels, or null when they were not read.</param>
     /// <param name="nodeObjectError">Why the Node object was not read.</param>
     /// <param name="cancellationToken">Cancels the reads.</param>
+    /// <param name="unschedulable">The Node object's <c>spec.unschedulable</c>, or null when it was not read.</param>
     public static async Task<NodeIdentity> ResolveAsync(string name, INodeFileSystem host, IReadOnlyList<CollectorResult> results,
-        IReadOnlyDictionary<string, string>? nodeLabels, string? nodeObjectError, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string>? nodeLabels, string? nodeObjectError, CancellationToken cancellationToken, bool? unschedulable = null)
     {
         ArgumentNullException.ThrowIfNull(results);
         var runtime = results.Select(r => r.Facts).OfType<Periscope.Bundle.Facts.ContainerdFacts>().FirstOrDefault(f => f.RuntimeName is not null);
@@ -94,6 +95,7 @@ internal static class NodeIdentityResolver
             NodeImageVersion = Label(labels, "kubernetes.azure.com/node-image-version"),
             LabelsFrom = labelsFrom,
             NodeObjectError = nodeLabels is null ? nodeObjectError : null,
+            Cordoned = nodeLabels is null ? null : unschedulable,
         };
     }
 

@@ -3,15 +3,19 @@ using Microsoft.Extensions.Options;
 
 namespace Periscope.Agent.Kubernetes;
 
-/// <summary>The labels of the agent's own Node, or why they could not be read.</summary>
+/// <summary>The labels of the agent's own Node and whether it is cordoned, or why they could not be read.</summary>
 internal sealed record NodeObjectLabels(IReadOnlyDictionary<string, string>? Labels, string? Error)
 {
+    /// <summary><c>spec.unschedulable</c> of the Node (null when it was not read).</summary>
+    public bool? Unschedulable { get; init; }
+
     public static NodeObjectLabels Failed(string error) => new(null, error);
 }
 
 /// <summary>
 /// Reads the agent's own Node object once per run: <c>GET /api/v1/nodes/{name}?resourceVersion=0</c> (served from the
-/// API server's cache, not etcd: one cheap read per node per run), under a short deadline. Only the labels are kept.
+/// API server's cache, not etcd: one cheap read per node per run), under a short deadline. Only the labels and
+/// <c>spec.unschedulable</c> are kept.
 /// Off Kubernetes, without access, or when the API is slow, the labels stay unknown and the reason is returned:
 /// the run goes on with the kubelet's <c>--node-labels</c>.
 /// </summary>
@@ -33,7 +37,7 @@ internal sealed class NodeObjectReader(IOptions<NodeObjectOptions> options)
             using (client)
             {
                 var body = await client.SendJsonAsync(HttpMethod.Get, $"api/v1/nodes/{Uri.EscapeDataString(node)}?resourceVersion=0", null, "application/json", deadline.Token);
-                return new NodeObjectLabels(Labels(body), null);
+                return new NodeObjectLabels(Labels(body), null) { Unschedulable = Unschedulable(body) };
             }
         }
         catch (Exception ex) when (KubernetesApiClient.IsConfigurationError(ex))
@@ -52,6 +56,15 @@ internal sealed class NodeObjectReader(IOptions<NodeObjectOptions> options)
         {
             return NodeObjectLabels.Failed($"the API server did not answer within {o.Timeout.TotalSeconds:0.#} s");
         }
+    }
+
+    /// <summary><c>spec.unschedulable</c> of a Node (false when absent, as the API means it).</summary>
+    internal static bool Unschedulable(string body)
+    {
+        using var document = JsonDocument.Parse(body);
+        return document.RootElement.ValueKind == JsonValueKind.Object
+            && document.RootElement.TryGetProperty("spec", out var spec) && spec.ValueKind == JsonValueKind.Object
+            && spec.TryGetProperty("unschedulable", out var value) && value.ValueKind == JsonValueKind.True;
     }
 
     /// <summary><c>metadata.labels</c> of a Node (string values only).</summary>

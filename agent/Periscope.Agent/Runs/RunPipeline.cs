@@ -94,7 +94,7 @@ internal sealed partial class RunPipeline(
             var nodeSignals = signals.Evaluate(evaluated);
 
             var read = await labels;
-            var identity = await NodeIdentityResolver.ResolveAsync(node, host, results, read.Labels, read.Error, cancellationToken);
+            var identity = await NodeIdentityResolver.ResolveAsync(node, host, results, read.Labels, read.Error, cancellationToken, read.Unschedulable);
             var sealedBundle = await sink.SealAsync(spec.Store, runDirectory, new BundleContent
             {
                 RunId = runId,

@@ -38,4 +38,10 @@ internal sealed class CorrelationContext
     public ExpectedNodes? Expected { get; }
 
     public CorrelationOptions Options { get; }
+
+    /// <summary>When the report is made (what durations such as a cordon's are measured to).</summary>
+    public DateTimeOffset Now { get; init; }
+
+    /// <summary>Nodes cordoned now that earlier runs' bundles show cordoned too, by node (see <see cref="CordonHistory"/>).</summary>
+    public IReadOnlyDictionary<string, CordonHistory> CordonHistory { get; init; } = new Dictionary<string, CordonHistory>(StringComparer.Ordinal);
 }

@@ -32,6 +32,16 @@ public sealed class CorrelationOptions
     /// </summary>
     public TimeSpan ConditionStaleAfter { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>A node cordoned for longer than this is <c>NODE_CORDONED_LONG</c> (a cordon forgotten after maintenance).</summary>
+    public TimeSpan CordonedLongAfter { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Most earlier runs read to tell how long a node has been cordoned (Kubernetes records no cordon time): the newest
+    /// run at least <see cref="CordonedLongAfter"/> old and runs spread between it and this one, only the cordoned nodes'
+    /// bundles of each.
+    /// </summary>
+    public int CordonHistoryRuns { get; set; } = 8;
+
     /// <summary>Checks the thresholds; every problem at once.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -54,6 +64,16 @@ public sealed class CorrelationOptions
         if (MaxEvidence < 1)
         {
             failures.Add($"{SectionName}:MaxEvidence must be at least 1 (found {MaxEvidence}).");
+        }
+
+        if (CordonedLongAfter <= TimeSpan.Zero)
+        {
+            failures.Add($"{SectionName}:CordonedLongAfter must be positive (found {CordonedLongAfter}).");
+        }
+
+        if (CordonHistoryRuns < 0)
+        {
+            failures.Add($"{SectionName}:CordonHistoryRuns must be 0 (no history) or more (found {CordonHistoryRuns}).");
         }
 
         return failures;

@@ -15,6 +15,8 @@ internal static class CorrelationRules
         new VersionSkewRule(),
         new NodeStateRule(),
         new UpgradeBlockersRule(),
+        new EgressRule(),
+        new CordonRule(),
     ];
 
     public static IReadOnlyList<ClusterFinding> Evaluate(CorrelationContext context)

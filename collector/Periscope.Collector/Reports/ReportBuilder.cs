@@ -14,12 +14,17 @@ internal static class ReportBuilder
     /// <param name="options">Thresholds.</param>
     /// <param name="expected">The nodes expected from Kubernetes, when listed; else the previous run's are.</param>
     /// <param name="expectedError">Why the Kubernetes nodes list was asked for but could not be used.</param>
+    /// <param name="cordonHistory">Cordoned nodes' evidence from earlier runs.</param>
     public static HealthReport Build(
         string runId, IReadOnlyList<NodeBundle> nodes, DateTimeOffset now, PreviousRun? previous = null, CorrelationOptions? options = null,
-        ExpectedNodes? expected = null, string? expectedError = null)
+        ExpectedNodes? expected = null, string? expectedError = null, IReadOnlyDictionary<string, CordonHistory>? cordonHistory = null)
     {
         ArgumentNullException.ThrowIfNull(nodes);
-        var context = new CorrelationContext(runId, nodes, previous, options ?? new CorrelationOptions(), expected);
+        var context = new CorrelationContext(runId, nodes, previous, options ?? new CorrelationOptions(), expected)
+        {
+            Now = now,
+            CordonHistory = cordonHistory ?? new Dictionary<string, CordonHistory>(StringComparer.Ordinal),
+        };
         var reports = nodes.Select(ToNodeReport)
             .OrderByDescending(n => Rank(n.Status))
             .ThenBy(n => n.Node, StringComparer.Ordinal)

@@ -23,8 +23,67 @@ internal sealed class RunReporter(IBundleSource source, TimeProvider time, Corre
         var nodes = await source.ReadRunAsync(runId, cancellationToken);
         var previous = await PreviousRunAsync(runId, nodes, RunsAsync, cancellationToken);
         var (expected, error) = await ExpectedAsync(nodes, cancellationToken);
-        return (ReportBuilder.Build(runId, nodes, time.GetUtcNow(), previous, options, expected, error), nodes);
+        var now = time.GetUtcNow();
+        var cordons = await CordonHistoryAsync(runId, nodes, expected, now, RunsAsync, cancellationToken);
+        return (ReportBuilder.Build(runId, nodes, now, previous, options, expected, error, cordons), nodes);
     }
+
+    /// <summary>
+    /// For the nodes cordoned now (by the nodes list, else by their bundles), whether earlier runs' bundles show them
+    /// cordoned too: the newest earlier run at least <see cref="CorrelationOptions.CordonedLongAfter"/> old and up to
+    /// <see cref="CorrelationOptions.CordonHistoryRuns"/> runs spread between it and this one, reading only the nodes
+    /// still cordoned in every run read so far. A node absent from a run checked, or not cordoned there, has no history;
+    /// an earlier run that cannot be read ends the search with no history (never a guess).
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, CordonHistory>> CordonHistoryAsync(string runId, IReadOnlyList<NodeBundle> nodes,
+        ExpectedNodes? expected, DateTimeOffset now, Func<Task<IReadOnlyList<RunSummary>>> listRuns, CancellationToken cancellationToken)
+    {
+        var none = new Dictionary<string, CordonHistory>(StringComparer.Ordinal);
+        var o = options ?? new CorrelationOptions();
+        var started = nodes.Select(n => n.Status?.StartedAt).Where(t => t is not null).Min();
+        var context = new CorrelationContext(runId, nodes, null, o, expected);
+        var remaining = Correlation.Rules.CordonRule.CordonedNow(context).Select(n => n.Node).ToHashSet(StringComparer.Ordinal);
+        if (o.CordonHistoryRuns == 0 || remaining.Count == 0 || started is null)
+        {
+            return none;
+        }
+
+        var earlier = (await listRuns()).Where(r => r.RunId != runId && r.StartedAt < started).OrderByDescending(r => r.StartedAt).ToList();
+        var oldest = earlier.FindIndex(r => now - r.StartedAt >= o.CordonedLongAfter);
+        if (oldest < 0)
+        {
+            return none;
+        }
+
+        var sample = Spread(oldest, o.CordonHistoryRuns);
+        foreach (var index in sample)
+        {
+            IReadOnlyList<NodeBundle> read;
+            try
+            {
+                read = await source.ReadNodesAsync(earlier[index].RunId, remaining, cancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return none;
+            }
+
+            remaining.IntersectWith(read.Where(b => b.IsUsable && b.Manifest!.Node.Cordoned == true).Select(b => b.Node));
+            if (remaining.Count == 0)
+            {
+                return none;
+            }
+        }
+
+        var first = earlier[oldest];
+        return remaining.ToDictionary(n => n, n => new CordonHistory(n, first.RunId, first.StartedAt!.Value, sample.Count), StringComparer.Ordinal);
+    }
+
+    /// <summary>Up to <paramref name="count"/> indices from 0 to <paramref name="last"/>, evenly spread, both ends included, newest first.</summary>
+    internal static IReadOnlyList<int> Spread(int last, int count)
+        => count <= 1 || last == 0
+            ? [last]
+            : [.. Enumerable.Range(0, Math.Min(count, last + 1)).Select(k => (int)Math.Round(k * (double)last / (Math.Min(count, last + 1) - 1))).Distinct()];
 
     /// <summary>
     /// The Kubernetes nodes list, without the nodes created after the run started (the earliest start among its status

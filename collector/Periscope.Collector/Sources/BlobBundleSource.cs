@@ -363,6 +363,18 @@ internal sealed class BlobBundleSource(
         return read.Values.OrderBy(n => n.Node, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>Some nodes of a run: one listing of the run with metadata, then only those nodes' reads.</summary>
+    public async Task<IReadOnlyList<NodeBundle>> ReadNodesAsync(string runId, IReadOnlyCollection<string> nodes, CancellationToken cancellationToken)
+    {
+        RunId.Validate(runId);
+        var wanted = nodes.ToHashSet(StringComparer.Ordinal);
+        var listed = (await NodesAsync(runId, withMetadata: true, cancellationToken)).Where(n => wanted.Contains(n.Node)).ToList();
+        var read = new NodeBundle[listed.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, listed.Count), Bounded(cancellationToken),
+            async (i, token) => read[i] = await ReadNodeAsync(runId, listed[i], token));
+        return read;
+    }
+
     /// <summary>
     /// The nodes of a run as its listing (with metadata) arrives: a node is given when its zip is listed, with its status
     /// record (which sorts before it: <c>node.status.json</c> &lt; <c>node.zip</c>), or as incomplete when it has none;

@@ -157,6 +157,14 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
         return Task.FromResult<IReadOnlyList<NodeBundle>>(result);
     }
 
+    public Task<IReadOnlyList<NodeBundle>> ReadNodesAsync(string runId, IReadOnlyCollection<string> nodes, CancellationToken cancellationToken)
+    {
+        var directory = RunDirectory(runId);
+        var present = NodesOf(directory).ToHashSet(StringComparer.Ordinal);
+        return Task.FromResult<IReadOnlyList<NodeBundle>>([.. nodes.Where(present.Contains).Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal).Select(node => ReadNode(runId, node))]);
+    }
+
     public Task<IReadOnlyList<VerifyResult>> VerifyRunAsync(string runId, CancellationToken cancellationToken)
     {
         var directory = RunDirectory(runId);

@@ -50,7 +50,30 @@ internal sealed record ExpectedNode(string Name, string? Pool = null, bool? Read
 
     /// <summary>AKS's pool mode (label <c>kubernetes.azure.com/mode</c>: <c>system</c> or <c>user</c>).</summary>
     public string? Mode { get; init; }
+
+    /// <summary>
+    /// With <see cref="ExpectedNode.Cordoned"/>: the newest time a field manager that owns <c>spec.unschedulable</c> wrote
+    /// the Node (<c>metadata.managedFields</c>, e.g. manager <c>kubectl-cordon</c>). The cordon happened at or before it,
+    /// so the node has been cordoned at least since then; null when no manager's entry owns the field.
+    /// </summary>
+    public DateTimeOffset? CordonedBy { get; init; }
+
+    /// <summary>spec.taints.</summary>
+    public IReadOnlyList<NodeTaint> Taints { get; init; } = [];
 }
+
+/// <summary>A taint of a node (<c>spec.taints[]</c>).</summary>
+internal sealed record NodeTaint(string Key, string? Value, string Effect);
+
+/// <summary>
+/// Evidence from earlier runs that a node has been cordoned: its bundles' manifests (node identity <c>cordoned</c>)
+/// said so in every run checked from <paramref name="FirstRunId"/>, which started at <paramref name="Since"/>, to this one.
+/// </summary>
+/// <param name="Node">The node.</param>
+/// <param name="FirstRunId">The oldest run checked, where it was already cordoned.</param>
+/// <param name="Since">That run's start.</param>
+/// <param name="RunsChecked">How many earlier runs were read for it.</param>
+internal sealed record CordonHistory(string Node, string FirstRunId, DateTimeOffset Since, int RunsChecked);
 
 /// <summary>A True node condition set by a problem detector.</summary>
 internal sealed record ProblemCondition(string Type, string? Reason, string? Message, DateTimeOffset? Since)

@@ -23,6 +23,17 @@ internal interface IBundleSource
     Task<IReadOnlyList<NodeBundle>> ReadRunAsync(string runId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Some nodes of a run, read and verified like <see cref="ReadRunAsync"/> (in node order; a node without a bundle
+    /// there is left out): what a rule needs of earlier runs without reading them whole. By default the whole run is
+    /// read and filtered; the stores read only the nodes asked for.
+    /// </summary>
+    async Task<IReadOnlyList<NodeBundle>> ReadNodesAsync(string runId, IReadOnlyCollection<string> nodes, CancellationToken cancellationToken)
+    {
+        var wanted = nodes.ToHashSet(StringComparer.Ordinal);
+        return [.. (await ReadRunAsync(runId, cancellationToken)).Where(n => wanted.Contains(n.Node))];
+    }
+
+    /// <summary>
     /// Opens a sealed bundle (its status record exists) for download, or returns null when there is none. The run id and
     /// node name must already be valid names.
     /// </summary>

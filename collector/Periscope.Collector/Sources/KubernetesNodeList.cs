@@ -126,7 +126,29 @@ internal sealed class KubernetesNodeList(string? kubeconfig, string labelSelecto
             Quarantined = labels?.TryGetValue(QuarantineLabel, out var upgrade) == true && upgrade == "Quarantined",
             ScaleDownDisabled = node.Metadata?.Annotations?.TryGetValue(Correlation.Rules.UpgradeBlockersRule.ScaleDownDisabledAnnotation, out var disabled) == true && disabled == "true",
             Mode = labels?.TryGetValue("kubernetes.azure.com/mode", out var mode) == true ? mode : null,
+            CordonedBy = node.Spec?.Unschedulable == true ? CordonTime(node.Metadata?.ManagedFields) : null,
+            Taints = node.Spec?.Taints?.Where(t => !string.IsNullOrEmpty(t.Key)).Select(t => new NodeTaint(t.Key, t.Value, t.Effect)).ToList() ?? [],
         };
+    }
+
+    /// <summary>
+    /// The newest time among the managed-fields entries that own <c>spec.unschedulable</c>: the cordon was written at or
+    /// before it (a later write by the same manager moves it forward, never back, so the bound is safe).
+    /// </summary>
+    internal static DateTimeOffset? CordonTime(IList<V1ManagedFieldsEntry>? entries)
+        => entries?.Where(e => e.Time is not null && OwnsUnschedulable(e.FieldsV1)).Select(e => Utc(e.Time)).Max();
+
+    private static bool OwnsUnschedulable(object? fields)
+    {
+        var element = fields switch
+        {
+            System.Text.Json.JsonElement e => e,
+            null => default,
+            _ => default,
+        };
+        return element.ValueKind == System.Text.Json.JsonValueKind.Object
+            && element.TryGetProperty("f:spec", out var spec) && spec.ValueKind == System.Text.Json.JsonValueKind.Object
+            && spec.TryGetProperty("f:unschedulable", out _);
     }
 
     private static DateTimeOffset? Utc(DateTime? time)

@@ -171,7 +171,7 @@ internal static class NodeBundleReader
     }
 
     /// <summary>
-    /// Only the facts the correlation rules read — DNS probes, CNI IPAM ranges, time sync — are kept while a run is
+    /// Only the facts the correlation rules read — DNS probes, CNI IPAM ranges, time sync, which endpoints were probed — are kept while a run is
     /// built (a node's full facts are tens of KiB; the rest stays in its bundle for whoever opens it).
     /// </summary>
     public static FactsDocument? ForCorrelation(FactsDocument? facts)
@@ -183,6 +183,9 @@ internal static class NodeBundleReader
                 Dns = facts.Dns,
                 Cni = facts.Cni is { } cni ? new CniFacts { ConfDirectory = cni.ConfDirectory, Ipam = cni.Ipam } : null,
                 System = facts.System?.TimeSync is { } sync ? new SystemFacts { TimeSync = sync } : null,
+                Connectivity = facts.Connectivity is { } connectivity
+                    ? new ConnectivityFacts { Probes = [.. connectivity.Probes.Select(p => new ConnectivityProbe { Role = p.Role, Host = p.Host, Port = p.Port, Step = p.Step, Certificate = p.Certificate })] }
+                    : null,
             };
 
     public static void CheckStatusMatches(StatusRecord status, string runId, string node, List<string> problems)

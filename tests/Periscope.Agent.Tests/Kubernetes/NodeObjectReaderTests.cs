@@ -48,10 +48,29 @@ public sealed class NodeObjectReaderTests : IAsyncLifetime
         using var root = new NodeRoot().File("/etc/os-release", "PRETTY_NAME=\"Ubuntu 22.04.5 LTS\"\n");
         var kubeletFlags = new KubeletFacts { NodeLabels = new Dictionary<string, string> { ["kubernetes.azure.com/agentpool"] = "stale-flag-pool" } };
         var identity = await NodeIdentityResolver.ResolveAsync("aks-spotpool-1-vmss000000", new HostRoot(root.Path),
-            [new CollectorResult { Name = "kubelet", Status = Bundle.CollectorStatus.Ok, Facts = kubeletFlags }], read.Labels, read.Error, TestContext.Current.CancellationToken);
+            [new CollectorResult { Name = "kubelet", Status = Bundle.CollectorStatus.Ok, Facts = kubeletFlags }], read.Labels, read.Error, TestContext.Current.CancellationToken,
+            read.Unschedulable);
         Assert.Equal(("spotpool", "user", "spot", "Standard_D8s_v5", "westeurope-3", "AKSUbuntu-2204gen2containerd-202411.12.0", "node"),
             (identity.Pool, identity.Mode, identity.Priority, identity.InstanceType, identity.Zone, identity.NodeImageVersion, identity.LabelsFrom));
         Assert.Null(identity.NodeObjectError);
+        Assert.False(identity.Cordoned);
+    }
+
+    [Fact]
+    public async Task ACordonedNode_IsRecordedAsCordoned_AndAnUnreadNodeObjectLeavesItUnknown()
+    {
+        _api.PutNode("aks-spotpool-1-vmss000000", AksLabels, unschedulable: true);
+        var read = await Reader().ReadAsync("aks-spotpool-1-vmss000000", TestContext.Current.CancellationToken);
+        Assert.True(read.Unschedulable);
+
+        using var root = new NodeRoot().Dir("/etc");
+        var identity = await NodeIdentityResolver.ResolveAsync("aks-spotpool-1-vmss000000", new HostRoot(root.Path), [], read.Labels, read.Error,
+            TestContext.Current.CancellationToken, read.Unschedulable);
+        Assert.True(identity.Cordoned);
+
+        var unread = await NodeIdentityResolver.ResolveAsync("aks-spotpool-1-vmss000000", new HostRoot(root.Path), [], null, "forbidden",
+            TestContext.Current.CancellationToken, unschedulable: true);
+        Assert.Null(unread.Cordoned);
     }
 
     [Fact]

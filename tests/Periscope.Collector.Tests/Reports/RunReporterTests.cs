@@ -25,6 +25,39 @@ public sealed class RunReporterTests
     }
 
     [Fact]
+    public async Task Build_ANodeCordonedInEveryEarlierRunChecked_IsCordonedLong_OneUncordonedBetweenIsNot()
+    {
+        using var store = new TempDirectory();
+        // Runs every 6 hours for two days; n1 cordoned throughout, n2 cordoned too but uncordoned in one run 12 h ago, n3 never.
+        for (var hoursAgo = 48; hoursAgo >= 0; hoursAgo -= 6)
+        {
+            var run = hoursAgo == 0 ? "run-1" : $"run-m{hoursAgo:D2}";
+            var started = TestBundles.Start.AddHours(-hoursAgo);
+            await TestBundles.WriteAsync(store.Path, run, "n1", startedAt: started, identity: i => i with { Cordoned = true });
+            await TestBundles.WriteAsync(store.Path, run, "n2", startedAt: started, identity: i => i with { Cordoned = hoursAgo != 12 });
+            await TestBundles.WriteAsync(store.Path, run, "n3", startedAt: started, identity: i => i with { Cordoned = false });
+        }
+
+        var source = new DirectoryBundleSource(store.Path);
+        var reporter = new RunReporter(source, new FakeTimeProvider(TestBundles.Start.AddMinutes(5)), new CorrelationOptions { CordonHistoryRuns = 8 });
+        var report = (await reporter.BuildAsync("run-1", TestContext.Current.CancellationToken)).Report;
+
+        var finding = Assert.Single(report.Correlations, c => c.Code == "NODE_CORDONED_LONG");
+        Assert.Equal(["n1"], finding.Nodes);
+        // The newest run at least 24 h old is the one 24 h ago; it and the runs between it and this one are read.
+        Assert.Contains("cordoned in each of 4 earlier run(s) checked back to run run-m24", Assert.Single(finding.Evidence).Note, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Spread_PicksBothEnds_AndEvenlyBetween()
+    {
+        Assert.Equal([0], RunReporter.Spread(0, 8));
+        Assert.Equal([3], RunReporter.Spread(3, 1));
+        Assert.Equal([0, 1, 2, 3], RunReporter.Spread(3, 8));
+        Assert.Equal([0, 5, 10, 15, 20], RunReporter.Spread(20, 5));
+    }
+
+    [Fact]
     public async Task Markdown_BundleTextWithHtmlAndMarkdown_IsEscaped()
     {
         using var store = new TempDirectory();

@@ -46,6 +46,24 @@ public sealed class KubernetesNodeListTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task List_ACordonedNode_IsCordonedAtLeastSinceItsManagedFieldsSaySo_AndKeepsItsTaints()
+    {
+        var cordonedAt = new DateTimeOffset(2026, 12, 3, 9, 30, 0, TimeSpan.Zero);
+        _api.PutNode("aks-pool0-00000", unschedulable: true, cordonedAt: cordonedAt,
+            taints: [("node.kubernetes.io/unschedulable", null, "NoSchedule"), ("CriticalAddonsOnly", "true", "NoSchedule")]);
+        _api.PutNode("aks-pool0-00001", unschedulable: true); // cordoned, but no manager's entry owns the field
+        _api.PutNode("aks-pool0-00002");
+
+        var nodes = await Lister().ListAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal((true, (DateTimeOffset?)cordonedAt), (nodes[0].Cordoned, nodes[0].CordonedBy));
+        Assert.Equal([new NodeTaint("node.kubernetes.io/unschedulable", null, "NoSchedule"), new NodeTaint("CriticalAddonsOnly", "true", "NoSchedule")], nodes[0].Taints);
+        Assert.Equal((true, (DateTimeOffset?)null), (nodes[1].Cordoned, nodes[1].CordonedBy));
+        Assert.Equal((false, (DateTimeOffset?)null), (nodes[2].Cordoned, nodes[2].CordonedBy));
+        Assert.Empty(nodes[2].Taints);
+    }
+
+    [Fact]
     public async Task List_KeepsTheConditionsPeriscopeOwns_AndNoOther()
     {
         _api.PutNode("aks-pool0-00000");
