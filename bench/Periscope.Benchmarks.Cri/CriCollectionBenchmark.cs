@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Collectors.Containerd;
-using Periscope.Agent.Collectors.Containerd.Cri;
+using Periscope.Agent.Collection.Cri;
 using Periscope.Agent.Redaction;
 using Periscope.Agent.Tests.Collectors.Containerd;
 using Periscope.Bundle;

@@ -3,6 +3,7 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Collection.Cri;
 using Periscope.Agent.Collectors.Containerd;
 using Periscope.Agent.Redaction;
 using Periscope.Agent.Tests.Collectors.Containerd;

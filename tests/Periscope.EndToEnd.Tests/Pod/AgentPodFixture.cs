@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Periscope.Agent.Collectors.Containerd;
-using Periscope.Agent.Collectors.Containerd.Cri;
+using Periscope.Agent.Collection.Cri;
 using Periscope.Agent.Tests.Collectors.Containerd;
 using Periscope.Testing;
 using Xunit;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Periscope.Agent.Collectors.Containerd.Cri;
+using Periscope.Agent.Collection.Cri;
 using Periscope.Testing;
 using Xunit;
 using YamlDotNet.RepresentationModel;

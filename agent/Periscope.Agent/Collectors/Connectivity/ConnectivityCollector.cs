@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using DnsClient;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Collection.Cri;
 using Periscope.Agent.Collection.Node;
 using Periscope.Bundle;
 using Periscope.Bundle.Facts;
@@ -17,9 +18,11 @@ namespace Periscope.Agent.Collectors.Connectivity;
 /// name resolved through the node's own name servers (its resolv.conf; never the agent's resolver), a TCP connect, a
 /// TLS handshake whose certificate is checked (chain to a trusted root — the cluster's CA for the API server, the
 /// system's roots and <see cref="ConnectivityCollectorOptions.TrustedCaFile"/> for the rest —, name, expiry). The
-/// endpoints: the API server of the kubelet's kubeconfig, the configured ones, and where DMI says Azure, AKS's
-/// documented outbound set. Off a Kubernetes node the collector is skipped; an offline replay probes nothing. Nothing
-/// is sent after the handshake.
+/// endpoints: the API server of the kubelet's kubeconfig, the registries of the node's images (the CRI image list), the
+/// configured ones, and where DMI says Azure, AKS's documented outbound set. Where the kubelet (for the API server) or
+/// containerd (for the rest) is started with an HTTPS proxy, the probe goes through it as they would (HTTP CONNECT,
+/// their NO_PROXY honoured). Off a Kubernetes node the collector is skipped; an offline replay probes nothing.
+/// Nothing is sent after the handshake.
 /// </summary>
 internal sealed class ConnectivityCollector(IOptions<ConnectivityCollectorOptions> options) : ICollector
 {
@@ -50,21 +53,62 @@ internal sealed class ConnectivityCollector(IOptions<ConnectivityCollectorOption
             endpoints.Add(apiServer);
         }
 
+        var (registries, registriesError) = o.Registries ? await RegistriesAsync(context, o, cancellationToken) : ([], null);
+        endpoints.AddRange(registries.Take(o.MaxRegistries)
+            .Select(r => ConnectivityEndpoint.TryParse(ImageReference.Endpoint(r), "registry", out var parsed) ? parsed : null).OfType<ConnectivityEndpoint>());
         endpoints.AddRange(o.Endpoints.Select(e => ConnectivityEndpoint.TryParse(e, "configured", out var parsed) ? parsed : null).OfType<ConnectivityEndpoint>());
         if (DmiIdentity.Read(context.Host).IsAzure)
         {
             endpoints.AddRange(o.AzureEndpoints.Select(e => ConnectivityEndpoint.TryParse(e, "azure", out var parsed) ? parsed : null).OfType<ConnectivityEndpoint>());
         }
 
+        var kubeletProxy = o.UseNodeProxy ? await NodeProxySettings.ReadAsync(context.Host, "kubelet", cancellationToken) : null;
+        var containerdProxy = o.UseNodeProxy ? await NodeProxySettings.ReadAsync(context.Host, "containerd", cancellationToken) : null;
+        ProxyRoute? RouteOf(ConnectivityEndpoint e)
+            => (e.Role == "api-server" ? kubeletProxy : containerdProxy ?? kubeletProxy) is { } proxy && proxy.Applies(e.Host, e.Port) ? proxy : null;
+
         var extraRoots = LoadRoots(o.TrustedCaFile);
-        var probes = await Task.WhenAll(endpoints.DistinctBy(e => e.ToString()).Take(o.MaxEndpoints)
-            .Select(e => ProbeAsync(e, nameservers, e.Role == "api-server" ? clusterCa : extraRoots, o.ProbeTimeout, context.Time, cancellationToken)));
-        foreach (var (endpoint, probe) in endpoints.DistinctBy(e => e.ToString()).Take(o.MaxEndpoints).Zip(probes))
+        var probed = endpoints.DistinctBy(e => e.ToString()).Take(o.MaxEndpoints).ToList();
+        var probes = await Task.WhenAll(probed
+            .Select(e => ProbeAsync(e, nameservers, e.Role == "api-server" ? clusterCa : extraRoots, o.ProbeTimeout, context.Time, cancellationToken, RouteOf(e))));
+        foreach (var (endpoint, probe) in probed.Zip(probes))
         {
             Observations.Report(context, Judge(context, endpoint, probe));
         }
 
-        context.Output.SetFacts(new ConnectivityFacts { Nameservers = nameservers, Probes = probes });
+        context.Output.SetFacts(new ConnectivityFacts
+        {
+            Nameservers = nameservers,
+            Probes = probes,
+            Registries = registries,
+            RegistriesError = registriesError,
+            Proxies = [.. new[] { kubeletProxy, containerdProxy }.OfType<ProxyRoute>().Select(p => $"{p.Source}: {p}")],
+        });
+    }
+
+    /// <summary>
+    /// The registries of the node's images, most images first (then by name), from the runtime's CRI image list; none,
+    /// with the reason, when the socket is not there or does not answer.
+    /// </summary>
+    private static async Task<(IReadOnlyList<string> Registries, string? Error)> RegistriesAsync(CollectionContext context, ConnectivityCollectorOptions o, CancellationToken cancellationToken)
+    {
+        if (!context.Host.FileExists(o.CriSocketPath))
+        {
+            return ([], $"no runtime socket at {o.CriSocketPath}");
+        }
+
+        using var cri = new CriClient(context.Host.Resolve(o.CriSocketPath), o.ProbeTimeout, context.Time);
+        var images = await cri.CallAsync("ImageService/ListImages", c => cri.Images.ListImagesAsync(new ListImagesRequest(), c), cancellationToken);
+        if (images.Response is not { } list)
+        {
+            return ([], $"the image list could not be read: {images.Describe()}");
+        }
+
+        return ([.. list.Images
+            .SelectMany(i => i.RepoTags.Concat(i.RepoDigests).Select(ImageReference.Registry).OfType<string>().Distinct(StringComparer.Ordinal))
+            .GroupBy(r => r, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => g.Key)], null);
     }
 
     /// <summary>The finding a probe makes, if any.</summary>
@@ -93,18 +137,30 @@ internal sealed class ConnectivityCollector(IOptions<ConnectivityCollectorOption
             : null;
     }
 
-    internal static async Task<ConnectivityProbe> ProbeAsync(ConnectivityEndpoint endpoint, IReadOnlyList<string> nameservers, X509Certificate2Collection? roots, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    /// <param name="endpoint">What to probe.</param>
+    /// <param name="nameservers">The node's name servers.</param>
+    /// <param name="roots">More trusted roots, or null.</param>
+    /// <param name="timeout">Each step's deadline.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="cancellationToken">Cancels the probe.</param>
+    /// <param name="proxy">The HTTPS proxy the node's service would go through, or null for a direct connection.</param>
+    internal static async Task<ConnectivityProbe> ProbeAsync(ConnectivityEndpoint endpoint, IReadOnlyList<string> nameservers, X509Certificate2Collection? roots, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken,
+        ProxyRoute? proxy = null)
     {
         var started = time.GetTimestamp();
         ConnectivityProbe Done(string step, string? error, IReadOnlyList<string> addresses) => new()
         {
             Role = endpoint.Role, Host = endpoint.Host, Port = endpoint.Port, Step = step, Error = error, Addresses = addresses,
+            Proxy = proxy?.ToString(),
             DurationMs = (long)time.GetElapsedTime(started).TotalMilliseconds,
         };
 
+        // Through a proxy the proxy resolves the endpoint's name; the node resolves and connects to the proxy.
+        var (host, port, step) = proxy is null ? (endpoint.Host, endpoint.Port, string.Empty) : (proxy.Host, proxy.Port, "proxy-");
+
         // Resolve through the node's name servers (an address is taken as it is).
         IReadOnlyList<IPAddress> addresses;
-        if (IPAddress.TryParse(endpoint.Host, out var literal))
+        if (IPAddress.TryParse(host, out var literal))
         {
             addresses = [literal];
         }
@@ -113,22 +169,22 @@ internal sealed class ConnectivityCollector(IOptions<ConnectivityCollectorOption
             var servers = nameservers.Select(s => IPAddress.TryParse(s, out var a) ? a : null).OfType<IPAddress>().Take(3).Select(a => new NameServer(a, 53)).ToArray();
             if (servers.Length == 0)
             {
-                return Done("dns", "the node's resolv.conf names no name server", []);
+                return Done(step + "dns", "the node's resolv.conf names no name server", []);
             }
 
             try
             {
                 var client = new LookupClient(new LookupClientOptions(servers) { Timeout = timeout, Retries = 0, UseCache = false, ThrowDnsErrors = false, ContinueOnDnsError = true, UseTcpFallback = true });
-                var answer = await client.QueryAsync(endpoint.Host, QueryType.A, QueryClass.IN, cancellationToken);
+                var answer = await client.QueryAsync(host, QueryType.A, QueryClass.IN, cancellationToken);
                 addresses = [.. answer.Answers.ARecords().Select(r => r.Address)];
                 if (addresses.Count == 0)
                 {
-                    return Done("dns", answer.HasError ? $"{endpoint.Host} does not resolve ({answer.ErrorMessage})" : $"{endpoint.Host} has no address", []);
+                    return Done(step + "dns", answer.HasError ? $"{host} does not resolve ({answer.ErrorMessage})" : $"{host} has no address", []);
                 }
             }
             catch (DnsResponseException ex)
             {
-                return Done("dns", $"{endpoint.Host} could not be resolved: {ex.Message}", []);
+                return Done(step + "dns", $"{host} could not be resolved: {ex.Message}", []);
             }
         }
 
@@ -137,27 +193,33 @@ internal sealed class ConnectivityCollector(IOptions<ConnectivityCollectorOption
         using (var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             connect.CancelAfter(timeout);
+            var what = proxy is null ? "the connection" : $"the connection to the proxy {proxy}";
             try
             {
-                await socket.ConnectAsync(new IPEndPoint(addresses[0], endpoint.Port), connect.Token);
+                await socket.ConnectAsync(new IPEndPoint(addresses[0], port), connect.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                return Done("connect-timeout", $"no answer to the connection within {timeout.TotalSeconds:0.#} s (dropped by a firewall or no route)", shown);
+                return Done(step + "connect-timeout", $"no answer to {what} within {timeout.TotalSeconds:0.#} s (dropped by a firewall or no route)", shown);
             }
             catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
             {
-                return Done("refused", "the connection was refused (nothing listens, or a firewall rejects it)", shown);
+                return Done(step + "refused", $"{what} was refused (nothing listens, or a firewall rejects it)", shown);
             }
             catch (SocketException ex)
             {
-                return Done("connect", ex.Message, shown);
+                return Done(step + "connect", ex.Message, shown);
             }
+        }
+
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        if (proxy is not null && await TunnelAsync(stream, endpoint, proxy, timeout, cancellationToken) is { } refused)
+        {
+            return Done("proxy", refused, shown);
         }
 
         X509Certificate2? certificate = null;
         var errors = SslPolicyErrors.None;
-        await using var stream = new NetworkStream(socket, ownsSocket: false);
         await using var tls = new SslStream(stream, leaveInnerStreamOpen: false);
         using (var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
@@ -207,6 +269,56 @@ internal sealed class ConnectivityCollector(IOptions<ConnectivityCollectorOption
                 Certificate = verdict,
             };
         }
+    }
+
+    /// <summary>
+    /// Asks the proxy for a tunnel to the endpoint (<c>CONNECT host:port HTTP/1.1</c>, with the proxy's credentials when
+    /// its URL has them) and reads its answer's head: null when it answered 2xx (the stream is then the tunnel), else why not.
+    /// </summary>
+    private static async Task<string?> TunnelAsync(Stream stream, ConnectivityEndpoint endpoint, ProxyRoute proxy, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var target = endpoint.ToString();
+        var request = $"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
+            + (proxy.Authorization is { } authorization ? $"Proxy-Authorization: {authorization}\r\n" : string.Empty) + "\r\n";
+        var head = new List<byte>(256);
+        try
+        {
+            await stream.WriteAsync(global::System.Text.Encoding.ASCII.GetBytes(request), deadline.Token);
+            var one = new byte[1];
+            while (head.Count < 8192 && !(head.Count >= 4 && head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n'))
+            {
+                if (await stream.ReadAsync(one, deadline.Token) == 0)
+                {
+                    return $"the proxy {proxy} closed the connection without answering CONNECT {target}";
+                }
+
+                head.Add(one[0]);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return $"the proxy {proxy} did not answer CONNECT {target} within {timeout.TotalSeconds:0.#} s";
+        }
+        catch (IOException ex)
+        {
+            return $"the proxy {proxy} failed during CONNECT {target}: {ex.Message}";
+        }
+
+        var statusLine = global::System.Text.Encoding.ASCII.GetString([.. head]).Split("\r\n")[0];
+        var parts = statusLine.Split(' ', 3);
+        if (parts.Length >= 2 && parts[0].StartsWith("HTTP/", StringComparison.Ordinal) && int.TryParse(parts[1], global::System.Globalization.CultureInfo.InvariantCulture, out var status))
+        {
+            return status switch
+            {
+                >= 200 and < 300 => null,
+                407 => $"the proxy {proxy} wants credentials for CONNECT {target} (407){(proxy.Authorization is null ? string.Empty : ": it refused the ones in the unit's proxy URL")}",
+                _ => $"the proxy {proxy} refused CONNECT {target}: {statusLine}",
+            };
+        }
+
+        return $"the proxy {proxy} answered CONNECT {target} with something that is not HTTP";
     }
 
     /// <summary>trusted, untrusted, name-mismatch or expired, and why.</summary>

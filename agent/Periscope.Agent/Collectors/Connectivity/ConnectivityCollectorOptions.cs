@@ -28,6 +28,18 @@ public sealed class ConnectivityCollectorOptions
 
     /// <summary>Most endpoints probed in one run.</summary>
     public int MaxEndpoints { get; set; } = 32;
+
+    /// <summary>Probe the registries the node's images come from (the CRI image list).</summary>
+    public bool Registries { get; set; } = true;
+
+    /// <summary>The CRI socket the image list is read from, a node path under the host root.</summary>
+    public string CriSocketPath { get; set; } = "/run/containerd/containerd.sock";
+
+    /// <summary>Most registries probed (those with the most images first).</summary>
+    public int MaxRegistries { get; set; } = 16;
+
+    /// <summary>Go through the HTTPS proxy the kubelet (API server) or containerd (everything else) is started with, as they do.</summary>
+    public bool UseNodeProxy { get; set; } = true;
 }
 
 internal sealed class ConnectivityCollectorOptionsValidator : IValidateOptions<ConnectivityCollectorOptions>
@@ -44,9 +56,9 @@ internal sealed class ConnectivityCollectorOptionsValidator : IValidateOptions<C
             }
         }
 
-        if (options.ProbeTimeout <= TimeSpan.Zero || options.MaxEndpoints < 1)
+        if (options.ProbeTimeout <= TimeSpan.Zero || options.MaxEndpoints < 1 || options.MaxRegistries < 0)
         {
-            failures.Add($"{ConnectivityCollectorOptions.SectionName}: ProbeTimeout must be above zero and MaxEndpoints at least 1.");
+            failures.Add($"{ConnectivityCollectorOptions.SectionName}: ProbeTimeout must be above zero, MaxEndpoints at least 1 and MaxRegistries not negative.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -3,7 +3,7 @@ using Periscope.Agent.Collection;
 using Periscope.Agent.Collection.Node;
 using Periscope.Agent.Collectors.Containerd.Rules;
 using Periscope.Bundle;
-using Periscope.Agent.Collectors.Containerd.Cri;
+using Periscope.Agent.Collection.Cri;
 using Periscope.Bundle.Facts;
 
 namespace Periscope.Agent.Collectors.Containerd;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
 using Periscope.Agent.Collectors.Cni;
 using Periscope.Agent.Collectors.Containerd;
-using Periscope.Agent.Collectors.Containerd.Cri;
+using Periscope.Agent.Collection.Cri;
 using Periscope.Agent.Tests.Collectors.Containerd;
 using Periscope.Bundle;
 using Periscope.Bundle.Facts;

@@ -5,7 +5,9 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
 using Periscope.Agent.Collection;
+using Periscope.Agent.Collection.Cri;
 using Periscope.Agent.Collectors.Connectivity;
+using Periscope.Agent.Tests.Collectors.Containerd;
 using Periscope.Agent.Tests.Collectors.Dns;
 using Periscope.Bundle;
 using Periscope.Bundle.Facts;
@@ -125,6 +127,109 @@ public sealed class ConnectivityCollectorTests(LoopbackDnsServers dns) : IAsyncL
         Assert.False(new ConnectivityCollector(Options.Create(new ConnectivityCollectorOptions())).CheckSupport(new HostRoot(laptop.Path)).IsSupported);
         var offline = await CollectorHarness.RunAsync(new ConnectivityCollector(Options.Create(new ConnectivityCollectorOptions())), new HostRoot(plain.Path), offline: true);
         Assert.Empty(Assert.IsType<ConnectivityFacts>(offline.Facts).Probes);
+    }
+
+    [Fact]
+    public async Task RegistriesOfTheNodesImages_AreProbedThroughContainerdsProxy_WithItsCredentials_WhichTheBundleNeverHolds()
+    {
+        var api = Serve(_certificates.Server);
+        var registry = Serve(Signed("CN=registry.periscope.test", "registry.periscope.test", DateTimeOffset.UtcNow.AddDays(5)));
+        await using var proxy = new FakeConnectProxy { RequiredAuthorization = "Basic " + Convert.ToBase64String("periscope:s3cret!"u8.ToArray()) };
+        proxy.Route("registry.periscope.test:443", registry);
+        using var root = KubernetesNode(api)
+            .File("/etc/systemd/system/containerd.service.d/http-proxy.conf",
+                $"[Service]\nEnvironment=\"HTTPS_PROXY=http://periscope:s3cret%21@127.0.0.1:{proxy.Port}\" \"NO_PROXY=localhost,.svc.cluster.local,10.0.0.0/8\"\n")
+            .File("/etc/systemd/system/kubelet.service.d/10-proxy.conf", "[Service]\nEnvironmentFile=-/etc/proxy.env\n")
+            .File("/etc/proxy.env", $"https_proxy=http://127.0.0.1:{proxy.Port}\nno_proxy=.internal\n")
+            .Dir("/run/containerd");
+        var state = new FakeCriState();
+        state.Images.Add(new Image { Id = "sha256:aa", RepoTags = { "registry.periscope.test:443/team/app:1.2" }, RepoDigests = { "registry.periscope.test:443/team/app@sha256:bb" } });
+        state.Images.Add(new Image { Id = "sha256:cc", RepoTags = { "busybox:1.36" } });
+        await using var cri = await FakeCriServer.StartAsync(Path.Combine(root.Path, "run/containerd/containerd.sock"), state);
+
+        var result = await CollectAsync(root, o =>
+        {
+            o.TrustedCaFile = _certificates.AuthorityPem;
+            o.Endpoints = ["blocked.periscope.test:443"];
+        });
+
+        var facts = Assert.IsType<ConnectivityFacts>(result.Facts);
+        Assert.Equal(["docker.io", "registry.periscope.test:443"], facts.Registries);
+        Assert.Equal([$"kubelet: 127.0.0.1:{proxy.Port}", $"containerd: 127.0.0.1:{proxy.Port}"], facts.Proxies);
+        var through = Assert.Single(facts.Probes, p => p.Host == "registry.periscope.test");
+        Assert.Equal(("registry", "ok", "trusted", $"127.0.0.1:{proxy.Port}"), (through.Role, through.Step, through.Certificate, through.Proxy));
+        Assert.Null(Assert.Single(facts.Probes, p => p.Role == "api-server").Proxy); // a loopback API server is never proxied, as in Go
+        var hub = Assert.Single(result.Observations, o => o.Subject.Id == "registry-1.docker.io:443");
+        Assert.Equal(("EGRESS_BLOCKED", "proxy"), (hub.Code, hub.Attributes["step"]));
+        Assert.Contains("403 Forbidden", hub.Detail, StringComparison.Ordinal);
+        Assert.Equal("proxy", Assert.Single(result.Observations, o => o.Subject.Id == "blocked.periscope.test:443").Attributes["step"]);
+        Assert.All(proxy.Requests, r => Assert.Equal(proxy.RequiredAuthorization, r.Authorization));
+        Assert.Contains(proxy.Requests, r => r.Target == "registry.periscope.test:443");
+        var json = global::System.Text.Json.JsonSerializer.Serialize(facts, Periscope.Bundle.BundleJsonContext.Default.ConnectivityFacts);
+        Assert.DoesNotContain("s3cret", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("periscope:", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AProxyThatRefuses_OrWantsCredentials_IsBlockedAtTheProxy()
+    {
+        var api = Serve(_certificates.Server);
+        await using var proxy = new FakeConnectProxy { RequiredAuthorization = "Basic c29tZW9uZTplbHNl" };
+        var closed = ClosedPort();
+        using var wantsCredentials = KubernetesNode(api)
+            .File("/etc/systemd/system/containerd.service.d/http-proxy.conf", $"[Service]\nEnvironment=HTTPS_PROXY=http://127.0.0.1:{proxy.Port}\n");
+        using var refused = KubernetesNode(api)
+            .File("/etc/systemd/system/containerd.service.d/http-proxy.conf", $"[Service]\nEnvironment=HTTPS_PROXY=127.0.0.1:{closed}\n");
+        void Configure(ConnectivityCollectorOptions o) => o.Endpoints = ["registry.periscope.test:443", "registry.svc.internal:443"];
+
+        var auth = await CollectAsync(wantsCredentials, Configure);
+        var down = await CollectAsync(refused, Configure);
+
+        var finding = Assert.Single(auth.Observations, o => o.Subject.Id == "registry.periscope.test:443");
+        Assert.Equal("proxy", finding.Attributes["step"]);
+        Assert.Contains("wants credentials", finding.Detail, StringComparison.Ordinal);
+        Assert.Equal(["proxy-refused", "proxy-refused"], down.Observations.Select(o => o.Attributes["step"]));
+        Assert.Empty(((ConnectivityFacts)down.Facts!).Registries);
+        Assert.Contains("no runtime socket", ((ConnectivityFacts)down.Facts!).RegistriesError, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("registry.periscope.test", 443, "", true)]
+    [InlineData("localhost", 443, "", false)]
+    [InlineData("127.0.0.1", 6443, "", false)]
+    [InlineData("anything.example", 443, "*", false)]
+    [InlineData("mcr.microsoft.com", 443, "microsoft.com", false)]
+    [InlineData("microsoft.com", 443, "microsoft.com", false)]
+    [InlineData("microsoft.com", 443, ".microsoft.com", true)]
+    [InlineData("mcr.microsoft.com", 443, "*.microsoft.com", false)]
+    [InlineData("notmicrosoft.com", 443, "microsoft.com", true)]
+    [InlineData("10.1.2.3", 443, "10.0.0.0/8", false)]
+    [InlineData("10.1.2.3", 443, "10.1.2.3", false)]
+    [InlineData("kubernetes.default.svc", 443, "kubernetes.default.svc:6443", true)]
+    [InlineData("kubernetes.default.svc", 6443, "kubernetes.default.svc:6443", false)]
+    public void NoProxy_FollowsGosRules(string host, int port, string noProxy, bool proxied)
+        => Assert.Equal(proxied, new ProxyRoute("proxy.corp", 3128, null, noProxy.Split(','), "containerd").Applies(host, port));
+
+    [Theory]
+    [InlineData("docker.io/library/busybox:1.36", "docker.io")]
+    [InlineData("busybox", "docker.io")]
+    [InlineData("library/busybox@sha256:0123", "docker.io")]
+    [InlineData("mcr.microsoft.com/oss/kubernetes/pause:3.6", "mcr.microsoft.com")]
+    [InlineData("localhost/app:dev", "localhost")]
+    [InlineData("myregistry:5000/app:1", "myregistry:5000")]
+    [InlineData("MyAcr.AzureCR.io/app:1", "myacr.azurecr.io")]
+    [InlineData("sha256:0123", null)]
+    [InlineData("", null)]
+    public void ImageReference_NamesItsRegistry(string reference, string? registry)
+        => Assert.Equal(registry, ImageReference.Registry(reference));
+
+    [Fact]
+    public void SystemdEnvironment_QuotedWordsAndProxyUrls_AreReadAsSystemdAndGoDo()
+    {
+        Assert.Equal(["HTTPS_PROXY=http://p:3128", "NO_PROXY=a,b c", "X="], NodeProxySettings.UnitWords("\"HTTPS_PROXY=http://p:3128\" 'NO_PROXY=a,b c' X=").ToList());
+        var route = NodeProxySettings.Parse("http://user%40corp:p%3Ass@proxy.corp", [], "kubelet")!;
+        Assert.Equal(("proxy.corp", 80, "Basic " + Convert.ToBase64String("user@corp:p:ss"u8.ToArray()), "proxy.corp:80"), (route.Host, route.Port, route.Authorization, route.ToString()));
+        Assert.Null(NodeProxySettings.Parse("socks5://proxy.corp:1080", [], "kubelet"));
     }
 
     private static Task<CollectorResult> CollectAsync(NodeRoot root, Action<ConnectivityCollectorOptions>? configure = null)

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Periscope.Agent.Collectors.Containerd.Cri;
+using Periscope.Agent.Collection.Cri;
 
 namespace Periscope.Agent.Tests.Collectors.Containerd;
 

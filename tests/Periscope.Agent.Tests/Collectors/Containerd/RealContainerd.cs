@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using Grpc.Core;
 using Periscope.Agent.Collectors.Containerd;
-using Periscope.Agent.Collectors.Containerd.Cri;
+using Periscope.Agent.Collection.Cri;
 using Periscope.Testing;
 using Xunit;
 

@@ -3,10 +3,10 @@ using System.Net.Sockets;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Periscope.Agent.Collectors.Containerd.Cri;
+
 using Periscope.Bundle.Facts;
 
-namespace Periscope.Agent.Collectors.Containerd;
+namespace Periscope.Agent.Collection.Cri;
 
 /// <summary>
 /// The CRI API over the runtime's unix socket, the way the kubelet talks to it: gRPC over HTTP/2 through a
