@@ -7,7 +7,7 @@ repo="$(pwd)"
 
 # --- Debian packages the tests use (apt never starts a service; fixtures start their own) -------------------
 packages=(ca-certificates coreutils procps systemd systemd-journal-remote util-linux iproute2 gcc libc6-dev zlib1g-dev
-  containerd runc containernetworking-plugins busybox-static dnsmasq-base unbound iptables nftables chromium
+  containerd runc containernetworking-plugins busybox-static dnsmasq-base unbound iptables nftables chromium tmux
   buildah podman skopeo debootstrap)
 missing=()
 for p in "${packages[@]}"; do

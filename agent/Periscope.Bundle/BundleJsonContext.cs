@@ -18,6 +18,7 @@ namespace Periscope.Bundle;
 [JsonSerializable(typeof(FactsDocument))]
 [JsonSerializable(typeof(FindingsDocument))]
 [JsonSerializable(typeof(StatusRecord))]
+[JsonSerializable(typeof(StartedMarker))]
 [JsonSerializable(typeof(SystemFacts))]
 [JsonSerializable(typeof(KernelFacts))]
 [JsonSerializable(typeof(ContainerdFacts))]

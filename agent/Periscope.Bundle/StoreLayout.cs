@@ -29,6 +29,25 @@ public static class StoreLayout
     /// <summary>The longest record carried in <see cref="StatusRecordMetadata"/> (Blob Storage allows 8 KiB of metadata in all).</summary>
     public const int MaxStatusRecordMetadataBytes = 4096;
 
+    /// <summary>
+    /// Suffix of a node's started marker, <c>&lt;runId&gt;/&lt;node&gt;.started</c>: written by the agent when it starts a
+    /// run (before any bundle), so a watcher outside the node sees that it is collecting. A small JSON document
+    /// (<see cref="StartedMarker"/>); never overwritten; readers of bundles ignore it.
+    /// </summary>
+    public const string StartedSuffix = ".started";
+
+    /// <summary>Store-relative path of a node's started marker.</summary>
+    public static string StartedPath(string runId, string node)
+        => $"{RunId.Validate(runId)}/{NodeName.Validate(node)}{StartedSuffix}";
+
+    /// <summary>Tells the node a started marker's file name is about.</summary>
+    public static bool TryParseStartedFileName(string fileName, out string node)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        node = fileName.EndsWith(StartedSuffix, StringComparison.Ordinal) ? fileName[..^StartedSuffix.Length] : string.Empty;
+        return node.Length > 0 && NodeName.IsValid(node);
+    }
+
     /// <summary>Store-relative path of a node's bundle.</summary>
     public static string BundlePath(string runId, string node)
         => $"{RunId.Validate(runId)}/{NodeName.Validate(node)}{BundleSuffix}";

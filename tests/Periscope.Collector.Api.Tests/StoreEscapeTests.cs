@@ -167,5 +167,8 @@ public sealed class StoreEscapeTests : IAsyncLifetime
         public Task<Stream?> OpenBundleAsync(string runId, string node, CancellationToken cancellationToken) => Task.FromResult<Stream?>(null);
 
         public Task<IReadOnlyList<VerifyResult>> VerifyRunAsync(string runId, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<VerifyResult>>([]);
+
+        public Task<IReadOnlyDictionary<string, Periscope.Collector.Sources.RunProgress>> ProgressAsync(string runId, CancellationToken cancellationToken)
+            => Task.FromResult<IReadOnlyDictionary<string, Periscope.Collector.Sources.RunProgress>>(new Dictionary<string, Periscope.Collector.Sources.RunProgress>());
     }
 }

@@ -46,6 +46,18 @@ public sealed class ManifestTests
         return [.. KubernetesYaml.LoadAllFromString(stdout, strict: true)];
     }
 
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Rendered_IsTheOverlaysKustomizeOutput_AsTheIncidentCommandEmbedsIt(string overlay)
+    {
+        var kubectl = Requires.Tool("kubectl");
+        var (exit, stdout, stderr) = await TestProcess.RunAsync(kubectl, "kustomize", Path.Combine(Repo, "deploy", "overlays", overlay));
+        Assert.True(exit == 0, $"kubectl kustomize {overlay}: {stderr}");
+        var rendered = await File.ReadAllTextAsync(Path.Combine(Repo, "deploy", "rendered", overlay + ".yaml"), TestContext.Current.CancellationToken);
+        Assert.True(rendered.EndsWith(stdout, StringComparison.Ordinal), $"deploy/rendered/{overlay}.yaml is stale: run scripts/render-manifests.sh");
+        Assert.Equal(Directory.GetDirectories(Path.Combine(Repo, "deploy", "overlays")).Length, Directory.GetFiles(Path.Combine(Repo, "deploy", "rendered"), "*.yaml").Length);
+    }
+
     [Fact]
     public void StrictLoading_UnknownField_Fails()
         => Assert.ThrowsAny<Exception>(() => KubernetesYaml.LoadAllFromString("apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  portz: []\n", strict: true));

@@ -54,6 +54,45 @@ public sealed class BlobSourceTests(Azurite azurite)
     }
 
     [Fact]
+    public async Task Progress_FromBlobContainer_IsWhatTheDirectorySays_StartedSealedUploaded()
+    {
+        azurite.Require();
+        using var temp = new TempDirectory();
+        var store = temp.Combine("store");
+        await TestBundles.WriteAsync(store, "run-p", "n1");
+        await TestBundles.WriteAsync(store, "run-p", "n2", withStatus: false);
+        foreach (var node in new[] { "n1", "n2", "n3" })
+        {
+            await File.WriteAllBytesAsync(Path.Combine(store, StoreLayout.StartedPath("run-p", node)),
+                System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new StartedMarker { Node = node, RunId = "run-p", StartedAt = TestBundles.Start }, BundleJsonContext.Default.StartedMarker));
+        }
+
+        var container = new BlobContainerClient(azurite.ConnectionString, "progress-" + Guid.NewGuid().ToString("N")[..8]);
+        await container.CreateAsync();
+        foreach (var file in Directory.EnumerateFiles(store, "*", SearchOption.AllDirectories))
+        {
+            await container.GetBlobClient(Path.GetRelativePath(store, file)).UploadAsync(file);
+        }
+
+        var connection = temp.Combine("connection-string");
+        await File.WriteAllTextAsync(connection, azurite.ConnectionString);
+        var blob = await Collector.Sources.BlobBundleSource.Open(new Collector.Sources.BlobStoreSettings(null, connection, container.Name, null, null), TimeSpan.FromSeconds(20), 8)
+            .ProgressAsync("run-p", TestContext.Current.CancellationToken);
+        var directory = await new Collector.Sources.DirectoryBundleSource(store).ProgressAsync("run-p", TestContext.Current.CancellationToken);
+
+        foreach (var progress in new[] { blob, directory })
+        {
+            Assert.Equal(["n1", "n2", "n3"], progress.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal((true, true, true), (progress["n1"].StartedAt is not null, progress["n1"].HasBundle, progress["n1"].Status is not null));
+            Assert.Equal((true, true, false), (progress["n2"].StartedAt is not null, progress["n2"].HasBundle, progress["n2"].Status is not null));
+            Assert.Equal((true, false, false), (progress["n3"].StartedAt is not null, progress["n3"].HasBundle, progress["n3"].Status is not null));
+        }
+
+        Assert.Equal(TestBundles.Start, directory["n3"].StartedAt); // the agent's time from the marker
+        Assert.Empty(await new Collector.Sources.DirectoryBundleSource(store).ProgressAsync("run-none", TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task ListRuns_StatusBlobsWithStartTimeMetadata_AreNotDownloaded_OthersAre()
     {
         azurite.Require();

@@ -46,6 +46,8 @@ public sealed class BlobUploadTests(Azurite azurite)
         Assert.Equal(await File.ReadAllBytesAsync(local), zip);
         Assert.Equal(status.Sha256, Convert.ToHexStringLower(SHA256.HashData(zip)));
         Assert.Equal(("up-1", "fault-node"), (status.RunId, status.Node));
+        var marker = System.Text.Json.JsonSerializer.Deserialize((await container.GetBlobClient("up-1/fault-node.started").DownloadContentAsync()).Value.Content.ToArray(), BundleJsonContext.Default.StartedMarker)!;
+        Assert.Equal(("up-1", "fault-node", status.StartedAt), (marker.RunId, marker.Node, marker.StartedAt)); // the watchers' "started"
         var metadata = (await container.GetBlobClient("up-1/fault-node.status.json").GetPropertiesAsync()).Value.Metadata;
         Assert.Equal(UtcTimestampConverter.Format(status.StartedAt), metadata[StoreLayout.StartedAtMetadata]); // runs ordered from a listing
         Assert.Equal(statusBytes, Convert.FromBase64String(metadata[StoreLayout.StatusRecordMetadata])); // runs read from a listing

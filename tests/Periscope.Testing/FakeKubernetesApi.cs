@@ -30,7 +30,7 @@ namespace Periscope.Testing;
 /// JSON merge patch (<c>application/merge-patch+json</c>, RFC 7386), which replaces a list whole — so a client that
 /// sends the wrong kind wipes the kubelet's conditions here as it would on a real cluster.
 /// </summary>
-public sealed class FakeKubernetesApi : IAsyncDisposable
+public sealed partial class FakeKubernetesApi : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly Lock _lock = new();
@@ -105,6 +105,9 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         app.MapMethods("/api/v1/nodes/{name}/status", ["PATCH"], (HttpContext context, string name) => api.PatchNodeStatusAsync(context, name));
         app.MapPost("/api/v1/namespaces/{ns}/events", (HttpContext context, string ns) => api.CreateEventAsync(context, ns));
         app.MapMethods("/api/v1/namespaces/{ns}/events/{name}", ["PATCH"], (HttpContext context, string ns, string name) => api.PatchEventAsync(context, ns, name));
+        app.MapGet("/api/v1/configmaps", api.ListAllConfigMapsAsync);
+        app.MapDelete("/api/v1/namespaces/{ns}/configmaps/{name}", (HttpContext context, string ns, string name) => api.DeleteConfigMapAsync(context, ns, name));
+        api.MapObjects(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         api.BaseAddress = new Uri(address);
@@ -137,7 +140,18 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     }
 
     /// <summary>Creates or replaces a ConfigMap's data (an ADDED or MODIFIED event); returns its new resourceVersion.</summary>
-    public long Put(string name, IReadOnlyDictionary<string, string> data)
+    public long Put(string name, IReadOnlyDictionary<string, string> data) => Put(name, data, null, null);
+
+    /// <summary>A ConfigMap as stored, or null.</summary>
+    public JsonObject? ConfigMap(string name)
+    {
+        lock (_lock)
+        {
+            return _configMaps.TryGetValue(name, out var found) ? (JsonObject)found.DeepClone() : null;
+        }
+    }
+
+    private long Put(string name, IReadOnlyDictionary<string, string> data, JsonNode? labels, JsonNode? annotations)
     {
         lock (_lock)
         {
@@ -159,6 +173,8 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
                     ["namespace"] = Namespace,
                     ["resourceVersion"] = version.ToString(CultureInfo.InvariantCulture),
                     ["uid"] = "6a0c1b3e-0000-4000-8000-" + name.GetHashCode(StringComparison.Ordinal).ToString("x12", CultureInfo.InvariantCulture)[..12],
+                    ["labels"] = labels?.DeepClone(),
+                    ["annotations"] = annotations?.DeepClone(),
                 },
                 ["data"] = dataObject,
             };
@@ -1073,7 +1089,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             return;
         }
 
-        Put(bodyName!, data);
+        Put(bodyName!, data, body["metadata"]?["labels"], body["metadata"]?["annotations"]);
         context.Response.StatusCode = name is null ? 201 : 200;
         await GetOneAsync(context, ns, bodyName!);
     }
@@ -1183,6 +1199,9 @@ public sealed record FakeApiRequest(string Kind, string ResourceVersion, string 
     public string? Body { get; init; }
 
     public string? ContentType { get; init; }
+
+    /// <summary>The request's path and query, for the generic object routes.</summary>
+    public string? Path { get; init; }
 
     public DateTimeOffset At { get; init; }
 }

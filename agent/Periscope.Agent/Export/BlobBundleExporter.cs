@@ -102,6 +102,40 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
         }
     }
 
+    /// <summary>
+    /// Uploads a run's started marker (<see cref="StoreLayout.StartedPath"/>) when the run begins, never over one already
+    /// there; returns why it failed, or null. A progress hint: a failure costs the watcher a line, never the run.
+    /// </summary>
+    public async Task<string?> UploadStartedMarkerAsync(string runId, string node, byte[] marker, CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        try
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(o.Timeout);
+            var container = await ContainerAsync(o, deadline.Token);
+            await container.GetBlobClient(StoreLayout.StartedPath(runId, node)).UploadAsync(new BinaryData(marker), new BlobUploadOptions
+            {
+                HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
+                Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
+            }, deadline.Token);
+            return null;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return null; // written by an earlier try of this run
+        }
+        catch (RequestFailedException ex)
+        {
+            return Explain(ex);
+        }
+        catch (Exception ex) when (ex is AuthenticationFailedException or IOException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException
+                                       || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return ex is OperationCanceledException ? $"no answer within {o.Timeout.TotalSeconds:0} s" : FirstLine(ex.Message);
+        }
+    }
+
     /// <summary>The container client, built from credentials read now (a rotated secret is picked up on the next run).</summary>
     private async Task<BlobContainerClient> ContainerAsync(BlobSinkOptions o, CancellationToken cancellationToken)
     {

@@ -44,6 +44,44 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
     }
 
     /// <summary>
+    /// Writes the run's started marker (<see cref="StoreLayout.StartedPath"/>) into the run directory, before any
+    /// collection: written whole under a temporary name and moved into place, never over an existing one. Best effort —
+    /// a marker that cannot be written costs the watcher a progress hint, never the run.
+    /// </summary>
+    /// <returns>The marker's bytes (for an upload), or null when it could not be written.</returns>
+    public static byte[]? WriteStartedMarker(string store, RunId runId, string node, DateTimeOffset startedAt)
+    {
+        var bytes = global::System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new StartedMarker { Node = node, RunId = runId.Value, StartedAt = startedAt, Agent = AgentVersion.UserAgent }, BundleJsonContext.Default.StartedMarker);
+        var path = Path.Combine(Path.GetFullPath(store), StoreLayout.StartedPath(runId.Value, node));
+        var temporary = Path.Combine(Path.GetDirectoryName(path)!, TemporaryName(node, 'm'));
+        try
+        {
+            File.WriteAllBytes(temporary, bytes);
+            File.Move(temporary, path, overwrite: false);
+            return bytes;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            File.Delete(temporary);
+            return File.Exists(path) ? bytes : null;
+        }
+    }
+
+    /// <summary>Removes this node's started marker of a run that sealed no bundle (best effort).</summary>
+    public static void RemoveStartedMarker(string store, RunId runId, string node)
+    {
+        try
+        {
+            File.Delete(Path.Combine(Path.GetFullPath(store), StoreLayout.StartedPath(runId.Value, node)));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Left behind: the collector ignores it, and the run folder keeps it until removed by hand.
+        }
+    }
+
+    /// <summary>
     /// A writer's temporary name beside the final one: <c>.&lt;node&gt;.z&lt;6 hex&gt;.tmp</c> for the zip and
     /// <c>.s…</c> for the status record — 13 bytes more than the node name, so a node name of 242 characters still fits
     /// a 255-byte file name.
@@ -102,7 +140,7 @@ internal sealed partial class DirectoryBundleSink(TimeProvider timeProvider, ILo
     private static bool IsTemporaryOf(string name, string node)
     {
         var middle = name[(node.Length + 2)..^4]; // between ".<node>." and ".tmp"
-        return (middle.Length == 7 && middle[0] is 'z' or 's' && middle[1..].All(char.IsAsciiHexDigitLower))
+        return (middle.Length == 7 && middle[0] is 'z' or 's' or 'm' && middle[1..].All(char.IsAsciiHexDigitLower))
             || middle.StartsWith("zip.", StringComparison.Ordinal)
             || middle.StartsWith("status.", StringComparison.Ordinal);
     }

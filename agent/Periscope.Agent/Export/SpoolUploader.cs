@@ -86,6 +86,8 @@ internal sealed partial class SpoolUploader(BlobBundleExporter exporter, IOption
                 File.Delete(path);
             }
 
+            File.Delete(Path.Combine(store, StoreLayout.StartedPath(bundle.RunId, bundle.Node)));
+
             total -= bundle.Bytes;
             evicted++;
             LogEvicted(bundle.Zip, expired ? $"older than the retention of {o.Retention}" : $"the spool is over its cap of {o.MaxBytes} bytes", bundle.Uploaded);

@@ -20,6 +20,7 @@ internal sealed partial class RunPipeline(
     RedactorFactory redaction,
     SignalTracker signals,
     NodeObjectReader nodeObject,
+    Export.BlobBundleExporter exporter,
     INodeFileSystem host,
     TimeProvider timeProvider,
     IOptions<RunOptions> options,
@@ -43,6 +44,21 @@ internal sealed partial class RunPipeline(
         }
 
         var runDirectory = DirectoryBundleSink.PrepareRunDirectory(spec.Store, runId, node);
+
+        // Seen from outside the node: the run began here (docs/bundle.md). Uploaded beside the collection, under the
+        // exporter's own deadline; the run waits for it only at its end (it never outlives the run).
+        var markerUpload = Task.CompletedTask;
+        var sealedHere = false;
+        if (DirectoryBundleSink.WriteStartedMarker(spec.Store, runId, node, started) is { } marker && exporter.Enabled)
+        {
+            markerUpload = Task.Run(async () =>
+            {
+                if (await exporter.UploadStartedMarkerAsync(runId.Value, node, marker, CancellationToken.None) is { } error)
+                {
+                    LogStartedMarkerNotUploaded(runId.Value, error);
+                }
+            }, CancellationToken.None);
+        }
 
         var until = spec.Until ?? started;
         var since = spec.Since ?? until - options.Value.DefaultWindow;
@@ -109,10 +125,17 @@ internal sealed partial class RunPipeline(
                 Signals = nodeSignals,
                 Redactor = redactor,
             }, cancellationToken);
+            sealedHere = true;
             return new RunOutcome(sealedBundle, results, findings);
         }
         finally
         {
+            // A run cut short leaves no marker in the spool (its folder would never empty); one uploaded stays: it did start.
+            if (!sealedHere)
+            {
+                DirectoryBundleSink.RemoveStartedMarker(spec.Store, runId, node);
+            }
+
             try
             {
                 Directory.Delete(staging, recursive: true);
@@ -121,8 +144,13 @@ internal sealed partial class RunPipeline(
             {
                 LogStagingLeft(staging, ex.Message);
             }
+
+            await markerUpload;
         }
     }
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Run {RunId}: its started marker was not uploaded ({Error}); the bundle is not affected.")]
+    private partial void LogStartedMarkerNotUploaded(string runId, string error);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Run {RunId} starting on node {Node} (host root {HostRoot}).")]
     private partial void LogStarting(string runId, string node, string hostRoot);

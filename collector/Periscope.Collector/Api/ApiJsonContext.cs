@@ -9,6 +9,7 @@ namespace Periscope.Collector.Api;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     Converters = [typeof(UtcTimestampConverter)])]
 [JsonSerializable(typeof(IReadOnlyList<RunSummary>))]
+[JsonSerializable(typeof(Dictionary<string, Sources.RunProgress>))]
 [JsonSerializable(typeof(List<NodeSummary>))]
 [JsonSerializable(typeof(StartRunRequest))]
 [JsonSerializable(typeof(StartedRun))]

@@ -22,6 +22,7 @@ internal static partial class RunEndpoints
         api.MapPost("/runs", StartRunAsync);
         api.MapGet("/runs/{runId}/report", ReportAsync);
         api.MapGet("/runs/{runId}/nodes", ListNodesAsync);
+        api.MapGet("/runs/{runId}/progress", ProgressAsync);
         api.MapGet("/runs/{runId}/nodes/{node}/bundle", DownloadAsync);
         api.MapGet("/runs/{runId}/nodes/{node}/entries/{**entry}", EntryAsync);
     }
@@ -230,6 +231,21 @@ internal static partial class RunEndpoints
             "markdown" => Results.Stream(await catalog.RenderAsync(writer => MarkdownReportRenderer.Render(report, writer), cancellationToken), "text/markdown; charset=utf-8"),
             _ => Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "format is json, html or markdown."),
         };
+    }
+
+    /// <summary>
+    /// What the store holds of each node of a run in progress — the agent's started marker, its zip, its status record —
+    /// as the incident command follows it (an empty object while the run has nothing yet; 400 for an invalid run id).
+    /// </summary>
+    private static async Task<IResult> ProgressAsync(string runId, IBundleSource source, CancellationToken cancellationToken)
+    {
+        if (!RunId.IsValid(runId))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "not a run id.");
+        }
+
+        var progress = await source.ProgressAsync(runId, cancellationToken);
+        return Results.Json(new Dictionary<string, Sources.RunProgress>(progress, StringComparer.Ordinal), ApiJsonContext.Default.DictionaryStringRunProgress);
     }
 
     private static async Task<IResult> ListNodesAsync(string runId, IBundleSource source, RunCatalog catalog, CancellationToken cancellationToken)

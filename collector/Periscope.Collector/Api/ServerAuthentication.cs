@@ -35,7 +35,8 @@ internal static class ServerAuthentication
         });
         services.AddAuthentication(Either)
             .AddPolicyScheme(Either, "bearer token or session cookie", o =>
-                o.ForwardDefaultSelector = context => context.Request.Headers.Authorization.Count > 0 ? TokenAuthenticationHandler.SchemeName : Session)
+                o.ForwardDefaultSelector = context => context.Request.Headers.Authorization.Count > 0 || context.Request.Headers.ContainsKey(TokenAuthenticationHandler.TokenHeader)
+                    ? TokenAuthenticationHandler.SchemeName : Session)
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null)
             .AddCookie(Session, o =>
             {

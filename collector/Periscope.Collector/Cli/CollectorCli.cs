@@ -85,7 +85,9 @@ internal static class CollectorCli
             new SourceArguments(parse.GetValue(serveStore), parse.GetValue(serveBlobUrl), parse.GetValue(serveBlobConnection), parse.GetValue(serveBlobContainer), parse.GetValue(serveBlobAuth), parse.GetValue(serveBlobClientId)),
             parse.GetValue(serveToken), parse.GetValue(serveListen), parse.GetValue(serveKubeconfig), parse.GetValue(serveConfigDir) ?? [], stderr, cancellationToken));
 
-        var root = new RootCommand("periscope-collector: correlate the bundles of a run into a health report.") { report, verify, serve };
+        var incident = IncidentCli.Command(stdout, stderr, timeProvider);
+
+        var root = new RootCommand("periscope-collector: correlate the bundles of a run into a health report.") { report, verify, serve, incident };
         var result = root.Parse(args);
         if (result.Errors.Count > 0)
         {
@@ -98,7 +100,14 @@ internal static class CollectorCli
             return Unknown;
         }
 
-        return await result.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
+        // Ctrl-C in `incident` stops the watch, and the command goes on to the report and says what is left running:
+        // the command line's own handler would end the process two seconds after the signal.
+        return await result.InvokeAsync(new InvocationConfiguration
+        {
+            Output = stdout,
+            Error = stderr,
+            ProcessTerminationTimeout = result.CommandResult.Command == incident ? null : TimeSpan.FromSeconds(2),
+        });
     }
 
     private static async Task<int> ReportAsync(
@@ -308,7 +317,7 @@ internal static class CollectorCli
         string? RunId, string Format, string? Output, string ExpectedNodes, string? Kubeconfig, string? NodeSelector, IReadOnlyList<string> ConfigDirectories);
 
     /// <summary>How many bundles a command reads at once.</summary>
-    private static Option<int?> ParallelReadsOption()
+    internal static Option<int?> ParallelReadsOption()
     {
         var option = new Option<int?>("--parallel-reads")
         {
@@ -325,7 +334,7 @@ internal static class CollectorCli
     }
 
     /// <summary>The options that read a Blob store with an Azure identity, for one command.</summary>
-    private static (Option<string?> Auth, Option<string?> ClientId) IdentityOptions()
+    internal static (Option<string?> Auth, Option<string?> ClientId) IdentityOptions()
     {
         var auth = new Option<string?>("--blob-auth")
         {
@@ -337,7 +346,7 @@ internal static class CollectorCli
     }
 
     /// <summary>Where a command reads the store: a directory, or a Blob container (SAS URL, connection string or identity).</summary>
-    private sealed record SourceArguments(string? Store, string? BlobUrl, string? ConnectionStringFile, string? Container, string? Auth, string? ClientId, int? ParallelReads = null)
+    internal sealed record SourceArguments(string? Store, string? BlobUrl, string? ConnectionStringFile, string? Container, string? Auth, string? ClientId, int? ParallelReads = null)
     {
         public IBundleSource Open()
         {

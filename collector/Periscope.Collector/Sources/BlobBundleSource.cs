@@ -363,6 +363,50 @@ internal sealed class BlobBundleSource(
         return read.Values.OrderBy(n => n.Node, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>
+    /// A run's progress from one listing with metadata: started markers (their time the blob's creation, by the store's
+    /// clock: nothing is downloaded for them), zips, and status records (from their metadata, else downloaded).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, RunProgress>> ProgressAsync(string runId, CancellationToken cancellationToken)
+    {
+        RunId.Validate(runId);
+        var progress = new Dictionary<string, RunProgress>(StringComparer.Ordinal);
+        RunProgress Of(string node) => progress.GetValueOrDefault(node) ?? new RunProgress(null, false, null);
+        var statuses = new List<(string Node, BlobItem Blob)>();
+        await foreach (var blob in RunBlobsAsync(runId, withMetadata: true, cancellationToken))
+        {
+            var name = blob.Name[(runId.Length + 1)..];
+            if (StoreLayout.TryParseStartedFileName(name, out var started))
+            {
+                progress[started] = Of(started) with { StartedAt = blob.Properties.CreatedOn ?? blob.Properties.LastModified };
+            }
+            else if (StoreLayout.TryParseFileName(name, out var node, out var isStatus))
+            {
+                if (isStatus)
+                {
+                    statuses.Add((node, blob));
+                }
+                else
+                {
+                    progress[node] = Of(node) with { HasBundle = true };
+                }
+            }
+        }
+
+        var records = new StatusRecord?[statuses.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, statuses.Count), Bounded(cancellationToken), async (i, token) =>
+        {
+            var (bytes, valid) = await StatusBytesAsync(statuses[i].Blob, token);
+            records[i] = valid && bytes is not null && NodeBundleReader.TryParseStatus(bytes, out var record, out _) ? record : null;
+        });
+        for (var i = 0; i < statuses.Count; i++)
+        {
+            progress[statuses[i].Node] = Of(statuses[i].Node) with { Status = records[i] };
+        }
+
+        return progress;
+    }
+
     /// <summary>Some nodes of a run: one listing of the run with metadata, then only those nodes' reads.</summary>
     public async Task<IReadOnlyList<NodeBundle>> ReadNodesAsync(string runId, IReadOnlyCollection<string> nodes, CancellationToken cancellationToken)
     {

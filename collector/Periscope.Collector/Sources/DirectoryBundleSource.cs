@@ -165,6 +165,53 @@ internal sealed class DirectoryBundleSource(string store, BundleLimits? limits =
             .Order(StringComparer.Ordinal).Select(node => ReadNode(runId, node))]);
     }
 
+    public Task<IReadOnlyDictionary<string, RunProgress>> ProgressAsync(string runId, CancellationToken cancellationToken)
+    {
+        var progress = new Dictionary<string, RunProgress>(StringComparer.Ordinal);
+        var directory = Path.Combine(_store, RunId.Validate(runId));
+        if (StoreFile.KindOf(directory) != StoreFile.Kind.Directory)
+        {
+            return Task.FromResult<IReadOnlyDictionary<string, RunProgress>>(progress);
+        }
+
+        RunProgress Of(string node) => progress.GetValueOrDefault(node) ?? new RunProgress(null, false, null);
+        foreach (var path in Directory.EnumerateFiles(directory))
+        {
+            var name = Path.GetFileName(path);
+            if (StoreLayout.TryParseStartedFileName(name, out var started))
+            {
+                progress[started] = Of(started) with { StartedAt = StartedAt(path) };
+            }
+            else if (StoreLayout.TryParseFileName(name, out var node, out var isStatus))
+            {
+                progress[node] = isStatus
+                    ? Of(node) with { Status = TryReadStatus(runId, node, out var status, out _) ? status : null }
+                    : Of(node) with { HasBundle = true };
+            }
+        }
+
+        return Task.FromResult<IReadOnlyDictionary<string, RunProgress>>(progress);
+    }
+
+    /// <summary>A started marker's time: the agent's, else the file's (a marker that does not parse still says it started).</summary>
+    private static DateTimeOffset StartedAt(string path)
+    {
+        try
+        {
+            if (new FileInfo(path).Length <= 64 * 1024
+                && System.Text.Json.JsonSerializer.Deserialize(File.ReadAllBytes(path), BundleJsonContext.Default.StartedMarker) is { } marker)
+            {
+                return marker.StartedAt;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            // The file's time below.
+        }
+
+        return new DateTimeOffset(File.GetLastWriteTimeUtc(path), TimeSpan.Zero);
+    }
+
     public Task<IReadOnlyList<VerifyResult>> VerifyRunAsync(string runId, CancellationToken cancellationToken)
     {
         var directory = RunDirectory(runId);

@@ -34,6 +34,13 @@ internal interface IBundleSource
     }
 
     /// <summary>
+    /// What the store holds of each node of a run, cheaply (one listing; status records as the listing carries them):
+    /// the agent's started marker, its zip, its status record — what a watcher of a run in progress polls. Empty when
+    /// the run has nothing yet.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, RunProgress>> ProgressAsync(string runId, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Opens a sealed bundle (its status record exists) for download, or returns null when there is none. The run id and
     /// node name must already be valid names.
     /// </summary>
@@ -42,6 +49,12 @@ internal interface IBundleSource
     /// <summary>Reads every entry of every bundle of a run and checks it against its manifest and status record.</summary>
     Task<IReadOnlyList<VerifyResult>> VerifyRunAsync(string runId, CancellationToken cancellationToken);
 }
+
+/// <summary>What the store holds of one node in a run (a run in progress, as a watcher polls it).</summary>
+/// <param name="StartedAt">The agent's started marker's time, if it wrote one.</param>
+/// <param name="HasBundle">Its zip is there.</param>
+/// <param name="Status">Its status record, once written.</param>
+internal sealed record RunProgress(DateTimeOffset? StartedAt, bool HasBundle, StatusRecord? Status);
 
 /// <summary>A run in a store.</summary>
 /// <param name="RunId">The run id.</param>
