@@ -97,6 +97,40 @@ public sealed class IdentitySourceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Report_AzureCli_ReadsTheStoreWithTheEngineersOwnSignIn_AndSaysWhenThereIsNone()
+    {
+        // A FAKE Azure CLI (no real one can sign in here): `az account get-access-token` as Azure.Identity's
+        // AzureCliCredential calls it, answering the fake Entra ID's token for the resource it is asked for; it
+        // records its arguments. A second one that is not signed in answers as the real CLI does.
+        var bin = Directory.CreateDirectory(_temp.Combine("az-bin")).FullName;
+        var calls = _temp.Combine("az-calls");
+        var token = FakeEntraId.Jwt("https://storage.azure.com");
+        var expires = DateTimeOffset.UtcNow.AddHours(1);
+        await File.WriteAllTextAsync(Path.Combine(bin, "az"), $$"""
+            #!/bin/sh
+            echo "$@" >> '{{calls}}'
+            echo '{"accessToken": "{{token}}", "expiresOn": "{{expires.LocalDateTime:yyyy-MM-dd HH:mm:ss.ffffff}}", "expires_on": {{expires.ToUnixTimeSeconds()}}, "subscription": "00000000-0000-0000-0000-000000000000", "tenant": "{{FakeEntraId.TenantId}}", "tokenType": "Bearer"}'
+            """);
+        File.SetUnixFileMode(Path.Combine(bin, "az"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var signedOut = Directory.CreateDirectory(_temp.Combine("az-signed-out")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(signedOut, "az"), "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n");
+        File.SetUnixFileMode(Path.Combine(signedOut, "az"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Dictionary<string, string?> Cli(string folder) => new() { ["SSL_CERT_FILE"] = _identity.AuthorityPem, ["PATH"] = $"{folder}:/usr/bin:/bin" };
+
+        var (exit, json, errors) = await RunAsync(Cli(bin), "report", "--blob-container-url", _identity.ContainerUrl, "--blob-auth", "azure-cli",
+            "--format", "json", "--expected-nodes", "previous-run");
+        var (outExit, _, outErrors) = await RunAsync(Cli(signedOut), "report", "--blob-container-url", _identity.ContainerUrl, "--blob-auth", "azure-cli",
+            "--format", "json", "--expected-nodes", "previous-run");
+
+        Assert.True(exit == 2, errors); // n1's OOM kill, read through the CLI's token
+        Assert.Equal("id-run", (string?)JsonNode.Parse(json)!["runId"]);
+        Assert.Contains("account get-access-token", await File.ReadAllTextAsync(calls, TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Contains("https://storage.azure.com", await File.ReadAllTextAsync(calls, TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(3, outExit);
+        Assert.Contains("az login", outErrors, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReportAndVerify_WorkloadIdentity_ReadTheStoreWithTheFederatedTokenAsFromTheDirectory()
     {
         var (exit, json, errors) = await RunAsync(WorkloadIdentity(), "report", "--blob-container-url", _identity.ContainerUrl, "--blob-auth", "workload-identity",

@@ -96,6 +96,36 @@ public sealed class IncidentTerminalTests : IAsyncLifetime
         Assert.Contains("==> every expected node reported (2)", stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task CtrlC_StopsTheWatch_SaysWhereEachNodeIs_AndWhatIsLeftRunning()
+    {
+        var tmux = Requires.Tool("tmux");
+        var program = Path.Combine(AppContext.BaseDirectory, "periscope-collector");
+        var kubeconfig = _api.WriteKubeconfig(_temp.Combine("kubeconfig"));
+        var session = "periscope-" + Guid.NewGuid().ToString("N")[..8];
+        var socket = _temp.Combine("tmux-c.sock");
+        await RunAsync(tmux, "-S", socket, "new-session", "-d", "-s", session, "-x", "150", "-y", "40", "bash --norc --noprofile");
+        try
+        {
+            await RunAsync(tmux, "-S", socket, "send-keys", "-t", session,
+                $"'{program}' incident --kubeconfig '{kubeconfig}' --store '{Store}' --run-id run-stopped --timeout 300 --out '{_temp.Combine("out-stopped")}'; echo EXIT=$?", "Enter");
+            WriteStarted("run-stopped", "node-a");
+            await ScreenUntilAsync(tmux, socket, session, s => Row(s, "node-a")?.Contains("started", StringComparison.Ordinal) == true);
+            await RunAsync(tmux, "-S", socket, "send-keys", "-t", session, "C-c");
+            var screen = await ScreenUntilAsync(tmux, socket, session, s => System.Text.RegularExpressions.Regex.IsMatch(s, @"^EXIT=\d", System.Text.RegularExpressions.RegexOptions.Multiline));
+
+            Assert.True(screen.Contains("stopped waiting (interrupted)", StringComparison.Ordinal), screen);
+            Assert.Contains("node-a: collecting (its agent started the run)", screen, StringComparison.Ordinal);
+            Assert.Contains("node-b: agent pod periscope-agent-node-b is running but has not started the run", screen, StringComparison.Ordinal);
+            Assert.Contains("left running: the installation found in periscope, as it was", screen, StringComparison.Ordinal);
+            Assert.Contains("\nEXIT=3", screen, StringComparison.Ordinal); // no bundle yet: no report
+        }
+        finally
+        {
+            await TestProcess.RunAsync(tmux, "-S", socket, "kill-server");
+        }
+    }
+
     private static string? Row(string screen, string node) => screen.Split('\n').LastOrDefault(l => l.Contains(node, StringComparison.Ordinal));
 
     private static async Task<string> ScreenUntilAsync(string tmux, string socket, string session, Func<string, bool> done)

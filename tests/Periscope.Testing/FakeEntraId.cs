@@ -148,7 +148,8 @@ public sealed class FakeEntraId : IAsyncDisposable
     }
 
     /// <summary>An unsigned JWT with the claims Azurite's basic OAuth checks (issuer, audience, lifetime).</summary>
-    private static string Jwt(string audience)
+    /// <summary>A token as this fake issues them, for <paramref name="audience"/> (what a fake Azure CLI prints, say).</summary>
+    public static string Jwt(string audience)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var header = new JsonObject { ["alg"] = "RS256", ["typ"] = "JWT" };

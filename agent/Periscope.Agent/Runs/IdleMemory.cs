@@ -15,7 +15,7 @@ namespace Periscope.Agent.Runs;
 /// While idle those mappings are also advised MADV_RANDOM: the signal loop's checks run every few seconds and fault
 /// back the pages they use, and without it each such fault reads ahead and maps the pages around it (measured: 12 MiB
 /// of the binary resident with the loop on against 6 MiB off; 8 MiB with the advice). A run sets the advice back to
-/// normal (<see cref="Resume"/>) so that it pages its code in with read-ahead.
+/// normal (<see cref="Resume()"/>) so that it pages its code in with read-ahead.
 /// </summary>
 internal static partial class IdleMemory
 {
@@ -32,9 +32,12 @@ internal static partial class IdleMemory
     }
 
     /// <summary>Before a run: the file mappings are read ahead again on faults (undoes the idle MADV_RANDOM).</summary>
-    public static void Resume()
+    public static void Resume() => Resume(Mappings(ReadMaps(), Environment.ProcessPath));
+
+    /// <summary>MADV_NORMAL on these mappings.</summary>
+    internal static void Resume(IEnumerable<(long Start, long End)> mappings)
     {
-        foreach (var mapping in Mappings(ReadMaps(), Environment.ProcessPath))
+        foreach (var mapping in mappings)
         {
             _ = Madvise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), MadvNormal);
         }
@@ -45,10 +48,13 @@ internal static partial class IdleMemory
     /// of a regular file named in <c>/proc/self/maps</c>. Best effort: a kernel without them, or an unreadable maps
     /// file, changes nothing.
     /// </summary>
-    internal static long PageOutFileMappings()
+    internal static long PageOutFileMappings() => PageOut(Mappings(ReadMaps(), Environment.ProcessPath));
+
+    /// <summary>MADV_PAGEOUT (or MADV_COLD), then MADV_RANDOM, on these mappings; returns the bytes paged out.</summary>
+    internal static long PageOut(IEnumerable<(long Start, long End)> mappings)
     {
         long advised = 0;
-        foreach (var mapping in Mappings(ReadMaps(), Environment.ProcessPath))
+        foreach (var mapping in mappings)
         {
             if (Madvise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), MadvPageout) == 0
                 || (Marshal.GetLastPInvokeError() == 22 /* EINVAL: no MADV_PAGEOUT */ && Madvise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), MadvCold) == 0))

@@ -100,13 +100,13 @@ internal static class CollectorCli
             return Unknown;
         }
 
-        // Ctrl-C in `incident` stops the watch, and the command goes on to the report and says what is left running:
-        // the command line's own handler would end the process two seconds after the signal.
+        // Ctrl-C in `incident` cancels the watch, and the command goes on to the report and says what is left running:
+        // the command line's handler would end the process two seconds after the signal, so it gets minutes there.
         return await result.InvokeAsync(new InvocationConfiguration
         {
             Output = stdout,
             Error = stderr,
-            ProcessTerminationTimeout = result.CommandResult.Command == incident ? null : TimeSpan.FromSeconds(2),
+            ProcessTerminationTimeout = result.CommandResult.Command == incident ? TimeSpan.FromMinutes(5) : TimeSpan.FromSeconds(2),
         });
     }
 
@@ -338,7 +338,7 @@ internal static class CollectorCli
     {
         var auth = new Option<string?>("--blob-auth")
         {
-            Description = "How the Blob store is read: sas, connection-string, workload-identity (the pod's federated token; AZURE_* variables from the AKS webhook) or managed-identity. Default: inferred from --blob-container-url or --blob-connection-string-file.",
+            Description = "How the Blob store is read: sas, connection-string, workload-identity (the pod's federated token; AZURE_* variables from the AKS webhook), managed-identity, or azure-cli (your own `az login`, from your machine). Default: inferred from --blob-container-url or --blob-connection-string-file.",
         };
         auth.AcceptOnlyFromAmong(BlobStoreSettings.AuthModes);
         var clientId = new Option<string?>("--blob-client-id") { Description = "The user-assigned managed identity's client id (workload identity: instead of AZURE_CLIENT_ID)." };

@@ -13,6 +13,8 @@ namespace Periscope.Collector.Sources;
 /// the AKS webhook injects: <c>AZURE_CLIENT_ID</c>, <c>AZURE_TENANT_ID</c>, <c>AZURE_FEDERATED_TOKEN_FILE</c>,
 /// <c>AZURE_AUTHORITY_HOST</c>), with <see cref="ContainerUrl"/> the container's https URL and no key anywhere;</item>
 /// <item><c>managed-identity</c>: the node's or VM's identity (user-assigned with <see cref="ClientId"/>).</item>
+/// <item><c>azure-cli</c>: the engineer's own sign-in on their machine (<c>az login</c>: Azure.Identity's
+/// AzureCliCredential), for <c>incident</c> and <c>report</c> run from a laptop; the identity needs the same role.</item>
 /// </list>
 /// With no <see cref="Auth"/>, a connection string file means <c>connection-string</c> and a URL means <c>sas</c>.
 /// An identity needs Storage Blob Data Reader on the container (read and list); signing download SAS URLs with a user
@@ -20,7 +22,7 @@ namespace Periscope.Collector.Sources;
 /// </summary>
 internal sealed record BlobStoreSettings(string? ContainerUrl, string? ConnectionStringFile, string Container, string? Auth, string? ClientId)
 {
-    public static readonly string[] AuthModes = ["sas", "connection-string", "workload-identity", "managed-identity"];
+    public static readonly string[] AuthModes = ["sas", "connection-string", "workload-identity", "managed-identity", "azure-cli"];
 
     /// <summary>True when any Blob setting names a store.</summary>
     public bool Configured => !string.IsNullOrWhiteSpace(ContainerUrl) || !string.IsNullOrWhiteSpace(ConnectionStringFile);
@@ -31,7 +33,7 @@ internal sealed record BlobStoreSettings(string? ContainerUrl, string? Connectio
         : "sas";
 
     /// <summary>True when the store is read with an Entra ID token (which signs downloads with a user delegation key).</summary>
-    public bool UsesIdentity => EffectiveAuth is "workload-identity" or "managed-identity";
+    public bool UsesIdentity => EffectiveAuth is "workload-identity" or "managed-identity" or "azure-cli";
 
     /// <summary>Every problem at once, each naming the setting as <paramref name="names"/> spells it (flags or configuration keys).</summary>
     public IReadOnlyList<string> Validate(SettingNames names)
@@ -123,7 +125,7 @@ internal sealed record BlobStoreSettings(string? ContainerUrl, string? Connectio
         return EffectiveAuth switch
         {
             "connection-string" => new BlobContainerClient(File.ReadAllText(ConnectionStringFile!).Trim(), Container, options),
-            "workload-identity" or "managed-identity" => new BlobContainerClient(new Uri(ContainerUrl!), Credential(networkTimeout), options),
+            "workload-identity" or "managed-identity" or "azure-cli" => new BlobContainerClient(new Uri(ContainerUrl!), Credential(networkTimeout), options),
             _ => new BlobContainerClient(new Uri(ContainerUrl!), options),
         };
     }
@@ -134,6 +136,12 @@ internal sealed record BlobStoreSettings(string? ContainerUrl, string? Connectio
     /// </summary>
     private TokenCredential Credential(TimeSpan networkTimeout)
     {
+        if (EffectiveAuth == "azure-cli")
+        {
+            // `az account get-access-token` under a deadline: a CLI that is not signed in fails with its own message.
+            return new AzureCliCredential(new AzureCliCredentialOptions { ProcessTimeout = TimeSpan.FromSeconds(30) });
+        }
+
         if (EffectiveAuth == "workload-identity")
         {
             var options = new WorkloadIdentityCredentialOptions

@@ -1,5 +1,6 @@
 using Periscope.Agent.Hosting;
 using Periscope.Agent.Runs;
+using Periscope.Testing;
 using Xunit;
 
 namespace Periscope.Agent.Tests.Runs;
@@ -48,29 +49,42 @@ public sealed class IdleMemoryTests
         Assert.True(IdleMemory.PageOutFileMappings() > 0); // and again, with the code paged out a moment ago read back
     }
 
+    /// <remarks>
+    /// On a read-only file mapping of this test's own (the advice applies to whatever it is given): the process's
+    /// executable mappings are shared with every other test here, and a run service under test may call Resume on them
+    /// at any moment.
+    /// </remarks>
     [Fact]
-    public void Idle_ReadsTheExecutableWithoutReadAhead_AndResumeRestoresIt()
+    public void Idle_ReadsWithoutReadAhead_AndResumeRestoresIt()
     {
-        // VmFlags "rr" in smaps: the mapping is advised MADV_RANDOM.
-        IdleMemory.PageOutFileMappings();
-        Assert.All(ExecutableFlags(), flags => Assert.Contains(" rr", flags, StringComparison.Ordinal));
+        using var temp = new TempDirectory();
+        var path = temp.Combine("mapped.bin");
+        File.WriteAllBytes(path, new byte[1024 * 1024]);
+        using var file = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read);
+        using var view = file.CreateViewAccessor(0, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read);
+        var mapping = IdleMemory.Mappings(File.ReadLines("/proc/self/maps").Where(l => l.EndsWith(" " + path, StringComparison.Ordinal)), path).ToList();
+        Assert.NotEmpty(mapping); // a read-only mapping of a regular file, as the executable's are
 
-        IdleMemory.Resume();
-        Assert.All(ExecutableFlags(), flags => Assert.DoesNotContain(" rr", flags, StringComparison.Ordinal));
+        // VmFlags "rr" in smaps: the mapping is advised MADV_RANDOM.
+        IdleMemory.PageOut(mapping);
+        Assert.All(Flags(path), flags => Assert.Contains(" rr", flags, StringComparison.Ordinal));
+
+        IdleMemory.Resume(mapping);
+        Assert.All(Flags(path), flags => Assert.DoesNotContain(" rr", flags, StringComparison.Ordinal));
     }
 
-    /// <summary>The VmFlags line of each read-only mapping of this process's executable.</summary>
-    private static List<string> ExecutableFlags()
+    /// <summary>The VmFlags line of each read-only mapping of <paramref name="path"/> in this process.</summary>
+    private static List<string> Flags(string path)
     {
         var flags = new List<string>();
-        var inExecutable = false;
+        var inFile = false;
         foreach (var line in File.ReadLines("/proc/self/smaps"))
         {
             if (line.Length > 0 && char.IsAsciiHexDigit(line[0]) && line.Contains('-', StringComparison.Ordinal) && line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries) is { Length: >= 2 } header)
             {
-                inExecutable = line.EndsWith(" " + Environment.ProcessPath, StringComparison.Ordinal) && header[1][1] != 'w';
+                inFile = line.EndsWith(" " + path, StringComparison.Ordinal) && header[1][1] != 'w';
             }
-            else if (inExecutable && line.StartsWith("VmFlags:", StringComparison.Ordinal))
+            else if (inFile && line.StartsWith("VmFlags:", StringComparison.Ordinal))
             {
                 flags.Add(line);
             }
