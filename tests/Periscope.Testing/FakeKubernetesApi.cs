@@ -63,6 +63,9 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     /// <summary>Status code every request gets instead of its answer, while set (a 403 from missing RBAC, say).</summary>
     public int? ForcedStatus { get; set; }
 
+    /// <summary>When set, every ConfigMap create or replace is answered with this status (an admission webhook's denial, a quota).</summary>
+    public int? ConfigMapWriteStatus { get; set; }
+
     /// <summary>While true, node requests are held unanswered until the client gives up (a hung API server).</summary>
     public bool Hang { get; set; }
 
@@ -1065,6 +1068,12 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     {
         if (!await AuthorizedAsync(context, name is null ? "create" : "replace"))
         {
+            return;
+        }
+
+        if (ConfigMapWriteStatus is { } refused)
+        {
+            await WriteStatusAsync(context, refused, refused == 403 ? "Forbidden" : "InternalError", refused == 403 ? "admission webhook denied the request" : "fake failure");
             return;
         }
 

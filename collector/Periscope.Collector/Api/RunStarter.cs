@@ -1,7 +1,4 @@
-using System.Net;
 using k8s;
-using k8s.Autorest;
-using k8s.Models;
 using Periscope.Bundle;
 
 namespace Periscope.Collector.Api;
@@ -11,9 +8,8 @@ internal sealed record StartedRun(string RunId, string Namespace, string ConfigM
 
 /// <summary>
 /// Starts a run across the cluster by writing the run-id ConfigMap that every agent watches (DESIGN.md's trigger:
-/// <c>data.runId</c>, optional <c>data.collectors</c> and <c>data.since</c>): created when absent, else replaced at the
-/// resourceVersion read (a concurrent start is a conflict, not a lost update). Uses KubernetesClient.Aot's typed
-/// client; the service account needs get, create and update on that one ConfigMap.
+/// <c>data.runId</c>, optional <c>data.collectors</c> and <c>data.since</c>) through <see cref="RunConfigMap"/>; the
+/// service account needs get, create and update on that one ConfigMap.
 /// </summary>
 internal sealed class RunStarter(ServerOptions options, TimeProvider time)
 {
@@ -40,44 +36,7 @@ internal sealed class RunStarter(ServerOptions options, TimeProvider time)
             data["since"] = since.Trim();
         }
 
-        try
-        {
-            V1ConfigMap? current = null;
-            try
-            {
-                current = await client.CoreV1.ReadNamespacedConfigMapAsync(options.RunConfigMap, ns, cancellationToken: cancellationToken);
-            }
-            catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.NotFound)
-            {
-                // First run in this namespace: created below.
-            }
-
-            if (current is null)
-            {
-                await client.CoreV1.CreateNamespacedConfigMapAsync(
-                    new V1ConfigMap { Metadata = new V1ObjectMeta { Name = options.RunConfigMap, NamespaceProperty = ns }, Data = data }, ns, cancellationToken: cancellationToken);
-            }
-            else
-            {
-                current.Data = data;
-                await client.CoreV1.ReplaceNamespacedConfigMapAsync(current, options.RunConfigMap, ns, cancellationToken: cancellationToken);
-            }
-        }
-        catch (HttpOperationException ex)
-        {
-            throw new InvalidOperationException(ex.Response.StatusCode switch
-            {
-                HttpStatusCode.Forbidden => $"the service may not write ConfigMap {ns}/{options.RunConfigMap} (403): grant get, create and update on it",
-                HttpStatusCode.Conflict => $"ConfigMap {ns}/{options.RunConfigMap} changed while the run was being started (409); try again",
-                HttpStatusCode.Unauthorized => "the Kubernetes API refused the service's credentials (401)",
-                var status => $"the Kubernetes API answered {(int)status} writing ConfigMap {ns}/{options.RunConfigMap}",
-            }, ex);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new InvalidOperationException($"the Kubernetes API could not be reached: {ex.Message}", ex);
-        }
-
+        await RunConfigMap.WriteAsync(client, ns, options.RunConfigMap, data, labelsOnCreate: null, annotationsOnCreate: null, cancellationToken);
         return new StartedRun(runId, ns, options.RunConfigMap);
     }
 }

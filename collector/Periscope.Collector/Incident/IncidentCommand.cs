@@ -198,7 +198,16 @@ internal sealed class IncidentCommand(IncidentOptions options, IIncidentConsole 
         }
 
         // 3. Start the run, then watch.
-        await RunTrigger.StartAsync(client, ns, RunConfigMap, runId, cancellationToken);
+        try
+        {
+            await RunTrigger.StartAsync(client, ns, RunConfigMap, runId, cancellationToken);
+        }
+        catch (InvalidOperationException ex)
+        {
+            console.Error($"the run could not be started: {ex.Message}");
+            return CouldNotRun;
+        }
+
         console.Step($"run {runId} started (ConfigMap {ns}/{RunConfigMap})");
         IIncidentStore source = direct is not null
             ? new DirectIncidentStore(direct, time, options.Correlation, options.Kubeconfig is null ? null : new KubernetesNodeList(options.Kubeconfig, KubernetesNodeList.DefaultLabelSelector))

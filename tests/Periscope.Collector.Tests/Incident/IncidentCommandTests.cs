@@ -144,6 +144,22 @@ public sealed class IncidentCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunTriggerRefused_ExitsThree_SayingWhy()
+    {
+        PutDaemonSet();
+        _api.ConfigMapWriteStatus = 403;
+        var output = new StringWriter();
+
+        var exit = await new IncidentCommand(Options("run-incident-refused"), new PlainIncidentConsole(output), TimeProvider.System).RunAsync(TestContext.Current.CancellationToken);
+
+        var text = output.ToString();
+        Assert.Equal(3, exit);
+        Assert.Contains("the run could not be started: may not write ConfigMap periscope/periscope-run (403)", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("report:", text, StringComparison.Ordinal);
+        Assert.Null(_api.ConfigMap("periscope-run"));
+    }
+
+    [Fact]
     public async Task MissingPermissions_AreListedExactly_BeforeAnythingChanges()
     {
         _api.Deny("create", "daemonsets", "apps", "periscope");
