@@ -58,6 +58,32 @@ public sealed class ManifestTests
         Assert.Equal(Directory.GetDirectories(Path.Combine(Repo, "deploy", "overlays")).Length, Directory.GetFiles(Path.Combine(Repo, "deploy", "rendered"), "*.yaml").Length);
     }
 
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task SettingsConfigMaps_NameTheirFile_AndHoldDistinctPlaceholders_ThatTheIncidentCommandCanReplace(string overlay)
+    {
+        var objects = await RenderAsync(overlay);
+        foreach (var map in objects.OfType<V1ConfigMap>().Where(m => m.Metadata.Annotations?.ContainsKey("periscope.io/settings-file") == true))
+        {
+            var file = Path.Combine(Repo, map.Metadata.Annotations["periscope.io/settings-file"]);
+            Assert.True(File.Exists(file), $"{overlay}: {map.Metadata.Name} names {file}, which does not exist");
+            var keys = File.ReadAllLines(file).Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split('=')[0]).Order(StringComparer.Ordinal);
+            Assert.Equal(keys, map.Data.Keys.Order(StringComparer.Ordinal));
+
+            // Each non-empty placeholder is set by value wherever kustomize copied it: it must be one setting's alone
+            // and appear in no other string of the manifests.
+            var placeholders = map.Data.Values.Where(v => v.Length > 0).ToList();
+            Assert.Equal(placeholders.Count, placeholders.Distinct(StringComparer.Ordinal).Count());
+            var others = string.Join("\n", objects.Where(o => !ReferenceEquals(o, map)).Select(o => KubernetesYaml.Serialize(o)));
+            foreach (var placeholder in placeholders)
+            {
+                Assert.False(placeholder.Length < 12, $"{overlay}: placeholder '{placeholder}' is too short to be told from real values");
+                Assert.DoesNotContain(others.Split('\n'), line => line.Contains(placeholder, StringComparison.Ordinal)
+                    && !line.Contains("client-id", StringComparison.Ordinal)); // only the replacements' own targets
+            }
+        }
+    }
+
     [Fact]
     public void StrictLoading_UnknownField_Fails()
         => Assert.ThrowsAny<Exception>(() => KubernetesYaml.LoadAllFromString("apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  portz: []\n", strict: true));

@@ -16,12 +16,13 @@ internal static class IncidentCli
         overlay.AcceptOnlyFromAmong([.. EmbeddedManifests.Overlays]);
         var imageAgent = new Option<string?>("--image-agent") { Description = "The agent's image (required to install: no public image exists)." };
         var imageCollector = new Option<string?>("--image-collector") { Description = "The collector's image (required to install)." };
+        var settings = new Option<string?>("--settings") { Description = "The overlay's settings to install with: a filled-in copy of its env file (deploy/overlays/aks/azure.env for aks)." };
         var runId = new Option<string?>("--run-id") { Description = "The run id (default: from the time)." };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every node to report.", DefaultValueFactory = _ => 600 };
         var output = new Option<string?>("--out") { Description = "Folder for the report and bundles (default ./periscope-incident-<run id>)." };
         var bundles = new Option<bool>("--bundles") { Description = "Also download the run's bundles into the folder." };
-        var cleanup = new Option<bool>("--cleanup") { Description = "After the run, remove what this command installed and every Periscope node condition." };
-        var cleanupOnly = new Option<bool>("--cleanup-only") { Description = "Only remove what this command installed and every Periscope node condition (idempotent); no run." };
+        var cleanup = new Option<bool>("--cleanup") { Description = "After the run, remove what this run installed and every Periscope node condition." };
+        var cleanupOnly = new Option<bool>("--cleanup-only") { Description = "Only remove what this command installed (with --run-id: in that run) and every Periscope node condition (idempotent); no run." };
         var store = new Option<string?>("--store") { Description = "The store the agents write to, as a directory." };
         var blobUrl = new Option<string?>("--blob-container-url") { Description = "The store as a Blob container URL (a SAS URL, or with --blob-auth)." };
         var blobConnection = new Option<string?>("--blob-connection-string-file") { Description = "The store as a Blob container, with the connection string in this file (with --blob-container)." };
@@ -31,7 +32,7 @@ internal static class IncidentCli
         var plain = new Option<bool>("--plain") { Description = "Plain line-by-line progress even on a terminal (it is the default when the output is not one)." };
         var command = new Command("incident", "During an incident: check access, install Periscope if it is not (server-side apply), start a run, watch every node until each reported or --timeout, say why each missing node is missing, write the report (and with --bundles the bundles), clean up with --cleanup. Exit code: 0 healthy, 1 warning, 2 critical, 3 could not run.")
         {
-            kubeconfig, ns, overlay, imageAgent, imageCollector, runId, timeout, output, bundles, cleanup, cleanupOnly, store, blobUrl, blobConnection, blobContainer, blobAuth, blobClientId, configDir, plain,
+            kubeconfig, ns, overlay, imageAgent, imageCollector, settings, runId, timeout, output, bundles, cleanup, cleanupOnly, store, blobUrl, blobConnection, blobContainer, blobAuth, blobClientId, configDir, plain,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -44,7 +45,7 @@ internal static class IncidentCli
             {
                 if (parse.GetValue(cleanupOnly))
                 {
-                    return await IncidentCommand.CleanupOnlyAsync(KubeconfigPath(parse.GetValue(kubeconfig)), console, cancellationToken);
+                    return await IncidentCommand.CleanupOnlyAsync(KubeconfigPath(parse.GetValue(kubeconfig)), parse.GetValue(runId), console, cancellationToken);
                 }
 
                 var sources = new CollectorCli.SourceArguments(parse.GetValue(store), parse.GetValue(blobUrl), parse.GetValue(blobConnection), parse.GetValue(blobContainer), parse.GetValue(blobAuth), parse.GetValue(blobClientId));
@@ -59,6 +60,7 @@ internal static class IncidentCli
                     Overlay = parse.GetValue(overlay)!,
                     ImageAgent = parse.GetValue(imageAgent),
                     ImageCollector = parse.GetValue(imageCollector),
+                    Settings = parse.GetValue(settings) is { } settingsFile ? OverlaySettings.Read(settingsFile) : null,
                     RunId = id,
                     Timeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
                     OutputDirectory = parse.GetValue(output) ?? Path.Combine(Environment.CurrentDirectory, $"periscope-incident-{id}"),

@@ -43,8 +43,13 @@ internal sealed record ManifestObject(ApiKind Kind, string Name, string? Namespa
     public override string ToString() => Namespace is null ? $"{Kind.Kind} {Name}" : $"{Kind.Kind} {Namespace}/{Name}";
 }
 
-/// <summary>The objects to install, and the images still unset (the shipped placeholders).</summary>
-internal sealed record Manifests(string Overlay, IReadOnlyList<ManifestObject> Objects, IReadOnlyList<string> Unconfigured);
+/// <summary>The objects to install, the images still unset (the shipped placeholders), and the overlay's settings still unset.</summary>
+/// <param name="Overlay">The overlay.</param>
+/// <param name="Objects">The objects, in the order they are applied.</param>
+/// <param name="Unconfigured">The images no flag set.</param>
+/// <param name="UnsetSettings">The overlay's settings that hold a placeholder nothing replaced.</param>
+/// <param name="SettingsFile">The overlay's settings file, a filled-in copy of which <c>--settings</c> takes; null: it has none.</param>
+internal sealed record Manifests(string Overlay, IReadOnlyList<ManifestObject> Objects, IReadOnlyList<string> Unconfigured, IReadOnlyList<string> UnsetSettings, string? SettingsFile);
 
 /// <summary>
 /// The shipped manifests — <c>kubectl kustomize deploy/overlays/&lt;overlay&gt;</c>, rendered into deploy/rendered/ and
@@ -54,6 +59,9 @@ internal sealed record Manifests(string Overlay, IReadOnlyList<ManifestObject> O
 internal static class EmbeddedManifests
 {
     public const string ShippedNamespace = "periscope";
+
+    /// <summary>On an overlay's settings ConfigMap (generated from an env file): the file, for <c>--settings</c>.</summary>
+    public const string SettingsFileAnnotation = "periscope.io/settings-file";
 
     /// <summary>The overlays embedded.</summary>
     public static IReadOnlyList<string> Overlays { get; } = [.. typeof(EmbeddedManifests).Assembly.GetManifestResourceNames()
@@ -74,19 +82,18 @@ internal static class EmbeddedManifests
     /// <param name="imageAgent">The agent's image, else the one in the manifests.</param>
     /// <param name="imageCollector">The collector's image, else the one in the manifests.</param>
     /// <param name="runId">Recorded on every object (with the installed-by label), for the cleanup.</param>
-    public static Manifests Load(string overlay, string ns, string? imageAgent, string? imageCollector, string? runId = null)
+    /// <param name="settings">The overlay's settings (<see cref="OverlaySettings"/>): each replaces its placeholder wherever it stands.</param>
+    /// <exception cref="ArgumentException">A setting the overlay does not have.</exception>
+    public static Manifests Load(string overlay, string ns, string? imageAgent, string? imageCollector, string? runId = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         var objects = new List<ManifestObject>();
         var unset = new SortedSet<string>(StringComparer.Ordinal);
         var yaml = new YamlStream();
         yaml.Load(new StringReader(Text(overlay)));
-        foreach (var document in yaml.Documents)
+        var bodies = yaml.Documents.Select(d => Json(d.RootNode)).OfType<JsonObject>().ToList();
+        var (unsetSettings, settingsFile) = ApplySettings(overlay, bodies, settings ?? new Dictionary<string, string>());
+        foreach (var body in bodies)
         {
-            if (Json(document.RootNode) is not JsonObject body)
-            {
-                continue;
-            }
-
             var kindName = (string?)body["kind"];
             var kind = ApiKind.Known.FirstOrDefault(k => k.Kind == kindName && k.ApiVersion == (string?)body["apiVersion"])
                 ?? throw new InvalidOperationException($"the {overlay} overlay holds a {body["apiVersion"]} {kindName}, which this command does not know how to apply");
@@ -141,7 +148,87 @@ internal static class EmbeddedManifests
             objects.Add(new ManifestObject(kind, name, objectNs, body));
         }
 
-        return new Manifests(overlay, [.. objects.OrderBy(o => ApiKind.Known.ToList().IndexOf(o.Kind))], [.. unset]);
+        return new Manifests(overlay, [.. objects.OrderBy(o => ApiKind.Known.ToList().IndexOf(o.Kind))], [.. unset], unsetSettings, settingsFile);
+    }
+
+    /// <summary>
+    /// Sets the overlay's settings: in its settings ConfigMap (<see cref="SettingsFileAnnotation"/>) each given key's
+    /// value, and everywhere else each string equal to that key's shipped placeholder (what kustomize's replacements
+    /// copied, e.g. a ServiceAccount's workload identity client id) — the placeholders are distinct, a test keeps them so.
+    /// </summary>
+    /// <returns>The keys whose non-empty placeholder nothing replaced, and the settings file.</returns>
+    private static (IReadOnlyList<string> Unset, string? File) ApplySettings(string overlay, List<JsonObject> bodies, IReadOnlyDictionary<string, string> settings)
+    {
+        var settingsMaps = bodies.Where(b => (string?)b["kind"] == "ConfigMap" && b["metadata"]?["annotations"]?[SettingsFileAnnotation] is not null).ToList();
+        var shipped = settingsMaps.SelectMany(m => (m["data"] as JsonObject ?? []).Select(p => KeyValuePair.Create(p.Key, (string?)p.Value ?? string.Empty)))
+            .GroupBy(p => p.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
+        var file = settingsMaps.Select(m => (string?)m["metadata"]!["annotations"]![SettingsFileAnnotation]).FirstOrDefault();
+        if (settings.Keys.FirstOrDefault(k => !shipped.ContainsKey(k)) is { } unknown)
+        {
+            throw new ArgumentException(shipped.Count == 0
+                ? $"--settings: the {overlay} overlay takes no settings (set {unknown})"
+                : $"--settings: the {overlay} overlay has no setting {unknown} (it has {string.Join(", ", shipped.Keys.Order(StringComparer.Ordinal))})");
+        }
+
+        var byPlaceholder = settings.Where(s => shipped[s.Key].Length > 0).ToDictionary(s => shipped[s.Key], s => s.Value, StringComparer.Ordinal);
+        foreach (var body in bodies)
+        {
+            Replace(body, byPlaceholder);
+        }
+
+        foreach (var map in settingsMaps)
+        {
+            var data = map["data"] as JsonObject ?? [];
+            foreach (var (key, value) in settings)
+            {
+                data[key] = value;
+            }
+
+            map["data"] = data;
+        }
+
+        // A copy given back unchanged still holds the placeholder: as unset as no value.
+        return ([.. shipped.Where(s => s.Value.Length > 0 && (!settings.TryGetValue(s.Key, out var given) || given == s.Value)).Select(s => s.Key).Order(StringComparer.Ordinal)], file);
+    }
+
+    private static void Replace(JsonNode node, IReadOnlyDictionary<string, string> byPlaceholder)
+    {
+        if (byPlaceholder.Count == 0)
+        {
+            return;
+        }
+
+        switch (node)
+        {
+            case JsonObject map:
+                foreach (var key in map.Select(p => p.Key).ToList())
+                {
+                    if (map[key] is JsonValue value && value.TryGetValue<string>(out var text) && byPlaceholder.TryGetValue(text, out var set))
+                    {
+                        map[key] = set;
+                    }
+                    else if (map[key] is { } child)
+                    {
+                        Replace(child, byPlaceholder);
+                    }
+                }
+
+                break;
+            case JsonArray list:
+                for (var i = 0; i < list.Count; i++)
+                {
+                    if (list[i] is JsonValue value && value.TryGetValue<string>(out var text) && byPlaceholder.TryGetValue(text, out var set))
+                    {
+                        list[i] = set;
+                    }
+                    else if (list[i] is { } child)
+                    {
+                        Replace(child, byPlaceholder);
+                    }
+                }
+
+                break;
+        }
     }
 
     private static IEnumerable<JsonObject> Containers(JsonObject body)

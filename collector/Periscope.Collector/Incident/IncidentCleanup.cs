@@ -10,12 +10,16 @@ namespace Periscope.Collector.Incident;
 /// <summary>
 /// Removes exactly what the incident command installed — the objects labelled
 /// <see cref="IncidentCommand.InstalledByLabel"/>=<see cref="IncidentCommand.FieldManager"/>, found by that label in
-/// every namespace, the namespace last — and every node condition Periscope owns (docs/signals.md), which must never
-/// outlive it. Idempotent: a second run finds nothing and says so.
+/// every namespace, the namespace last; given a run, only those annotated <see cref="IncidentCommand.RunAnnotation"/>
+/// with it — and every node condition Periscope owns (docs/signals.md), which must never outlive it. Idempotent: a
+/// second run finds nothing and says so.
 /// </summary>
 internal static class IncidentCleanup
 {
-    public static async Task<IReadOnlyList<string>> RunAsync(Kubernetes client, CancellationToken cancellationToken)
+    /// <param name="client">The API.</param>
+    /// <param name="run">Only what this incident run installed; null: what any did.</param>
+    /// <param name="cancellationToken">Stops the cleanup.</param>
+    public static async Task<IReadOnlyList<string>> RunAsync(Kubernetes client, string? run, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         var selector = $"{IncidentCommand.InstalledByLabel}={IncidentCommand.FieldManager}";
@@ -24,8 +28,13 @@ internal static class IncidentCleanup
         // Workloads first, the namespace last (its deletion would take the rest with it, out of order and unreported).
         foreach (var kind in ApiKind.Known.Reverse())
         {
-            foreach (var (name, ns) in await ListAsync(client, kind, selector, cancellationToken))
+            foreach (var (name, ns, installedIn) in await ListAsync(client, kind, selector, cancellationToken))
             {
+                if (run is not null && installedIn != run)
+                {
+                    continue;
+                }
+
                 if (await DeleteAsync(client, kind, name, ns, cancellationToken))
                 {
                     removed.Add(ns is null ? $"{kind.Kind} {name}" : $"{kind.Kind} {ns}/{name}");
@@ -53,15 +62,18 @@ internal static class IncidentCleanup
         return removed;
     }
 
-    private static async Task<IReadOnlyList<(string Name, string? Namespace)>> ListAsync(Kubernetes client, ApiKind kind, string selector, CancellationToken cancellationToken)
+    /// <summary>The objects of a kind with the label: name, namespace and the run annotated.</summary>
+    private static async Task<IReadOnlyList<(string Name, string? Namespace, string? Run)>> ListAsync(Kubernetes client, ApiKind kind, string selector, CancellationToken cancellationToken)
     {
         if (kind.Group.Length > 0)
         {
             var list = await client.CustomObjects.ListClusterCustomObjectAsync(kind.Group, kind.Version, kind.Plural, labelSelector: selector, cancellationToken: cancellationToken);
             var json = list is JsonElement element ? element : JsonSerializer.SerializeToElement(list, IncidentJsonContext.Default.Object);
-            return [.. json.GetProperty("items").EnumerateArray().Select(i => (
-                i.GetProperty("metadata").GetProperty("name").GetString()!,
-                i.GetProperty("metadata").TryGetProperty("namespace", out var ns) ? ns.GetString() : null))];
+            return [.. json.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("metadata")).Select(m => (
+                m.GetProperty("name").GetString()!,
+                m.TryGetProperty("namespace", out var ns) ? ns.GetString() : null,
+                m.TryGetProperty("annotations", out var annotations) && annotations.ValueKind == JsonValueKind.Object
+                    && annotations.TryGetProperty(IncidentCommand.RunAnnotation, out var run) ? run.GetString() : null))];
         }
 
         IEnumerable<V1ObjectMeta> items = kind.Plural switch
@@ -74,7 +86,7 @@ internal static class IncidentCleanup
             "resourcequotas" => (await client.CoreV1.ListResourceQuotaForAllNamespacesAsync(labelSelector: selector, cancellationToken: cancellationToken)).Items.Select(i => i.Metadata),
             _ => [],
         };
-        return [.. items.Select(m => (m.Name, kind.Namespaced ? m.NamespaceProperty : null))];
+        return [.. items.Select(m => (m.Name, kind.Namespaced ? m.NamespaceProperty : null, m.Annotations?.TryGetValue(IncidentCommand.RunAnnotation, out var run) == true ? run : null))];
     }
 
     private static async Task<bool> DeleteAsync(Kubernetes client, ApiKind kind, string name, string? ns, CancellationToken cancellationToken)

@@ -26,6 +26,9 @@ internal sealed record IncidentOptions
 
     public string? ImageCollector { get; init; }
 
+    /// <summary>The overlay's settings (<c>--settings</c>, <see cref="OverlaySettings"/>), applied when it is installed.</summary>
+    public IReadOnlyDictionary<string, string>? Settings { get; init; }
+
     public string? RunId { get; init; }
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
@@ -69,12 +72,15 @@ internal sealed class IncidentCommand(IncidentOptions options, IIncidentConsole 
             return RunAsync(client, cancellationToken);
         });
 
-    /// <summary>Removes what this command installed and every Periscope node condition, and says what it removed.</summary>
-    public static Task<int> CleanupOnlyAsync(string? kubeconfig, IIncidentConsole console, CancellationToken cancellationToken)
+    /// <summary>
+    /// Removes what this command installed — in every run, or with <paramref name="runId"/> in that one — and every
+    /// Periscope node condition, and says what it removed.
+    /// </summary>
+    public static Task<int> CleanupOnlyAsync(string? kubeconfig, string? runId, IIncidentConsole console, CancellationToken cancellationToken)
         => WithClientAsync(kubeconfig, console, async client =>
         {
-            console.Step($"cleaning up (objects labelled {InstalledByLabel}={FieldManager}, Periscope node conditions)");
-            var removed = await IncidentCleanup.RunAsync(client, cancellationToken);
+            console.Step($"cleaning up (objects labelled {InstalledByLabel}={FieldManager}{(runId is null ? string.Empty : $" of run {runId}")}, Periscope node conditions)");
+            var removed = await IncidentCleanup.RunAsync(client, runId, cancellationToken);
             foreach (var item in removed)
             {
                 console.Line($"  removed {item}");
@@ -136,7 +142,7 @@ internal sealed class IncidentCommand(IncidentOptions options, IIncidentConsole 
             console.Step($"store {direct.Description}");
         }
         var installed = await ReadOrNullAsync(() => client.AppsV1.ReadNamespacedDaemonSetAsync(AgentDaemonSet, ns, cancellationToken: cancellationToken));
-        var manifests = installed is null ? EmbeddedManifests.Load(options.Overlay, ns, options.ImageAgent, options.ImageCollector, runId) : null;
+        var manifests = installed is null ? EmbeddedManifests.Load(options.Overlay, ns, options.ImageAgent, options.ImageCollector, runId, options.Settings) : null;
 
         // 1. Access, before anything changes.
         var needed = AccessPlan.ForRun(ns, options.Cleanup);
@@ -176,6 +182,13 @@ internal sealed class IncidentCommand(IncidentOptions options, IIncidentConsole 
                 return CouldNotRun;
             }
 
+            if (manifests.UnsetSettings.Count > 0)
+            {
+                console.Error($"Periscope is not installed and the {options.Overlay} overlay needs {string.Join(", ", manifests.UnsetSettings)}: "
+                    + $"give --settings FILE, a filled-in copy of {manifests.SettingsFile ?? "the overlay's settings file"}. Nothing was changed.");
+                return CouldNotRun;
+            }
+
             console.Step($"Periscope is not installed: applying the {options.Overlay} overlay ({manifests.Objects.Count} objects, server-side apply as {FieldManager})");
             foreach (var applied in await ManifestInstaller.ApplyAsync(client, manifests, cancellationToken))
             {
@@ -194,6 +207,11 @@ internal sealed class IncidentCommand(IncidentOptions options, IIncidentConsole 
             if (options.ImageAgent is { } wanted && image is not null && wanted != image)
             {
                 console.Line($"  the installed agent image {image} differs from --image-agent {wanted}: left as it is (this command never upgrades an installation)");
+            }
+
+            if (options.Settings is { Count: > 0 })
+            {
+                console.Line("  --settings not applied: they are for an installation, and this command never changes one");
             }
         }
 
@@ -232,19 +250,30 @@ internal sealed class IncidentCommand(IncidentOptions options, IIncidentConsole 
         var exit = await ReportAsync(source, runId, cancellationToken);
 
         // 6. Clean up, or say what is left (after Ctrl-C too: the cleanup asked for still runs).
+        // An installation an earlier incident run made is that run's to remove, not this one's: named, left running.
+        var earlierRun = installed?.Metadata?.Labels?.TryGetValue(InstalledByLabel, out var by) == true && by == FieldManager
+            ? installed.Metadata.Annotations?.TryGetValue(RunAnnotation, out var earlier) == true ? earlier : "unknown"
+            : null;
         if (options.Cleanup)
         {
-            console.Step("cleaning up");
-            foreach (var removed in await IncidentCleanup.RunAsync(client, CancellationToken.None))
+            console.Step($"cleaning up what run {runId} installed, and Periscope's node conditions");
+            foreach (var removed in await IncidentCleanup.RunAsync(client, runId, CancellationToken.None))
             {
                 console.Line($"  removed {removed}");
+            }
+
+            if (earlierRun is not null)
+            {
+                console.Step($"left running: the installation incident run {earlierRun} made in {ns}; remove it with: periscope-collector incident --cleanup-only --run-id {earlierRun}");
             }
         }
         else
         {
             console.Step(manifests is not null
-                ? $"left running: what this command installed (label {InstalledByLabel}={FieldManager}); remove it (and Periscope's node conditions) with: periscope-collector incident --cleanup-only"
-                : $"left running: the installation found in {ns}, as it was");
+                ? $"left running: what this command installed (label {InstalledByLabel}={FieldManager}, annotation {RunAnnotation}={runId}); remove it (and Periscope's node conditions) with: periscope-collector incident --cleanup-only --run-id {runId}"
+                : earlierRun is not null
+                    ? $"left running: the installation incident run {earlierRun} made in {ns}; remove it with: periscope-collector incident --cleanup-only --run-id {earlierRun}"
+                    : $"left running: the installation found in {ns}, as it was");
         }
 
         return exit;

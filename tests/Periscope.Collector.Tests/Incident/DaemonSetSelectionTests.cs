@@ -1,5 +1,6 @@
 using k8s.Models;
 using Periscope.Collector.Incident;
+using Periscope.Testing;
 using Xunit;
 
 namespace Periscope.Collector.Tests.Incident;
@@ -62,6 +63,70 @@ public sealed class DaemonSetSelectionTests
         };
         Assert.Null(DaemonSetSelection.WhyNot(Template(affinity: notVirtual), Node("a")));
         Assert.NotNull(DaemonSetSelection.WhyNot(Template(affinity: notVirtual), Node("v", new Dictionary<string, string> { ["kubernetes.io/os"] = "linux", ["type"] = "virtual-kubelet" })));
+    }
+
+    [Fact]
+    public void EmbeddedManifests_AksSettings_SetWhereverTheirPlaceholderStands()
+    {
+        var unset = EmbeddedManifests.Load("aks", "periscope", "r.example/a:1", "r.example/c:1");
+        Assert.Equal(["AGENT_CLIENT_ID", "COLLECTOR_CLIENT_ID", "CONTAINER_URL"], unset.UnsetSettings);
+        Assert.Equal("deploy/overlays/aks/azure.env", unset.SettingsFile);
+        Assert.Empty(EmbeddedManifests.Load("minimal", "periscope", "r.example/a:1", "r.example/c:1").UnsetSettings);
+        var shippedCopy = OverlaySettings.Read(Path.Combine(Fixtures.Repository, "deploy", "overlays", "aks", "azure.env"));
+        Assert.Equal(["AGENT_CLIENT_ID", "COLLECTOR_CLIENT_ID", "CONTAINER_URL"], EmbeddedManifests.Load("aks", "periscope", null, null, settings: shippedCopy).UnsetSettings);
+
+        var agentId = "11111111-2222-3333-4444-555555555555";
+        var collectorId = "66666666-7777-8888-9999-000000000000";
+        var manifests = EmbeddedManifests.Load("aks", "periscope", "r.example/a:1", "r.example/c:1", "run-1", new Dictionary<string, string>
+        {
+            ["CONTAINER_URL"] = "https://acct.blob.core.windows.net/diag",
+            ["AGENT_CLIENT_ID"] = agentId,
+            ["COLLECTOR_CLIENT_ID"] = collectorId,
+            ["OTLP_ENDPOINT"] = "http://otel.monitoring.svc:4317",
+        });
+
+        Assert.Empty(manifests.UnsetSettings);
+        string? Annotation(string account) => (string?)manifests.Objects.Single(o => o.Kind.Kind == "ServiceAccount" && o.Name == account).Body["metadata"]!["annotations"]!["azure.workload.identity/client-id"];
+        Assert.Equal(agentId, Annotation("periscope-agent"));
+        Assert.Equal(collectorId, Annotation("periscope-collector"));
+        var settings = manifests.Objects.Single(o => o.Kind.Kind == "ConfigMap" && o.Name.StartsWith("periscope-azure-", StringComparison.Ordinal)).Body["data"]!;
+        Assert.Equal("https://acct.blob.core.windows.net/diag", (string?)settings["CONTAINER_URL"]);
+        Assert.Equal("http://otel.monitoring.svc:4317", (string?)settings["OTLP_ENDPOINT"]);
+        var all = string.Join("\n", manifests.Objects.Select(o => o.Body.ToJsonString()));
+        Assert.DoesNotContain("00000000-0000-0000-0000-0000000000", all, StringComparison.Ordinal);
+        Assert.DoesNotContain("STORAGE-ACCOUNT", all, StringComparison.Ordinal);
+
+        var unknown = Assert.Throws<ArgumentException>(() => EmbeddedManifests.Load("aks", "periscope", null, null, settings: new Dictionary<string, string> { ["CONTAINER"] = "x" }));
+        Assert.Contains("has no setting CONTAINER (it has AGENT_CLIENT_ID, COLLECTOR_CLIENT_ID, CONTAINER_URL, OTLP_ENDPOINT)", unknown.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OverlaySettings_ReadsEnvLines_AndRefusesWhatWouldFailLater()
+    {
+        using var temp = new TempDirectory();
+        var file = temp.Combine("azure.env");
+        File.WriteAllText(file, "# filled in\n\nCONTAINER_URL = \"https://acct.blob.core.windows.net/periscope\"\nAGENT_CLIENT_ID=11111111-2222-3333-4444-555555555555\nOTLP_ENDPOINT=\n");
+        var read = OverlaySettings.Read(file);
+        Assert.Equal("https://acct.blob.core.windows.net/periscope", read["CONTAINER_URL"]);
+        Assert.Equal("11111111-2222-3333-4444-555555555555", read["AGENT_CLIENT_ID"]);
+        Assert.Equal(string.Empty, read["OTLP_ENDPOINT"]);
+
+        foreach (var (line, problem) in new[]
+        {
+            ("CONTAINER_URL=https://acct.blob.core.windows.net/periscope?sv=2024-01-01&sig=abc", "no SAS or key"),
+            ("CONTAINER_URL=http://acct.blob.core.windows.net/periscope", "absolute https URL"),
+            ("AGENT_CLIENT_ID=my-identity", "must be a client id"),
+            ("OTLP_ENDPOINT=otel:4317", "empty or an absolute http(s) URL"),
+            ("just words", "expected KEY=VALUE"),
+        })
+        {
+            File.WriteAllText(file, line + "\n");
+            var refused = Assert.Throws<ArgumentException>(() => OverlaySettings.Read(file));
+            Assert.Contains("line 1", refused.Message, StringComparison.Ordinal);
+            Assert.Contains(problem, refused.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("--settings", Assert.Throws<ArgumentException>(() => OverlaySettings.Read(temp.Combine("absent.env"))).Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -216,11 +216,12 @@ public sealed class IncidentCommandTests : IAsyncLifetime
         Assert.Contains("timed out", text, StringComparison.Ordinal); // no agent runs here
         Assert.Contains("n1: no agent pod on the node", text, StringComparison.Ordinal);
         Assert.Contains("left running: what this command installed", text, StringComparison.Ordinal);
+        Assert.Contains("--cleanup-only --run-id run-incident-4", text, StringComparison.Ordinal);
         Assert.True(exit is 1 or 3, $"exit {exit}");
 
         // Cleanup: everything this command made, and Periscope's node condition; nothing else.
         var cleaned = new StringWriter();
-        var cleanupExit = await IncidentCommand.CleanupOnlyAsync(Options("x").Kubeconfig, new PlainIncidentConsole(cleaned), TestContext.Current.CancellationToken);
+        var cleanupExit = await IncidentCommand.CleanupOnlyAsync(Options("x").Kubeconfig, null, new PlainIncidentConsole(cleaned), TestContext.Current.CancellationToken);
         text = cleaned.ToString();
         Assert.True(cleanupExit == 0, text);
         Assert.Null(_api.GetObject("apps", "daemonsets", "periscope", "periscope-agent"));
@@ -233,8 +234,56 @@ public sealed class IncidentCommandTests : IAsyncLifetime
         Assert.DoesNotContain(_api.NodeConditions("n1"), c => (string?)c["type"] == "PeriscopeKernelLockup");
 
         var again = new StringWriter();
-        Assert.Equal(0, await IncidentCommand.CleanupOnlyAsync(Options("x").Kubeconfig, new PlainIncidentConsole(again), TestContext.Current.CancellationToken));
+        Assert.Equal(0, await IncidentCommand.CleanupOnlyAsync(Options("x").Kubeconfig, null, new PlainIncidentConsole(again), TestContext.Current.CancellationToken));
         Assert.Contains("nothing to remove", again.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cleanup_RemovesOnlyWhatThisRunInstalled_AndNamesTheEarlierInstallLeftRunning()
+    {
+        _api.PutNode("n1", new Dictionary<string, string> { ["kubernetes.io/arch"] = "amd64" }, created: TestBundles.Start.AddDays(-2));
+        var images = ("r.example/periscope-agent:1", "r.example/periscope-collector:1");
+
+        // Run A installs and leaves it; run B finds it installed, runs, and cleans up.
+        Assert.True(await new IncidentCommand(Options("run-a", TimeSpan.FromMilliseconds(200), cleanup: false, images.Item1, images.Item2), new PlainIncidentConsole(new StringWriter()), TimeProvider.System)
+            .RunAsync(TestContext.Current.CancellationToken) is 1 or 3);
+        var output = new StringWriter();
+        await new IncidentCommand(Options("run-b", TimeSpan.FromMilliseconds(200), cleanup: true), new PlainIncidentConsole(output), TimeProvider.System).RunAsync(TestContext.Current.CancellationToken);
+
+        var text = output.ToString();
+        Assert.NotNull(_api.GetObject("apps", "daemonsets", "periscope", "periscope-agent"));
+        Assert.NotNull(_api.ConfigMap("periscope-run")); // created by run A: its to remove
+        Assert.Contains("left running: the installation incident run run-a made in periscope; remove it with: periscope-collector incident --cleanup-only --run-id run-a", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("removed DaemonSet", text, StringComparison.Ordinal);
+
+        // Another run's id removes nothing; run A's removes its install.
+        var other = new StringWriter();
+        Assert.Equal(0, await IncidentCommand.CleanupOnlyAsync(Options("x").Kubeconfig, "run-c", new PlainIncidentConsole(other), TestContext.Current.CancellationToken));
+        Assert.NotNull(_api.GetObject("apps", "daemonsets", "periscope", "periscope-agent"));
+        var cleaned = new StringWriter();
+        Assert.Equal(0, await IncidentCommand.CleanupOnlyAsync(Options("x").Kubeconfig, "run-a", new PlainIncidentConsole(cleaned), TestContext.Current.CancellationToken));
+        Assert.Null(_api.GetObject("apps", "daemonsets", "periscope", "periscope-agent"));
+        Assert.Null(_api.ConfigMap("periscope-run"));
+        Assert.Contains("removed DaemonSet periscope/periscope-agent", cleaned.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AksOverlay_WithoutItsSettings_ChangesNothing_AndNamesTheSettingsFile()
+    {
+        var output = new StringWriter();
+        var options = Options("run-aks-1", imageAgent: "r.example/a:1", imageCollector: "r.example/c:1");
+
+        var exit = await new IncidentCommand(new IncidentOptions
+        {
+            Kubeconfig = options.Kubeconfig, RunId = options.RunId, OutputDirectory = options.OutputDirectory, Overlay = "aks",
+            ImageAgent = options.ImageAgent, ImageCollector = options.ImageCollector, Store = options.Store,
+            Settings = new Dictionary<string, string> { ["CONTAINER_URL"] = "https://acct.blob.core.windows.net/periscope" },
+        }, new PlainIncidentConsole(output), TimeProvider.System).RunAsync(TestContext.Current.CancellationToken);
+
+        var text = output.ToString();
+        Assert.Equal(3, exit);
+        Assert.Contains("the aks overlay needs AGENT_CLIENT_ID, COLLECTOR_CLIENT_ID: give --settings FILE, a filled-in copy of deploy/overlays/aks/azure.env", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(_api.Requests, r => r.Kind.StartsWith("patch ", StringComparison.Ordinal));
     }
 
     /// <summary>Passes everything on, and lets a simulated agent wait until the watch saw a node in a state.</summary>
