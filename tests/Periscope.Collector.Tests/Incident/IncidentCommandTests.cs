@@ -284,6 +284,29 @@ public sealed class IncidentCommandTests : IAsyncLifetime
         Assert.Equal(3, exit);
         Assert.Contains("the aks overlay needs AGENT_CLIENT_ID, COLLECTOR_CLIENT_ID: give --settings FILE, a filled-in copy of deploy/overlays/aks/azure.env", text, StringComparison.Ordinal);
         Assert.DoesNotContain(_api.Requests, r => r.Kind.StartsWith("patch ", StringComparison.Ordinal));
+
+        // With all of them, the overlay is applied with each value where its placeholder stood.
+        var agentId = "11111111-2222-3333-4444-555555555555";
+        output = new StringWriter();
+        await new IncidentCommand(new IncidentOptions
+        {
+            Kubeconfig = options.Kubeconfig, RunId = "run-aks-2", OutputDirectory = options.OutputDirectory, Overlay = "aks", Timeout = TimeSpan.FromMilliseconds(200),
+            ImageAgent = options.ImageAgent, ImageCollector = options.ImageCollector, Store = options.Store,
+            Settings = new Dictionary<string, string>
+            {
+                ["CONTAINER_URL"] = "https://acct.blob.core.windows.net/periscope",
+                ["AGENT_CLIENT_ID"] = agentId,
+                ["COLLECTOR_CLIENT_ID"] = "66666666-7777-8888-9999-000000000000",
+            },
+        }, new PlainIncidentConsole(output), TimeProvider.System).RunAsync(TestContext.Current.CancellationToken);
+
+        text = output.ToString();
+        Assert.Contains("applying the aks overlay", text, StringComparison.Ordinal);
+        var account = _api.GetObject("", "serviceaccounts", "periscope", "periscope-agent");
+        Assert.True(account is not null, text);
+        Assert.Equal(agentId, (string?)account!["metadata"]!["annotations"]!["azure.workload.identity/client-id"]);
+        var settings = Assert.Single(_api.ListObjects("", "configmaps"), c => ((string?)c["metadata"]!["name"])!.StartsWith("periscope-azure-", StringComparison.Ordinal));
+        Assert.Equal("https://acct.blob.core.windows.net/periscope", (string?)settings["data"]!["CONTAINER_URL"]);
     }
 
     /// <summary>Passes everything on, and lets a simulated agent wait until the watch saw a node in a state.</summary>
