@@ -19,6 +19,7 @@ namespace Periscope.Bundle;
 [JsonSerializable(typeof(FindingsDocument))]
 [JsonSerializable(typeof(StatusRecord))]
 [JsonSerializable(typeof(StartedMarker))]
+[JsonSerializable(typeof(ReportDigest))]
 [JsonSerializable(typeof(SystemFacts))]
 [JsonSerializable(typeof(KernelFacts))]
 [JsonSerializable(typeof(ContainerdFacts))]

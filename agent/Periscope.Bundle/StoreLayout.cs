@@ -30,6 +30,17 @@ public static class StoreLayout
     public const int MaxStatusRecordMetadataBytes = 4096;
 
     /// <summary>
+    /// Metadata of a status record's blob in Blob Storage: the bundle's <see cref="ReportDigest"/> (its manifest without
+    /// file lists, its facts and findings; JSON, gzip, base64), written in the same request as the record when the
+    /// metadata stays within <see cref="MaxMetadataBytes"/>, so a report reads a run from its listing alone. A copy:
+    /// readers read the zip when it is absent, undecodable or disagrees with the record.
+    /// </summary>
+    public const string ReportDigestMetadata = "reportdigest";
+
+    /// <summary>Blob Storage's limit on a blob's metadata, names and values together.</summary>
+    public const int MaxMetadataBytes = 8 * 1024;
+
+    /// <summary>
     /// Suffix of a node's started marker, <c>&lt;runId&gt;/&lt;node&gt;.started</c>: written by the agent when it starts a
     /// run (before any bundle), so a watcher outside the node sees that it is collecting. A small JSON document
     /// (<see cref="StartedMarker"/>); never overwritten; readers of bundles ignore it.

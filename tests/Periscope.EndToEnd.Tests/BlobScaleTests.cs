@@ -32,7 +32,7 @@ public sealed class BlobScaleTests(Azurite azurite)
         var nodes = Names(24);
         var container = await UploadedRunAsync(temp.Path, nodes);
         var log = new RequestLog(gate: 8);
-        var source = new BlobBundleSource(Reader(container.Name, log), parallelReads: 8);
+        var source = new BlobBundleSource(Reader(container.Name, log), parallelReads: 8) { UseReportDigests = false }; // the zip path, as for a digest too large
 
         var read = await source.ReadRunAsync(Run, TestContext.Current.CancellationToken);
 
@@ -48,13 +48,108 @@ public sealed class BlobScaleTests(Azurite azurite)
     }
 
     [Fact]
+    public async Task ReadRun_UploadedByTheAgent_FromTheListingAlone_TheReportDigestsSayWhatTheZipsSay()
+    {
+        azurite.Require();
+        using var temp = new TempDirectory();
+        var nodes = Names(12);
+        var container = await CreateContainerAsync();
+        await UploadAsync(temp.Path, container.Name, nodes[..6]);
+        await UploadAsync(temp.Path, container.Name, nodes[6..], [TestBundles.Finding("KERNEL_OOM_KILL", Severity.Critical, "oom"), TestBundles.Finding("DNS_TIMEOUT")]);
+        var log = new RequestLog();
+        var source = new BlobBundleSource(Reader(container.Name, log), parallelReads: 4);
+
+        var read = await source.ReadRunAsync(Run, TestContext.Current.CancellationToken);
+
+        Assert.Equal((1, 0, 0), (log.Listings, log.ZipReads.Count, log.StatusDownloads.Count)); // one request for the whole run
+        Assert.Equal(nodes.Count, source.DigestsUsed);
+        Assert.All(read, n => Assert.True(n.IsUsable, n.Rejected));
+        var fromZips = await new BlobBundleSource(Reader(container.Name, new RequestLog())) { UseReportDigests = false }.ReadRunAsync(Run, TestContext.Current.CancellationToken);
+        AssertSameDocuments(fromZips, read);
+        Assert.Equal(["DNS_TIMEOUT", "KERNEL_OOM_KILL"], read.Single(n => n.Node == "n07").Findings!.Findings.Select(f => f.Code).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task ReadRun_DigestsThatCannotBeTrusted_AreIgnored_AndTheZipsRead()
+    {
+        azurite.Require();
+        using var temp = new TempDirectory();
+        string[] nodes = ["bomb", "garbage", "good", "other-node", "other-size"];
+        var container = await CreateContainerAsync();
+        await UploadAsync(temp.Path, container.Name, nodes, [TestBundles.Finding("DNS_TIMEOUT")]);
+        var metadataOf = new Dictionary<string, IDictionary<string, string>>();
+        foreach (var node in nodes)
+        {
+            metadataOf[node] = (await container.GetBlobClient($"{Run}/{node}{StoreLayout.StatusSuffix}").GetPropertiesAsync(cancellationToken: TestContext.Current.CancellationToken)).Value.Metadata;
+            Assert.True(metadataOf[node].ContainsKey(StoreLayout.ReportDigestMetadata), node);
+        }
+
+        async Task SetDigestAsync(string node, string value)
+        {
+            var metadata = new Dictionary<string, string>(metadataOf[node]) { [StoreLayout.ReportDigestMetadata] = value };
+            await container.GetBlobClient($"{Run}/{node}{StoreLayout.StatusSuffix}").SetMetadataAsync(metadata, cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        // A gzip bomb (a megabyte of zeros, a few KiB compressed), base64 that is no gzip, another node's digest, and a
+        // digest whose node and record agree but whose zip is listed at another size than the record says.
+        using (var bomb = new MemoryStream())
+        {
+            using (var gzip = new GZipStream(bomb, CompressionLevel.SmallestSize, leaveOpen: true))
+            {
+                gzip.Write(new byte[1024 * 1024]);
+            }
+
+            await SetDigestAsync("bomb", Convert.ToBase64String(bomb.ToArray()));
+        }
+
+        await SetDigestAsync("garbage", Convert.ToBase64String("not gzip at all"u8));
+        await SetDigestAsync("other-node", metadataOf["good"][StoreLayout.ReportDigestMetadata]);
+        var zip = await File.ReadAllBytesAsync(Path.Combine(temp.Path, Run, "other-size.zip"), TestContext.Current.CancellationToken);
+        await container.GetBlobClient($"{Run}/other-size.zip").UploadAsync(new BinaryData(zip.Concat(new byte[10]).ToArray()), overwrite: true, TestContext.Current.CancellationToken);
+        var log = new RequestLog();
+        var source = new BlobBundleSource(Reader(container.Name, log));
+
+        var read = await source.ReadRunAsync(Run, TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, source.DigestsUsed); // "good" only
+        Assert.Equal(["bomb", "garbage", "other-node", "other-size"], log.ZipReads.Select(r => Path.GetFileNameWithoutExtension(r.Path)).Distinct().Order(StringComparer.Ordinal));
+        Assert.All(read.Where(n => n.Node != "other-size"), n => Assert.True(n.IsUsable, n.Rejected));
+        Assert.Equal("other-node", read.Single(n => n.Node == "other-node").Manifest!.Node.Name);
+        Assert.Contains("its status record says", read.Single(n => n.Node == "other-size").Rejected, StringComparison.Ordinal); // the zip's verdict, not the digest's
+    }
+
+    [Fact]
+    public async Task Upload_ADigestThatDoesNotFitTheMetadata_IsLeftOut_AndTheZipRead()
+    {
+        azurite.Require();
+        using var temp = new TempDirectory();
+        var container = await CreateContainerAsync();
+        // Three hundred findings with distinct subjects: far more than 8 KiB of metadata, compressed.
+        var many = Enumerable.Range(0, 300).Select(i => TestBundles.Finding("DNS_TIMEOUT", Severity.Warning, $"device-{Guid.NewGuid():N}")).ToList();
+        await UploadAsync(temp.Path, container.Name, ["big"], many);
+        await UploadAsync(temp.Path, container.Name, ["small"]);
+        var metadata = (await container.GetBlobClient($"{Run}/big{StoreLayout.StatusSuffix}").GetPropertiesAsync(cancellationToken: TestContext.Current.CancellationToken)).Value.Metadata;
+        var log = new RequestLog();
+        var source = new BlobBundleSource(Reader(container.Name, log));
+
+        var read = await source.ReadRunAsync(Run, TestContext.Current.CancellationToken);
+
+        Assert.False(metadata.ContainsKey(StoreLayout.ReportDigestMetadata));
+        Assert.True(metadata.ContainsKey(StoreLayout.StatusRecordMetadata));
+        Assert.True(metadata.Sum(m => m.Key.Length + m.Value.Length) <= StoreLayout.MaxMetadataBytes);
+        Assert.Equal(1, source.DigestsUsed);
+        Assert.Equal(["big"], log.ZipReads.Select(r => Path.GetFileNameWithoutExtension(r.Path)).Distinct());
+        Assert.Equal(300, read.Single(n => n.Node == "big").Findings!.Findings.Count);
+    }
+
+    [Fact]
     public async Task ReadRun_Again_ReadsOnlyTheNewAndChangedBundles()
     {
         azurite.Require();
         using var temp = new TempDirectory();
         var container = await UploadedRunAsync(temp.Path, Names(20));
         var log = new RequestLog();
-        var source = new BlobBundleSource(Reader(container.Name, log), parallelReads: 4);
+        var source = new BlobBundleSource(Reader(container.Name, log), parallelReads: 4) { UseReportDigests = false };
         await source.ReadRunAsync(Run, TestContext.Current.CancellationToken);
 
         // Three nodes arrive, one node's bundle is replaced by another with a finding, one node's bundle is removed.
@@ -91,7 +186,7 @@ public sealed class BlobScaleTests(Azurite azurite)
         var container = await UploadedRunAsync(temp.Path, Names(10));
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestBundles.Start);
         var log = new RequestLog();
-        var source = new BlobBundleSource(Reader(container.Name, log), parallelReads: 4, timeProvider: clock) { ListingReuse = TimeSpan.FromSeconds(30) };
+        var source = new BlobBundleSource(Reader(container.Name, log), parallelReads: 4, timeProvider: clock) { ListingReuse = TimeSpan.FromSeconds(30), UseReportDigests = false };
         await source.ReadRunAsync(Run, TestContext.Current.CancellationToken);
         await UploadAsync(temp.Path, container.Name, ["n10", "n11"]);
 
@@ -223,7 +318,7 @@ public sealed class BlobScaleTests(Azurite azurite)
                 }
             },
         };
-        var source = new BlobBundleSource(Reader(container.Name, log), parallelReads: 2);
+        var source = new BlobBundleSource(Reader(container.Name, log), parallelReads: 2) { UseReportDigests = false };
 
         var first = await source.ReadRunAsync(Run, TestContext.Current.CancellationToken);
         var second = await source.ReadRunAsync(Run, TestContext.Current.CancellationToken);
@@ -295,6 +390,21 @@ public sealed class BlobScaleTests(Azurite azurite)
             Assert.Equal(JsonSerializer.Serialize(e.Manifest!, BundleJsonContext.Default.Manifest), JsonSerializer.Serialize(a.Manifest!, BundleJsonContext.Default.Manifest));
             Assert.Equal(JsonSerializer.Serialize(e.Findings!, BundleJsonContext.Default.FindingsDocument), JsonSerializer.Serialize(a.Findings!, BundleJsonContext.Default.FindingsDocument));
             Assert.Equal(JsonSerializer.Serialize(e.Status!, BundleJsonContext.Default.StatusRecord), JsonSerializer.Serialize(a.Status!, BundleJsonContext.Default.StatusRecord));
+        }
+    }
+
+    /// <summary>The same documents: manifests (without the collectors' file and command lists, which a digest leaves out), facts, findings, records.</summary>
+    private static void AssertSameDocuments(IReadOnlyList<NodeBundle> expected, IReadOnlyList<NodeBundle> actual)
+    {
+        static string Manifest(Manifest m) => JsonSerializer.Serialize(m with { Collectors = [.. m.Collectors.Select(c => c with { Files = [], Commands = null })] }, BundleJsonContext.Default.Manifest);
+        Assert.Equal(expected.Select(n => n.Node), actual.Select(n => n.Node));
+        foreach (var (e, a) in expected.Zip(actual))
+        {
+            Assert.Equal(Manifest(e.Manifest!), Manifest(a.Manifest!));
+            Assert.Equal(JsonSerializer.Serialize(e.Facts!, BundleJsonContext.Default.FactsDocument), JsonSerializer.Serialize(a.Facts!, BundleJsonContext.Default.FactsDocument));
+            Assert.Equal(JsonSerializer.Serialize(e.Findings!, BundleJsonContext.Default.FindingsDocument), JsonSerializer.Serialize(a.Findings!, BundleJsonContext.Default.FindingsDocument));
+            Assert.Equal(JsonSerializer.Serialize(e.Status!, BundleJsonContext.Default.StatusRecord), JsonSerializer.Serialize(a.Status!, BundleJsonContext.Default.StatusRecord));
+            Assert.Equal(e.ReceivedAt, a.ReceivedAt);
         }
     }
 

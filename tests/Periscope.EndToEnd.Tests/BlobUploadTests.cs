@@ -144,6 +144,16 @@ public sealed class BlobUploadTests(Azurite azurite)
         Assert.True(JsonDocument.Parse(stdout).RootElement.GetProperty("upload").GetProperty("succeeded").GetBoolean());
         Assert.True(await container.GetBlobClient("native-up/healthy.status.json").ExistsAsync());
         Assert.True(await container.GetBlobClient("native-up/healthy.zip").ExistsAsync());
+
+        // The status record's blob carries the record and the bundle's report digest, as the native build writes them.
+        var metadata = (await container.GetBlobClient("native-up/healthy.status.json").GetPropertiesAsync()).Value.Metadata;
+        Assert.True(metadata.ContainsKey(StoreLayout.StatusRecordMetadata));
+        var digest = ReportDigest.TryDecode(metadata[StoreLayout.ReportDigestMetadata]);
+        Assert.NotNull(digest);
+        Assert.Equal("healthy", digest!.Manifest.Node.Name);
+        Assert.Equal("native-up", digest.Manifest.RunId);
+        Assert.All(digest.Manifest.Collectors, c => Assert.Empty(c.Files));
+        Assert.NotNull(digest.Facts.System);
     }
 
     [Theory]

@@ -81,7 +81,7 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
             {
                 HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
                 Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
-                Metadata = await ListingMetadataAsync(statusPath, deadline.Token),
+                Metadata = await ListingMetadataAsync(statusPath, zipPath, deadline.Token),
             }, deadline.Token);
             return new UploadResult(true, location, null);
         }
@@ -186,11 +186,12 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
     }
 
     /// <summary>
-    /// The status record as blob metadata, for readers that read a run from its listing: its start time (to order runs)
-    /// and its exact bytes (so a reader need not download each record); none when the record cannot be read here (the
+    /// The status record as blob metadata, for readers that read a run from its listing: its start time (to order runs),
+    /// its exact bytes (so a reader need not download each record) and, when it fits in Blob Storage's 8 KiB of metadata,
+    /// the bundle's report digest (so a report need not read each zip); none when the record cannot be read here (the
     /// upload goes on: the record itself is what readers trust).
     /// </summary>
-    private static async Task<Dictionary<string, string>?> ListingMetadataAsync(string statusPath, CancellationToken cancellationToken)
+    private static async Task<Dictionary<string, string>?> ListingMetadataAsync(string statusPath, string zipPath, CancellationToken cancellationToken)
     {
         try
         {
@@ -205,11 +206,30 @@ internal sealed class BlobBundleExporter(IOptions<BlobSinkOptions> options)
             if (bytes.Length <= StoreLayout.MaxStatusRecordMetadataBytes)
             {
                 metadata[StoreLayout.StatusRecordMetadata] = Convert.ToBase64String(bytes);
+                var room = StoreLayout.MaxMetadataBytes - StoreLayout.ReportDigestMetadata.Length - metadata.Sum(m => m.Key.Length + m.Value.Length);
+                if (ReportDigestOf(zipPath, record.Node, room) is { } digest)
+                {
+                    metadata[StoreLayout.ReportDigestMetadata] = digest;
+                }
             }
 
             return metadata;
         }
         catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The sealed zip's report digest within <paramref name="room"/> characters, or null (too large, or unreadable: the zip itself goes up all the same).</summary>
+    private static string? ReportDigestOf(string zipPath, string node, int room)
+    {
+        try
+        {
+            using var reader = BundleReader.Open(File.OpenRead(zipPath), node);
+            return ReportDigest.Encode(reader.Manifest, reader.ReadFacts(), reader.ReadFindings(), room);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or BundleRejectedException or InvalidDataException or System.Text.Json.JsonException)
         {
             return null;
         }

@@ -91,6 +91,37 @@ internal static class NodeBundleReader
     }
 
     /// <summary>
+    /// A node's bundle from its report digest (<see cref="ReportDigest"/>, carried in its status record's blob metadata)
+    /// instead of its zip, judged as <see cref="Read"/> judges the zip's documents: the record valid and naming this run
+    /// and node, the manifest naming them too, the listed zip the size the record says. Null when anything disagrees:
+    /// the caller then reads the zip, which is the truth and says what is wrong.
+    /// </summary>
+    public static NodeBundle? FromDigest(string runId, string node, byte[] status, long? zipLength, DateTimeOffset? receivedAt, ReportDigest digest)
+    {
+        ArgumentNullException.ThrowIfNull(digest);
+        if (!TryParseStatus(status, out var record, out _) || zipLength != record!.BundleSize || digest.Manifest.Node.Name != node)
+        {
+            return null;
+        }
+
+        var problems = new List<string>();
+        CheckStatusMatches(record, runId, node, problems);
+        CheckManifestMatches(digest.Manifest, runId, problems);
+        return problems.Count > 0
+            ? null
+            : new NodeBundle
+            {
+                Node = node,
+                BundlePath = StoreLayout.BundlePath(runId, node),
+                Status = record,
+                ReceivedAt = receivedAt,
+                Manifest = digest.Manifest,
+                Facts = ForCorrelation(digest.Facts),
+                Findings = digest.Findings,
+            };
+    }
+
+    /// <summary>
     /// <c>verify</c>'s reading of a zip: every entry against the manifest, and the documents judged as <c>report</c>
     /// judges them (a bundle report rejects is never ok). Adds what is wrong to <paramref name="problems"/>; the stream
     /// is the reader's (closed when done).
