@@ -223,6 +223,7 @@ internal sealed class IncidentCommand(IncidentOptions options, IIncidentConsole 
         catch (InvalidOperationException ex)
         {
             console.Error($"the run could not be started: {ex.Message}");
+            await CleanUpOrSayWhatIsLeftAsync(client, installed, manifests is not null, runId);
             return CouldNotRun;
         }
 
@@ -250,10 +251,26 @@ internal sealed class IncidentCommand(IncidentOptions options, IIncidentConsole 
         var exit = await ReportAsync(source, runId, cancellationToken);
 
         // 6. Clean up, or say what is left (after Ctrl-C too: the cleanup asked for still runs).
-        // An installation an earlier incident run made is that run's to remove, not this one's: named, left running.
-        var earlierRun = installed?.Metadata?.Labels?.TryGetValue(InstalledByLabel, out var by) == true && by == FieldManager
-            ? installed.Metadata.Annotations?.TryGetValue(RunAnnotation, out var earlier) == true ? earlier : "unknown"
-            : null;
+        await CleanUpOrSayWhatIsLeftAsync(client, installed, manifests is not null, runId);
+        return exit;
+    }
+
+    /// <summary>
+    /// With <c>--cleanup</c>, removes what this run installed and Periscope's node conditions; else says what is left
+    /// running and how to remove it. An installation an earlier incident run made is that run's to remove: it is named
+    /// and left running.
+    /// </summary>
+    private async Task CleanUpOrSayWhatIsLeftAsync(Kubernetes client, V1DaemonSet? installed, bool installedNow, string runId)
+    {
+        var ns = options.Namespace;
+        string? earlier = null;
+        if (installed?.Metadata?.Labels?.TryGetValue(InstalledByLabel, out var by) == true && by == FieldManager)
+        {
+            earlier = installed.Metadata.Annotations?.TryGetValue(RunAnnotation, out var run) == true
+                ? $"the installation incident run {run} made in {ns}; remove it with: periscope-collector incident --cleanup-only --run-id {run}"
+                : $"the installation an incident run made in {ns}; remove it with: periscope-collector incident --cleanup-only";
+        }
+
         if (options.Cleanup)
         {
             console.Step($"cleaning up what run {runId} installed, and Periscope's node conditions");
@@ -262,21 +279,17 @@ internal sealed class IncidentCommand(IncidentOptions options, IIncidentConsole 
                 console.Line($"  removed {removed}");
             }
 
-            if (earlierRun is not null)
+            if (earlier is not null)
             {
-                console.Step($"left running: the installation incident run {earlierRun} made in {ns}; remove it with: periscope-collector incident --cleanup-only --run-id {earlierRun}");
+                console.Step($"left running: {earlier}");
             }
-        }
-        else
-        {
-            console.Step(manifests is not null
-                ? $"left running: what this command installed (label {InstalledByLabel}={FieldManager}, annotation {RunAnnotation}={runId}); remove it (and Periscope's node conditions) with: periscope-collector incident --cleanup-only --run-id {runId}"
-                : earlierRun is not null
-                    ? $"left running: the installation incident run {earlierRun} made in {ns}; remove it with: periscope-collector incident --cleanup-only --run-id {earlierRun}"
-                    : $"left running: the installation found in {ns}, as it was");
+
+            return;
         }
 
-        return exit;
+        console.Step(installedNow
+            ? $"left running: what this command installed (label {InstalledByLabel}={FieldManager}, annotation {RunAnnotation}={runId}); remove it (and Periscope's node conditions) with: periscope-collector incident --cleanup-only --run-id {runId}"
+            : earlier is not null ? $"left running: {earlier}" : $"left running: the installation found in {ns}, as it was");
     }
 
     /// <summary>The collector's operator token, from its Secret.</summary>

@@ -156,6 +156,7 @@ public sealed class IncidentCommandTests : IAsyncLifetime
         Assert.Equal(3, exit);
         Assert.Contains("the run could not be started: may not write ConfigMap periscope/periscope-run (403)", text, StringComparison.Ordinal);
         Assert.DoesNotContain("report:", text, StringComparison.Ordinal);
+        Assert.Contains("left running: the installation found in periscope, as it was", text, StringComparison.Ordinal);
         Assert.Null(_api.ConfigMap("periscope-run"));
     }
 
