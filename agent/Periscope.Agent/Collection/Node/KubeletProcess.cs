@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Periscope.Agent.Collection;
 
@@ -6,35 +7,68 @@ namespace Periscope.Agent.Collection.Node;
 /// <summary>The kubelet process as the host's /proc shows it (the DaemonSet mounts the host root, so /proc is the host's).</summary>
 internal sealed record KubeletProcess(int Pid, IReadOnlyList<string> Arguments)
 {
+    /// <summary>The longest command line read (the kernel's own limit for /proc/PID/cmdline reads is a page per read, the whole is unbounded).</summary>
+    private const int MaxCommandLine = 64 * 1024;
+
+    /// <summary>
+    /// The first process whose program is named <c>kubelet</c>. Called by the signal loop's checks every pass, so each
+    /// command line is read into one pooled buffer and only the kubelet's is decoded: the process table of a busy node
+    /// costs no allocation per process.
+    /// </summary>
     public static KubeletProcess? Find(INodeFileSystem host)
     {
-        foreach (var entry in host.ListDirectory("/proc"))
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxCommandLine);
+        try
         {
-            if (!int.TryParse(entry, out var pid))
+            foreach (var entry in host.ListDirectory("/proc"))
             {
-                continue;
-            }
+                if (!int.TryParse(entry, out var pid))
+                {
+                    continue;
+                }
 
-            string cmdline;
-            try
-            {
-                using var reader = new StreamReader(host.OpenRead($"/proc/{entry}/cmdline"), Encoding.UTF8);
-                var buffer = new char[64 * 1024];
-                cmdline = new string(buffer, 0, reader.ReadBlock(buffer, 0, buffer.Length));
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                continue; // gone while we looked, or not ours to read
-            }
+                int length;
+                try
+                {
+                    using var stream = host.OpenRead($"/proc/{entry}/cmdline");
+                    length = ReadUpTo(stream, buffer.AsSpan(0, MaxCommandLine));
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    continue; // gone while we looked, or not ours to read
+                }
 
-            var arguments = cmdline.TrimEnd('\0').Split('\0');
-            if (arguments[0].Length > 0 && Path.GetFileName(arguments[0]) == "kubelet")
-            {
+                var commandLine = buffer.AsSpan(0, length);
+                var end = commandLine.IndexOf((byte)0);
+                var program = end < 0 ? commandLine : commandLine[..end];
+                var name = program[(program.LastIndexOf((byte)'/') + 1)..];
+                if (!name.SequenceEqual("kubelet"u8))
+                {
+                    continue;
+                }
+
+                var arguments = Encoding.UTF8.GetString(commandLine).TrimEnd('\0').Split('\0');
                 return new KubeletProcess(pid, arguments);
             }
+
+            return null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static int ReadUpTo(Stream stream, Span<byte> buffer)
+    {
+        var total = 0;
+        int read;
+        while (total < buffer.Length && (read = stream.Read(buffer[total..])) > 0)
+        {
+            total += read;
         }
 
-        return null;
+        return total;
     }
 
     /// <summary>The value of <c>--name=value</c> or <c>--name value</c>.</summary>
