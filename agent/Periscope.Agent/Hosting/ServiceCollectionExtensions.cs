@@ -77,6 +77,7 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<RunQueue>();
         services.AddSingleton<TriggerIntake>();
         services.AddSingleton<AgentMetrics>();
+        services.AddSingleton<ILoopMemory, LoopMemory>();
 
         // The run in progress gets its grace period after SIGTERM; the host must wait a little longer than that.
         var grace = configuration.GetSection(RunOptions.SectionName).GetValue<TimeSpan?>(nameof(RunOptions.ShutdownGrace)) ?? new RunOptions().ShutdownGrace;

@@ -20,6 +20,7 @@ internal sealed partial class SignalLoop(
     INodeFileSystem host,
     IProcessRunner commands,
     IOptions<SignalOptions> options,
+    ILoopMemory memory,
     TimeProvider time,
     ILogger<SignalLoop> logger) : BackgroundService
 {
@@ -28,9 +29,13 @@ internal sealed partial class SignalLoop(
     private readonly Dictionary<string, string?> _lastProblem = new(StringComparer.Ordinal);
 
     private long _passes;
+    private long _releases;
 
     /// <summary>Passes completed so far (of any check).</summary>
     public long Passes => Interlocked.Read(ref _passes);
+
+    /// <summary>Times what the passes touched was given back.</summary>
+    public long Releases => Interlocked.Read(ref _releases);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -55,7 +60,49 @@ internal sealed partial class SignalLoop(
         LogStarting(o.Loop.Interval.TotalSeconds, all.Count);
 
         // Each check on its own beat: a slow or hung one delays no other.
-        await Task.WhenAll(all.Select(check => CheckLoopAsync(check, node, stoppingToken)));
+        var loops = all.Select(check => CheckLoopAsync(check, node, stoppingToken)).ToList();
+        if (o.Loop.ReleaseMemory && all.Count > 0)
+        {
+            loops.Add(ReleaseLoopAsync(stoppingToken));
+        }
+
+        await Task.WhenAll(loops);
+    }
+
+    /// <summary>
+    /// Halfway between two beats, what the passes touched is given back (<see cref="ILoopMemory"/>): without it the
+    /// agent with the loop on stays bigger than without, by its passes' garbage and the code they ran. Skipped while a
+    /// check is still running.
+    /// </summary>
+    private async Task ReleaseLoopAsync(CancellationToken stoppingToken)
+    {
+        var interval = options.Value.Loop.Interval;
+        try
+        {
+            await Task.Delay(interval / 2, time, stoppingToken);
+            using var timer = new PeriodicTimer(interval, time);
+            do
+            {
+                if (!AnyCheckRunning())
+                {
+                    memory.ReleaseBetweenPasses();
+                    Interlocked.Increment(ref _releases);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    private bool AnyCheckRunning()
+    {
+        lock (_running)
+        {
+            return _running.Values.Any(task => !task.IsCompleted);
+        }
     }
 
     private async Task CheckLoopAsync(ISignalCheck check, string node, CancellationToken stoppingToken)

@@ -49,6 +49,132 @@ public sealed class IdleMemoryTests
         Assert.True(IdleMemory.PageOutFileMappings() > 0); // and again, with the code paged out a moment ago read back
     }
 
+    [Fact]
+    public void CleanMappings_AreTheReadOnlyOnesWithNoPrivatePage()
+    {
+        string[] smaps =
+        [
+            "55d4c0a00000-55d4c0c00000 r--p 00000000 08:01 1234 /app/periscope-agent",
+            "Size:               2048 kB",
+            "Rss:                 512 kB",
+            "Private_Dirty:         0 kB",
+            "Anonymous:             0 kB",
+            "Swap:                  0 kB",
+            "VmFlags: rd mr mw me sd",
+            "55d4c0c00000-55d4c1800000 r-xp 00200000 08:01 1234 /app/periscope-agent",
+            "Rss:                2048 kB",
+            "Anonymous:             0 kB",
+            "Swap:                  0 kB",
+            "VmFlags: rd ex mr mw me sd",
+            "55d4c1800000-55d4c1810000 r--p 00e00000 08:01 1234 /app/periscope-agent", // RELRO: relocated, then write-protected
+            "Private_Dirty:        64 kB",
+            "Anonymous:            64 kB",
+            "Swap:                  0 kB",
+            "7f0000000000-7f0000200000 r-xp 00000000 08:01 99 /usr/lib/x86_64-linux-gnu/libc.so.6",
+            "Anonymous:             0 kB",
+            "Swap:                  0 kB",
+            "7f0000200000-7f0000204000 r--p 001f0000 08:01 99 /usr/lib/x86_64-linux-gnu/libc.so.6", // its private page swapped out
+            "Anonymous:             0 kB",
+            "Swap:                  4 kB",
+            "7f0000300000-7f0000310000 rw-p 00100000 08:01 99 /usr/lib/x86_64-linux-gnu/libc.so.6",
+            "Anonymous:             0 kB",
+            "7f0000400000-7f0000410000 r-xp 00000000 08:01 5 /usr/lib/x86_64-linux-gnu/libssl.so.3", // a figure we cannot read
+            "Anonymous:           n/a",
+            "7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0 [stack]",
+            "Anonymous:           132 kB",
+        ];
+
+        var clean = IdleMemory.CleanMappings(smaps, "/app/periscope-agent").ToList();
+
+        Assert.Equal([(0x55d4c0a00000L, 0x55d4c0c00000L), (0x55d4c0c00000L, 0x55d4c1800000L), (0x7f0000000000L, 0x7f0000200000L)], clean);
+    }
+
+    [Fact]
+    public void CleanMappings_OfThisProcess_ExcludeTheExecutablesRelroAndIncludeItsCode()
+    {
+        var smaps = File.ReadAllLines("/proc/self/smaps");
+        var clean = IdleMemory.CleanMappings(smaps, Environment.ProcessPath).ToHashSet();
+        var executable = IdleMemory.Mappings(File.ReadAllLines("/proc/self/maps").Where(l => l.EndsWith(" " + Environment.ProcessPath, StringComparison.Ordinal)), Environment.ProcessPath).ToList();
+
+        Assert.Contains(executable, clean.Contains); // its code at least
+        var blocks = Blocks(smaps);
+        Assert.All(clean, mapping =>
+        {
+            var block = blocks[(mapping.Start, mapping.End)];
+            Assert.Contains(block, l => l.StartsWith("Anonymous:", StringComparison.Ordinal));
+            Assert.All(block.Where(l => l.StartsWith("Anonymous:", StringComparison.Ordinal) || l.StartsWith("Swap:", StringComparison.Ordinal)), l => Assert.EndsWith(" 0 kB", l, StringComparison.Ordinal));
+        });
+    }
+
+    /// <summary>Each mapping's lines in a smaps listing, by its range.</summary>
+    private static Dictionary<(long Start, long End), List<string>> Blocks(IEnumerable<string> smaps)
+    {
+        var blocks = new Dictionary<(long, long), List<string>>();
+        List<string>? block = null;
+        foreach (var line in smaps)
+        {
+            var first = line.Split(' ', 2)[0];
+            var dash = first.IndexOf('-', StringComparison.Ordinal);
+            if (dash > 0 && !first.Contains(':', StringComparison.Ordinal))
+            {
+                block = [];
+                blocks[(Convert.ToInt64(first[..dash], 16), Convert.ToInt64(first[(dash + 1)..], 16))] = block;
+            }
+            else
+            {
+                block?.Add(line);
+            }
+        }
+
+        return blocks;
+    }
+
+    /// <remarks>On a read-only file mapping of this test's own, as in <see cref="Idle_ReadsWithoutReadAhead_AndResumeRestoresIt"/>.</remarks>
+    [Fact]
+    public void Unmap_TakesTheMappingsPagesOutOfTheProcess_AndTheyReadBackUnchanged()
+    {
+        using var temp = new TempDirectory();
+        var path = temp.Combine("mapped.bin");
+        var content = new byte[1024 * 1024];
+        new Random(7).NextBytes(content);
+        File.WriteAllBytes(path, content);
+        using var file = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read);
+        using var view = file.CreateViewAccessor(0, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read);
+        var read = new byte[content.Length];
+        view.ReadArray(0, read, 0, read.Length);
+        Assert.Equal(content, read);
+        Assert.True(ResidentKib(path) >= 1000, $"{ResidentKib(path)} KiB resident after reading it all");
+
+        var mapping = IdleMemory.CleanMappings(File.ReadLines("/proc/self/smaps"), path).ToList();
+        Assert.NotEmpty(mapping);
+        Assert.True(IdleMemory.Unmap(mapping) >= content.Length);
+
+        Assert.Equal(0, ResidentKib(path));
+        Array.Clear(read);
+        view.ReadArray(0, read, 0, read.Length);
+        Assert.Equal(content, read);
+    }
+
+    /// <summary>The resident KiB of this process's read-only mappings of <paramref name="path"/>.</summary>
+    private static long ResidentKib(string path)
+    {
+        long rss = 0;
+        var inFile = false;
+        foreach (var line in File.ReadLines("/proc/self/smaps"))
+        {
+            if (line.Length > 0 && char.IsAsciiHexDigit(line[0]) && line.Contains('-', StringComparison.Ordinal) && line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries) is { Length: >= 2 } header && !header[0].Contains(':', StringComparison.Ordinal))
+            {
+                inFile = line.EndsWith(" " + path, StringComparison.Ordinal) && header[1][1] != 'w';
+            }
+            else if (inFile && line.StartsWith("Rss:", StringComparison.Ordinal))
+            {
+                rss += long.Parse(line["Rss:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return rss;
+    }
+
     /// <remarks>
     /// On a read-only file mapping of this test's own (the advice applies to whatever it is given): the process's
     /// executable mappings are shared with every other test here, and a run service under test may call Resume on them

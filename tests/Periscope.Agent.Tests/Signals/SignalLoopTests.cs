@@ -38,9 +38,11 @@ public sealed class SignalLoopTests : IDisposable
 
     private void Append(DateTimeOffset at, string text) => File.AppendAllText(_node.Real("/dev/kmsg"), Record(at, text));
 
+    private readonly CountingMemory _memory = new();
+
     private SignalLoop Loop(params ISignalCheck[] checks)
         => new(checks, _tracker, new LocalNode(new HostRoot(_node.Path), NodeName), new HostRoot(_node.Path), new ProcessRunner(_time, NullLogger<ProcessRunner>.Instance),
-            Options.Create(_options), _time, NullLogger<SignalLoop>.Instance);
+            Options.Create(_options), _memory, _time, NullLogger<SignalLoop>.Instance);
 
     private static KernelSignalCheck KernelCheck() => new(Options.Create(new KernelCollectorOptions()));
 
@@ -137,6 +139,123 @@ public sealed class SignalLoopTests : IDisposable
         Assert.Equal(SignalState.Active, _tracker.Evaluate(_time.GetUtcNow()).Signals.Single(s => s.Code == "RUNTIME_NOT_READY").State);
         Assert.Equal(3, _tracker.Observations); // the run and two passes: the kernel check still counted
         hung.Release();
+    }
+
+    [Fact]
+    public async Task Memory_IsGivenBackBetweenPasses_NeverWhileACheckRuns()
+    {
+        var gate = new GatedCheck();
+        var loop = Loop(gate);
+        _memory.Gate = gate;
+        var ct = TestContext.Current.CancellationToken;
+        await loop.StartAsync(ct);
+        try
+        {
+            // The first pass hangs for 30 s of the loop's time: three half-beats pass with a check running.
+            await AdvanceUntilAsync(() => gate.Started == 1, TimeSpan.FromSeconds(1), 0);
+            await AdvanceUntilAsync(() => false, TimeSpan.FromSeconds(1), 30);
+            Assert.Equal(0, _memory.Calls);
+            Assert.Equal(0, loop.Releases);
+
+            gate.Open();
+            await AdvanceUntilAsync(() => _memory.Calls >= 2 && gate.Started >= 3, TimeSpan.FromSeconds(1), 60);
+            Assert.True(_memory.Calls >= 2, $"{_memory.Calls} releases after the check ended");
+            Assert.Equal(0, _memory.CallsWhileRunning);
+            Assert.Equal(_memory.Calls, loop.Releases);
+        }
+        finally
+        {
+            await loop.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Memory_ReleaseOff_IsNeverCalled()
+    {
+        _options.Loop.ReleaseMemory = false;
+        var gate = new GatedCheck();
+        gate.Open();
+        var loop = Loop(gate);
+        await loop.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            await AdvanceUntilAsync(() => loop.Passes >= 4, TimeSpan.FromSeconds(1), 60);
+            Assert.True(loop.Passes >= 4);
+            Assert.Equal(0, _memory.Calls);
+        }
+        finally
+        {
+            await loop.StopAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>Advances the loop's clock a step at a time (giving its timers a moment of real time after each) until <paramref name="done"/> holds or <paramref name="steps"/> were taken (0: until done, within 20 s).</summary>
+    private async Task AdvanceUntilAsync(Func<bool> done, TimeSpan step, int steps)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        for (var i = 0; (steps == 0 || i < steps) && !done() && DateTime.UtcNow < deadline; i++)
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+            _time.Advance(step);
+        }
+
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Counts the loop's releases, and those made while the gated check was running.</summary>
+    private sealed class CountingMemory : ILoopMemory
+    {
+        private int _calls;
+        private int _whileRunning;
+
+        public GatedCheck? Gate { get; set; }
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public int CallsWhileRunning => Volatile.Read(ref _whileRunning);
+
+        public void ReleaseBetweenPasses()
+        {
+            Interlocked.Increment(ref _calls);
+            if (Gate?.Running == true)
+            {
+                Interlocked.Increment(ref _whileRunning);
+            }
+        }
+    }
+
+    /// <summary>A check whose passes wait until the test opens its gate; once open, passes end at once.</summary>
+    private sealed class GatedCheck : ISignalCheck
+    {
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _started;
+        private int _running;
+
+        public int Started => Volatile.Read(ref _started);
+
+        public bool Running => Volatile.Read(ref _running) > 0;
+
+        public string Name => "kernel.gated";
+
+        public IReadOnlyCollection<string> Covers { get; } = [];
+
+        public CollectorSupport CheckSupport(INodeFileSystem host) => CollectorSupport.Supported("test");
+
+        public async Task CheckAsync(CollectionContext context, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _started);
+            Interlocked.Increment(ref _running);
+            try
+            {
+                await _open.Task.WaitAsync(CancellationToken.None);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
+            }
+        }
+
+        public void Open() => _open.TrySetResult();
     }
 
     private async Task WaitAdvancingAsync(Task pass)

@@ -46,7 +46,12 @@ internal sealed class KernelRecordSink(TextWriter? evidence, KernelEventAnalyzer
     /// <param name="line">The line.</param>
     /// <param name="bootTime">Boot time, to place the record in wall-clock time.</param>
     /// <param name="mayMatch">False when the caller already knows the line holds no rule keyword.</param>
-    public bool AcceptKmsgLine(ReadOnlySpan<char> line, DateTimeOffset? bootTime, bool mayMatch = true)
+    /// <param name="decodeEscapes">
+    /// The evidence line shows the text with the kernel's <c>\xNN</c> escapes decoded (then only control characters
+    /// escaped, as for a record object): what /dev/kmsg records have always shown; a captured file's lines are kept as
+    /// written.
+    /// </param>
+    public bool AcceptKmsgLine(ReadOnlySpan<char> line, DateTimeOffset? bootTime, bool mayMatch = true, bool decodeEscapes = false)
     {
         if (!KmsgRecordParser.TryParseHeader(line, out var priority, out var sequence, out var microseconds, out var text))
         {
@@ -66,7 +71,9 @@ internal sealed class KernelRecordSink(TextWriter? evidence, KernelEventAnalyzer
         if (evidence is not null)
         {
             // kmsg escapes non-printable bytes itself; a capture may still hold raw control characters.
-            var escaped = text.ContainsAnyInRange('\0', '\x1f') ? KmsgRecordParser.Escape(text.ToString()) : text;
+            var escaped = decodeEscapes && text.Contains("\\x", StringComparison.Ordinal)
+                ? KmsgRecordParser.Escape(KmsgRecordParser.Unescape(text))
+                : text.ContainsAnyInRange('\0', '\x1f') ? KmsgRecordParser.Escape(text.ToString()) : text;
             KmsgRecordParser.WriteEvidenceLine(evidence, time, microseconds, facility, level, escaped);
             evidence.Write('\n');
         }

@@ -60,6 +60,7 @@ internal static partial class KmsgDeviceReader
         KmsgReadFunction read, string path, DateTimeOffset? bootTime, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
     {
         var buffer = new byte[BufferSize];
+        var chars = new char[BufferSize]; // UTF-8 never decodes to more chars than it has bytes
         long? lastSequence = null;
         var overrun = false;
         while (true)
@@ -89,18 +90,25 @@ internal static partial class KmsgDeviceReader
             }
 
             stats.BytesRead += count;
-            var text = Encoding.UTF8.GetString(buffer, 0, count);
-            var newline = text.IndexOf('\n', StringComparison.Ordinal);
-            if (KmsgRecordParser.TryParse(newline < 0 ? text : text[..newline], bootTime, out var record))
+            // Decoded into one buffer: a record the sink does not keep (older than the window or the signal loop's
+            // watermark — nearly all of them on every pass of the loop) allocates nothing.
+            ReadOnlySpan<char> line = chars.AsSpan(0, Encoding.UTF8.GetChars(buffer.AsSpan(0, count), chars));
+            var newline = line.IndexOf('\n');
+            if (newline >= 0)
             {
-                if (overrun && lastSequence is { } previous && record.Sequence > previous + 1)
+                line = line[..newline]; // the record's dictionary (" KEY=value" lines) follows
+            }
+
+            if (KmsgRecordParser.TryParseHeader(line, out _, out var sequence, out _, out _))
+            {
+                if (overrun && lastSequence is { } previous && sequence > previous + 1)
                 {
-                    stats.RecordsLost += record.Sequence!.Value - previous - 1;
+                    stats.RecordsLost += sequence - previous - 1;
                 }
 
                 overrun = false;
-                lastSequence = record.Sequence;
-                sink.Accept(record);
+                lastSequence = sequence;
+                sink.AcceptKmsgLine(line, bootTime, decodeEscapes: true);
             }
             else
             {
