@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The signal loop's cost and speed, on the native agent (periscope-agent run):
-#   idle cost:  CPU seconds per hour and median VmRSS (and its anonymous part) over IDLE seconds after a 10 s settle, loop on and loop off in
+#   idle cost:  CPU seconds per hour and VmRSS (median, mean and max of 5 s samples; the median's anonymous part) over IDLE seconds after a 10 s settle, loop on and loop off in
 #               alternation (same run), host root / (this machine's /dev/kmsg and mount table; no kubelet or
 #               containerd here, so the kubelet, CNI and CRI checks are not supported and do not run);
 #   reaction:   from a kernel record appended to a replayed node's kmsg file to the PATCH that sets its condition True,
@@ -100,7 +100,8 @@ sleep "$watch_seconds"
 requests=$(curl -s "http://127.0.0.1:$api_port/bench/log" | python3 -c "import json,sys; print(sum(1 for r in json.load(sys.stdin) if r['t'] >= $start))")
 kill -TERM "$pid"; wait "$pid" || true
 
-echo "idle, loop on: CPU $(median < "$work/loop.on.cpu" | xargs printf '%.2f') s/hour ($(median < "$work/loop.on.cpu" | awk '{ printf "%.3f", $1 / 36 }') % of one core), median VmRSS $(median < "$work/loop.on.rss") KiB ($(median < "$work/loop.on.anon") KiB anonymous);" \
-  "loop off: CPU $(median < "$work/loop.off.cpu" | xargs printf '%.2f') s/hour, median VmRSS $(median < "$work/loop.off.rss") KiB ($(median < "$work/loop.off.anon") KiB anonymous) ($runs x ${idle} s each, alternating)"
+mean() { awk '{ s += $1 } END { printf "%.0f", s / NR }'; }
+echo "idle, loop on: CPU $(median < "$work/loop.on.cpu" | xargs printf '%.2f') s/hour ($(median < "$work/loop.on.cpu" | awk '{ printf "%.3f", $1 / 36 }') % of one core), median VmRSS $(median < "$work/loop.on.rss") KiB, mean $(mean < "$work/loop.on.rss"), max $(sort -g "$work/loop.on.rss" | tail -1) ($(median < "$work/loop.on.anon") KiB anonymous);" \
+  "loop off: CPU $(median < "$work/loop.off.cpu" | xargs printf '%.2f') s/hour, median VmRSS $(median < "$work/loop.off.rss") KiB, mean $(mean < "$work/loop.off.rss"), max $(sort -g "$work/loop.off.rss" | tail -1) ($(median < "$work/loop.off.anon") KiB anonymous) ($runs x ${idle} s each, alternating)"
 echo "kernel record to condition patched: median $(median < "$work/loop.react" | xargs printf '%.2f') s, max $(sort -g "$work/loop.react" | tail -1 | xargs printf '%.2f') s ($runs records, default 10 s loop)"
 echo "API requests while idle: $requests in ${watch_seconds} s = $(echo "$requests * 3600 / $watch_seconds" | bc -l | xargs printf '%.1f') per hour (heartbeat 5 min, one clear in the window)"

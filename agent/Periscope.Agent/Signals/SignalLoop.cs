@@ -30,6 +30,8 @@ internal sealed partial class SignalLoop(
 
     private long _passes;
     private long _releases;
+    private DateTimeOffset? _lastRelease;
+    private volatile bool _releaseFailed;
 
     /// <summary>Passes completed so far (of any check).</summary>
     public long Passes => Interlocked.Read(ref _passes);
@@ -60,48 +62,39 @@ internal sealed partial class SignalLoop(
         LogStarting(o.Loop.Interval.TotalSeconds, all.Count);
 
         // Each check on its own beat: a slow or hung one delays no other.
-        var loops = all.Select(check => CheckLoopAsync(check, node, stoppingToken)).ToList();
-        if (o.Loop.ReleaseMemory && all.Count > 0)
-        {
-            loops.Add(ReleaseLoopAsync(stoppingToken));
-        }
-
-        await Task.WhenAll(loops);
+        await Task.WhenAll(all.Select(check => CheckLoopAsync(check, node, stoppingToken)));
     }
 
     /// <summary>
-    /// Halfway between two beats, what the passes touched is given back (<see cref="ILoopMemory"/>): without it the
-    /// agent with the loop on stays bigger than without, by its passes' garbage and the code they ran. Skipped while a
-    /// check is still running.
+    /// After a pass, when no check is still running (the last of the beat to end), what the passes touched is given
+    /// back (<see cref="ILoopMemory"/>), at most once per half interval: without it the agent with the loop on stays
+    /// bigger than without, by its passes' garbage and the code they ran. A check that hangs holds it off.
     /// </summary>
-    private async Task ReleaseLoopAsync(CancellationToken stoppingToken)
+    private void ReleaseAfterPass()
     {
         var interval = options.Value.Loop.Interval;
-        try
-        {
-            await Task.Delay(interval / 2, time, stoppingToken);
-            using var timer = new PeriodicTimer(interval, time);
-            do
-            {
-                if (!AnyCheckRunning())
-                {
-                    memory.ReleaseBetweenPasses();
-                    Interlocked.Increment(ref _releases);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping.
-        }
-    }
-
-    private bool AnyCheckRunning()
-    {
         lock (_running)
         {
-            return _running.Values.Any(task => !task.IsCompleted);
+            var now = time.GetUtcNow();
+            if (!options.Value.Loop.ReleaseMemory || _releaseFailed || _running.Values.Any(task => !task.IsCompleted)
+                || (_lastRelease is { } last && now - last < interval / 2))
+            {
+                return;
+            }
+
+            _lastRelease = now;
+        }
+
+        try
+        {
+            memory.ReleaseBetweenPasses();
+            Interlocked.Increment(ref _releases);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Giving memory back is an economy: a defect there must not stop the checks (nor the agent).
+            _releaseFailed = true;
+            LogReleaseStopped(ex.Message);
         }
     }
 
@@ -113,6 +106,7 @@ internal sealed partial class SignalLoop(
             do
             {
                 await PassAsync([check], node, stoppingToken);
+                ReleaseAfterPass();
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
@@ -267,6 +261,9 @@ internal sealed partial class SignalLoop(
 
     [LoggerMessage(EventId = 1613, Level = LogLevel.Warning, Message = "Signal check {Check} proves nothing this pass: {Reason} (logged again only when it changes).")]
     private partial void LogProblem(string check, string reason);
+
+    [LoggerMessage(EventId = 1615, Level = LogLevel.Warning, Message = "Signal loop: memory is no longer given back between passes ({Reason}); the checks go on.")]
+    private partial void LogReleaseStopped(string reason);
 
     [LoggerMessage(EventId = 1614, Level = LogLevel.Debug, Message = "Signal check {Check} completes again.")]
     private partial void LogRecovered(string check);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
 using Periscope.Agent.Collection.Node;
@@ -59,8 +60,23 @@ internal static partial class KmsgDeviceReader
     internal static string? ReadRecords(
         KmsgReadFunction read, string path, DateTimeOffset? bootTime, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, CancellationToken cancellationToken)
     {
-        var buffer = new byte[BufferSize];
-        var chars = new char[BufferSize]; // UTF-8 never decodes to more chars than it has bytes
+        // Pooled: the signal loop reads the device every few seconds.
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        var chars = ArrayPool<char>.Shared.Rent(BufferSize); // UTF-8 never decodes to more chars than it has bytes
+        try
+        {
+            return ReadRecords(read, path, bootTime, sink, maxBytes, stats, buffer.AsSpan(0, BufferSize), chars, cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static string? ReadRecords(
+        KmsgReadFunction read, string path, DateTimeOffset? bootTime, KernelRecordSink sink, long maxBytes, KmsgReadStats stats, Span<byte> buffer, char[] chars, CancellationToken cancellationToken)
+    {
         long? lastSequence = null;
         var overrun = false;
         while (true)
@@ -92,7 +108,7 @@ internal static partial class KmsgDeviceReader
             stats.BytesRead += count;
             // Decoded into one buffer: a record the sink does not keep (older than the window or the signal loop's
             // watermark — nearly all of them on every pass of the loop) allocates nothing.
-            ReadOnlySpan<char> line = chars.AsSpan(0, Encoding.UTF8.GetChars(buffer.AsSpan(0, count), chars));
+            ReadOnlySpan<char> line = chars.AsSpan(0, Encoding.UTF8.GetChars(buffer[..count], chars));
             var newline = line.IndexOf('\n');
             if (newline >= 0)
             {
