@@ -30,6 +30,7 @@ internal sealed partial class SignalLoop(
 
     private long _passes;
     private long _releases;
+    private int _passesInFlight;
     private DateTimeOffset? _lastRelease;
     private volatile bool _releaseFailed;
 
@@ -65,10 +66,13 @@ internal sealed partial class SignalLoop(
         await Task.WhenAll(all.Select(check => CheckLoopAsync(check, node, stoppingToken)));
     }
 
+    /// <summary>How long after its pass a check's loop gives memory back: a second, or a quarter of a shorter interval.</summary>
+    internal static TimeSpan ReleaseDelay(TimeSpan interval) => interval / 4 < TimeSpan.FromSeconds(1) ? interval / 4 : TimeSpan.FromSeconds(1);
+
     /// <summary>
-    /// After a pass, when no check is still running (the last of the beat to end), what the passes touched is given
-    /// back (<see cref="ILoopMemory"/>), at most once per half interval: without it the agent with the loop on stays
-    /// bigger than without, by its passes' garbage and the code they ran. A check that hangs holds it off.
+    /// A moment after a pass, when no pass is in progress and no check still running (a hung one holds it off), what
+    /// the passes touched is given back (<see cref="ILoopMemory"/>), at most once per half interval: without it the
+    /// agent with the loop on stays bigger than without, by its passes' garbage and the code they ran.
     /// </summary>
     private void ReleaseAfterPass()
     {
@@ -76,7 +80,7 @@ internal sealed partial class SignalLoop(
         lock (_running)
         {
             var now = time.GetUtcNow();
-            if (!options.Value.Loop.ReleaseMemory || _releaseFailed || _running.Values.Any(task => !task.IsCompleted)
+            if (_releaseFailed || Volatile.Read(ref _passesInFlight) > 0 || _running.Values.Any(task => !task.IsCompleted)
                 || (_lastRelease is { } last && now - last < interval / 2))
             {
                 return;
@@ -105,8 +109,23 @@ internal sealed partial class SignalLoop(
         {
             do
             {
-                await PassAsync([check], node, stoppingToken);
-                ReleaseAfterPass();
+                Interlocked.Increment(ref _passesInFlight);
+                try
+                {
+                    await PassAsync([check], node, stoppingToken);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _passesInFlight);
+                }
+
+                if (options.Value.Loop.ReleaseMemory)
+                {
+                    // A moment later, once the other checks' passes (their tails too) have ended: code run after the
+                    // release faults its pages back, each fault with the 64 KiB around it.
+                    await Task.Delay(ReleaseDelay(options.Value.Loop.Interval), time, stoppingToken);
+                    ReleaseAfterPass();
+                }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
