@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The signal loop's cost and speed, on the native agent (periscope-agent run):
-#   idle cost:  CPU seconds per hour and VmRSS (median, mean and max of 5 s samples; the median's anonymous part) over IDLE seconds after a 10 s settle, loop on and loop off in
+#   idle cost:  CPU seconds per hour and VmRSS (median, mean and max of samples every second; the median's anonymous part) over IDLE seconds after a 10 s settle, loop on and loop off in
 #               alternation (same run), host root / (this machine's /dev/kmsg and mount table; no kubelet or
 #               containerd here, so the kubelet, CNI and CRI checks are not supported and do not run);
 #   reaction:   from a kernel record appended to a replayed node's kmsg file to the PATCH that sets its condition True,
@@ -31,10 +31,12 @@ idle_once() { # MODE(on|off)
   pid=$!
   sleep 10
   before=$(cpu_ticks "$pid")
-  for _ in $(seq $((idle / 5))); do
+  # Every second: the loop's passes raise the agent for about a second of each 10 s beat, and a 5 s cadence locks onto
+  # that phase (a third of the samples high, or none) instead of weighting it by time.
+  for _ in $(seq "$idle"); do
     awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" >> "$work/loop.$1.rss"
     awk '/^RssAnon/ { print $2 }' "/proc/$pid/status" >> "$work/loop.$1.anon"
-    sleep 5
+    sleep 1
   done
   after=$(cpu_ticks "$pid")
   echo "($after - $before) / $tck * 3600 / $idle" | bc -l >> "$work/loop.$1.cpu"
