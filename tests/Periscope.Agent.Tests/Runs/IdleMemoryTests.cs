@@ -100,16 +100,16 @@ public sealed class IdleMemoryTests
         var blocks = Blocks(smaps);
         Assert.All(clean, mapping =>
         {
-            var block = blocks[(mapping.Start, mapping.End)];
+            var block = blocks[(mapping.Start, mapping.End)].Lines;
             Assert.Contains(block, l => l.StartsWith("Anonymous:", StringComparison.Ordinal));
             Assert.All(block.Where(l => l.StartsWith("Anonymous:", StringComparison.Ordinal) || l.StartsWith("Swap:", StringComparison.Ordinal)), l => Assert.EndsWith(" 0 kB", l, StringComparison.Ordinal));
         });
     }
 
-    /// <summary>Each mapping's lines in a smaps listing, by its range.</summary>
-    private static Dictionary<(long Start, long End), List<string>> Blocks(IEnumerable<string> smaps)
+    /// <summary>Each mapping in a smaps listing, by its range: its first line and the lines that follow it.</summary>
+    private static Dictionary<(long Start, long End), (string Header, List<string> Lines)> Blocks(IEnumerable<string> smaps)
     {
-        var blocks = new Dictionary<(long, long), List<string>>();
+        var blocks = new Dictionary<(long, long), (string, List<string>)>();
         List<string>? block = null;
         foreach (var line in smaps)
         {
@@ -118,7 +118,7 @@ public sealed class IdleMemoryTests
             if (dash > 0 && !first.Contains(':', StringComparison.Ordinal))
             {
                 block = [];
-                blocks[(Convert.ToInt64(first[..dash], 16), Convert.ToInt64(first[(dash + 1)..], 16))] = block;
+                blocks[(Convert.ToInt64(first[..dash], 16), Convert.ToInt64(first[(dash + 1)..], 16))] = (line, block);
             }
             else
             {
@@ -128,6 +128,13 @@ public sealed class IdleMemoryTests
 
         return blocks;
     }
+
+    /// <summary>The lines of each read-only mapping of <paramref name="path"/> in this process's smaps.</summary>
+    private static List<List<string>> ReadOnlyMappingsOf(string path)
+        => Blocks(File.ReadLines("/proc/self/smaps")).Values
+            .Where(b => b.Header.EndsWith(" " + path, StringComparison.Ordinal) && b.Header.Split(' ', 3)[1][1] != 'w')
+            .Select(b => b.Lines)
+            .ToList();
 
     /// <remarks>On a read-only file mapping of this test's own, as in <see cref="Idle_ReadsWithoutReadAhead_AndResumeRestoresIt"/>.</remarks>
     [Fact]
@@ -157,23 +164,9 @@ public sealed class IdleMemoryTests
 
     /// <summary>The resident KiB of this process's read-only mappings of <paramref name="path"/>.</summary>
     private static long ResidentKib(string path)
-    {
-        long rss = 0;
-        var inFile = false;
-        foreach (var line in File.ReadLines("/proc/self/smaps"))
-        {
-            if (line.Length > 0 && char.IsAsciiHexDigit(line[0]) && line.Contains('-', StringComparison.Ordinal) && line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries) is { Length: >= 2 } header && !header[0].Contains(':', StringComparison.Ordinal))
-            {
-                inFile = line.EndsWith(" " + path, StringComparison.Ordinal) && header[1][1] != 'w';
-            }
-            else if (inFile && line.StartsWith("Rss:", StringComparison.Ordinal))
-            {
-                rss += long.Parse(line["Rss:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
-            }
-        }
-
-        return rss;
-    }
+        => ReadOnlyMappingsOf(path).SelectMany(lines => lines)
+            .Where(line => line.StartsWith("Rss:", StringComparison.Ordinal))
+            .Sum(line => long.Parse(line["Rss:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
 
     /// <remarks>
     /// On a read-only file mapping of this test's own (the advice applies to whatever it is given): the process's
@@ -202,20 +195,7 @@ public sealed class IdleMemoryTests
     /// <summary>The VmFlags line of each read-only mapping of <paramref name="path"/> in this process.</summary>
     private static List<string> Flags(string path)
     {
-        var flags = new List<string>();
-        var inFile = false;
-        foreach (var line in File.ReadLines("/proc/self/smaps"))
-        {
-            if (line.Length > 0 && char.IsAsciiHexDigit(line[0]) && line.Contains('-', StringComparison.Ordinal) && line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries) is { Length: >= 2 } header)
-            {
-                inFile = line.EndsWith(" " + path, StringComparison.Ordinal) && header[1][1] != 'w';
-            }
-            else if (inFile && line.StartsWith("VmFlags:", StringComparison.Ordinal))
-            {
-                flags.Add(line);
-            }
-        }
-
+        var flags = ReadOnlyMappingsOf(path).SelectMany(lines => lines).Where(line => line.StartsWith("VmFlags:", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(flags);
         return flags;
     }
